@@ -1,0 +1,307 @@
+//! JSON request and response types of the HTTP API (`/api/v1`), and its error codes.
+//!
+//! Binary values travel as base64 (standard alphabet with padding for sealed messages and
+//! signatures; URL-safe without padding for tokens). Times are Unix seconds (UTC). Every request
+//! body carries `v`, the protocol version ([`API_VERSION`]); a server refuses other versions with
+//! [`ErrorCode::UnsupportedVersion`].
+//!
+//! Nothing here knows how the server stores things or how the browser sends them.
+
+use core::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::keys::PublicKey;
+
+/// The protocol version of request bodies.
+pub const API_VERSION: u16 = 1;
+
+/// A sealed envelope ([`crate::envelope`]) as it travels in JSON (base64).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sealed(pub Vec<u8>);
+
+impl fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sealed({} bytes)", self.0.len())
+    }
+}
+
+impl Serialize for Sealed {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Sealed {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD
+            .decode(text.as_bytes())
+            .map(Sealed)
+            .map_err(|_| serde::de::Error::custom("sealed must be standard base64"))
+    }
+}
+
+/// The credential a reporter's browser derives from the inquiry code to look up the case.
+///
+/// It is a bearer secret: its `Debug` is redacted. The server stores only a keyed hash of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LookupToken([u8; 32]);
+
+impl LookupToken {
+    /// Wraps 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl Drop for LookupToken {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl fmt::Debug for LookupToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LookupToken(<redacted>)")
+    }
+}
+
+impl Serialize for LookupToken {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&URL_SAFE_NO_PAD.encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for LookupToken {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text.as_bytes())
+            .ok()
+            .and_then(|v| <[u8; 32]>::try_from(v).ok())
+            .ok_or_else(|| {
+                serde::de::Error::custom("lookup_token must be 32 bytes of base64url")
+            })?;
+        Ok(Self(bytes))
+    }
+}
+
+/// A client-chosen key that makes a retried upload idempotent: 16 to 64 characters of
+/// `A-Z a-z 0-9 - _`. The browser makes one per submission with [`IdempotencyKey::generate`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// A fresh random key (128 bits).
+    pub fn generate() -> Self {
+        use hpke::rand_core::Rng as _;
+        let mut bytes = [0u8; 16];
+        crate::rng::system().fill_bytes(&mut bytes);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// Checks the form of a key.
+    pub fn new(text: &str) -> Option<Self> {
+        let ok = (16..=64).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| Self(text.to_owned()))
+    }
+
+    /// The key's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for IdempotencyKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::new(&text).ok_or_else(|| {
+            serde::de::Error::custom("idempotency_key must be 16-64 characters of A-Z a-z 0-9 - _")
+        })
+    }
+}
+
+/// `POST /api/v1/reports`: file a sealed report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitReport {
+    /// Protocol version ([`API_VERSION`]).
+    pub v: u16,
+    /// The sealed [`crate::letter::Letter::Report`].
+    pub sealed: Sealed,
+    /// Derived from the inquiry code ([`crate::derive`]).
+    pub lookup_token: LookupToken,
+    /// The reporter's reply public key, derived from the inquiry code.
+    pub reply_key: PublicKey,
+    /// Makes retries safe: the same key and body return the first answer again.
+    pub idempotency_key: IdempotencyKey,
+}
+
+/// The answer to a filed report: `201 Created` (or `200 OK` for a repeated idempotent request).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filed {
+    /// The signed acknowledgement of filing, for the reporter to keep.
+    pub receipt: crate::receipt::Receipt,
+}
+
+/// `POST /api/v1/inquiries`: look a case up by its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InquiryRequest {
+    /// Protocol version ([`API_VERSION`]).
+    pub v: u16,
+    /// Derived from the inquiry code.
+    pub lookup_token: LookupToken,
+}
+
+/// What a reporter sees of their case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inquiry {
+    /// The current public status (a key of the profile's status vocabulary).
+    pub status: String,
+    /// When the report was received.
+    pub received_at: u64,
+    /// Public status changes, oldest first.
+    pub timeline: Vec<StatusEvent>,
+    /// The office's replies, sealed to the reporter's reply key, oldest first.
+    pub replies: Vec<SealedItem>,
+    /// The reporter's own follow-ups, sealed to the offices, oldest first.
+    pub follow_ups: Vec<SealedItem>,
+}
+
+/// One public status change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusEvent {
+    /// The new status (a key of the profile's status vocabulary).
+    pub status: String,
+    /// When it changed.
+    pub at: u64,
+}
+
+/// A sealed message with its date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedItem {
+    /// The sealed [`crate::letter::Letter`].
+    pub sealed: Sealed,
+    /// When the server received it.
+    pub at: u64,
+}
+
+/// `POST /api/v1/inquiries/follow-ups`: add a sealed message to one's case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpRequest {
+    /// Protocol version ([`API_VERSION`]).
+    pub v: u16,
+    /// Derived from the inquiry code.
+    pub lookup_token: LookupToken,
+    /// The sealed [`crate::letter::Letter::FollowUp`].
+    pub sealed: Sealed,
+    /// Makes retries safe.
+    pub idempotency_key: IdempotencyKey,
+}
+
+/// The body of every error response: `{"error":{"code":"...","message":"..."}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// A stable code and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable, for programs.
+    pub code: ErrorCode,
+    /// For people; may change.
+    pub message: String,
+}
+
+/// Every error the API answers with. The snake_case names are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// 400: the body is not valid JSON.
+    MalformedJson,
+    /// 422: the JSON is well formed but a field is missing, unknown or of the wrong type.
+    InvalidField,
+    /// 415: the request body is not `application/json`.
+    UnsupportedMediaType,
+    /// 413: the body or the sealed message exceeds the allowed size class.
+    PayloadTooLarge,
+    /// 400: the request's `v` is not a version this server speaks.
+    UnsupportedVersion,
+    /// 422: the sealed message is not a well-formed envelope of an allowed size.
+    InvalidEnvelope,
+    /// 401: a desk token is missing or wrong.
+    Unauthorized,
+    /// 404: no such resource (also: an unknown lookup token).
+    NotFound,
+    /// 405: the method is not allowed on this path.
+    MethodNotAllowed,
+    /// 409: an idempotency key was reused for a different request.
+    IdempotencyConflict,
+    /// 429: too many requests; try again later.
+    RateLimited,
+    /// 503: the server is overloaded or shutting down; try again later.
+    Unavailable,
+    /// 500: something went wrong on the server (details are only in its log).
+    Internal,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_shape_is_stable() {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: ErrorCode::PayloadTooLarge,
+                message: "too big".into(),
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"error":{"code":"payload_too_large","message":"too big"}}"#
+        );
+    }
+
+    #[test]
+    fn tokens_are_redacted_and_checked() {
+        let token = LookupToken::from_bytes([7; 32]);
+        assert_eq!(format!("{token:?}"), "LookupToken(<redacted>)");
+        let json = serde_json::to_string(&token).unwrap();
+        assert_eq!(serde_json::from_str::<LookupToken>(&json).unwrap(), token);
+        assert!(serde_json::from_str::<LookupToken>("\"AAAA\"").is_err());
+    }
+
+    #[test]
+    fn idempotency_keys() {
+        let key = IdempotencyKey::generate();
+        assert_eq!(IdempotencyKey::new(key.as_str()), Some(key.clone()));
+        assert_eq!(key.as_str().len(), 22);
+        assert!(IdempotencyKey::new("short").is_none());
+        assert!(IdempotencyKey::new("has spaces in it, sixteen+").is_none());
+        assert!(serde_json::from_str::<IdempotencyKey>("\"x\"").is_err());
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let json =
+            r#"{"v":1,"lookup_token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","extra":1}"#;
+        assert!(serde_json::from_str::<InquiryRequest>(json).is_err());
+    }
+}
