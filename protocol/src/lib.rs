@@ -7,7 +7,7 @@
 //!   opening it with one private key.
 //! - [`keys`]: recipient key pairs and their text form (`cbxpk1...`).
 //! - [`code`]: the reporter's inquiry code (95 random bits and a check symbol).
-//! - [`derive`]: from an inquiry code to the lookup token and the reporter's reply key (Argon2id).
+//! - [`mod@derive`]: from an inquiry code to the lookup token and the reporter's reply key (Argon2id).
 //! - [`letter`]: the plaintext inside an envelope (a report, a follow-up, a reply).
 //! - [`padding`]: the size classes that hide a message's length.
 //! - [`wire`]: the JSON request and response types of the HTTP API and its error codes.

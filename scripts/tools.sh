@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs, when missing, every tool Cluebox's build and tests need beyond the Rust toolchain.
+# Sourced by scripts/run.sh and scripts/test.sh; each function is idempotent and quick when the
+# tool is already there. Versions are pinned (see ../shared/TOOLCHAIN.md for why each one):
+#   Trunk 0.21.14             (0.22 needs a newer rustc)
+#   wasm-bindgen-cli          = the wasm-bindgen version in Cargo.lock
+#   wasm-opt from npm binaryen@132   (Debian's wasm-opt 108 emits a module that crashes at start)
+#   Chromium, chromedriver, CJK fonts, zbar-tools, poppler-utils from Debian (browser tests)
+
+TRUNK_VERSION=0.21.14
+BINARYEN_VERSION=132
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS_DIR="$ROOT/.tools"
+
+export PATH="$TOOLS_DIR/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+ensure_rust_targets() {
+    # rust-toolchain.toml lists the wasm32 target; rustup installs it on first use, but only
+    # when a command runs through rustup, so make sure explicitly.
+    if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+        say "installing the wasm32-unknown-unknown target"
+        rustup target add wasm32-unknown-unknown
+    fi
+}
+
+ensure_trunk() {
+    if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then
+        say "installing Trunk $TRUNK_VERSION (about 12 minutes, once)"
+        cargo install trunk --version "$TRUNK_VERSION" --locked
+    fi
+}
+
+wasm_bindgen_version() {
+    awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+ensure_wasm_bindgen() {
+    local want
+    want="$(wasm_bindgen_version)"
+    [ -n "$want" ] || { echo "wasm-bindgen is not in Cargo.lock" >&2; return 1; }
+    if ! wasm-bindgen --version 2>/dev/null | grep -q " $want\$"; then
+        say "installing wasm-bindgen-cli $want (about 4 minutes, once)"
+        # Not --locked: its lockfile wants a crate version the registry mirror here lacks.
+        cargo install wasm-bindgen-cli --version "$want"
+    fi
+}
+
+ensure_wasm_opt() {
+    if ! "$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
+        say "installing wasm-opt (npm binaryen@$BINARYEN_VERSION)"
+        command -v npm >/dev/null || apt_install npm
+        mkdir -p "$TOOLS_DIR"
+        npm install --silent --prefix "$TOOLS_DIR" --no-save --no-audit --no-fund "binaryen@$BINARYEN_VERSION"
+    fi
+}
+
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    if [ -z "${CLUEBOX_APT_UPDATED:-}" ]; then
+        $sudo apt-get update -qq
+        export CLUEBOX_APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+ensure_browser() {
+    local missing=()
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v chromedriver >/dev/null || missing+=(chromium-driver)
+    command -v zbarimg >/dev/null || missing+=(zbar-tools)
+    command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+    fc-list 2>/dev/null | grep -qi 'noto.*cjk' || missing+=(fonts-noto-cjk)
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing from Debian: ${missing[*]}"
+        apt_install "${missing[@]}"
+    fi
+}
