@@ -26,6 +26,7 @@ const TOKEN_INFO: &[u8] = b"cluebox/v1 lookup token";
 const REPLY_INFO: &[u8] = b"cluebox/v1 reply key";
 
 /// Argon2id cost parameters, recorded in the hotline profile.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Argon2Params {
     /// Memory in KiB.

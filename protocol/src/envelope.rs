@@ -314,3 +314,53 @@ fn shuffle<T>(items: &mut [T], rng: &mut impl CryptoRng) {
         items.swap(i, j);
     }
 }
+
+/// Why bytes cannot be a sealed envelope, as far as can be told without a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShapeError {
+    /// Longer than the largest envelope of the allowed size classes.
+    #[error("the sealed message is {len} bytes; at most {max} bytes are accepted")]
+    TooLarge {
+        /// The length found.
+        len: usize,
+        /// The longest acceptable envelope.
+        max: usize,
+    },
+    /// Not an envelope this version writes, or not of an allowed length.
+    #[error("{0}")]
+    Invalid(&'static str),
+}
+
+/// The checks a server makes on sealed bytes without any key: magic, version, and a length
+/// that some slot count and size class (up to `limit`) produce.
+pub fn check_shape(sealed: &[u8], limit: usize) -> Result<(), ShapeError> {
+    let max = sealed_len(MAX_SLOTS, limit);
+    if sealed.len() > max {
+        return Err(ShapeError::TooLarge {
+            len: sealed.len(),
+            max,
+        });
+    }
+    if sealed.len() < PREFIX_LEN || sealed[..MAGIC.len()] != MAGIC {
+        return Err(ShapeError::Invalid("this is not a Cluebox sealed message"));
+    }
+    if sealed[4] != VERSION {
+        return Err(ShapeError::Invalid(
+            "the sealed message has an unsupported format version",
+        ));
+    }
+    let slots = usize::from(sealed[5]);
+    let fits = slots > 0
+        && slots <= MAX_SLOTS
+        && slots % SLOT_GROUP == 0
+        && padding::CLASSES
+            .iter()
+            .any(|&class| class <= limit && sealed_len(slots, class) == sealed.len());
+    if !fits {
+        return Err(ShapeError::Invalid(
+            "the sealed message does not have the length of any size class",
+        ));
+    }
+    Ok(())
+}

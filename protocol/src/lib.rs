@@ -10,6 +10,7 @@
 //! - [`mod@derive`]: from an inquiry code to the lookup token and the reporter's reply key (Argon2id).
 //! - [`letter`]: the plaintext inside an envelope (a report, a follow-up, a reply).
 //! - [`padding`]: the size classes that hide a message's length.
+//! - [`profile`]: the hotline profile (form sections, categories, regions, statuses, deadlines).
 //! - [`wire`]: the JSON request and response types of the HTTP API and its error codes.
 //! - [`receipt`]: the signed acknowledgement of filing.
 //!
@@ -34,7 +35,11 @@ pub mod envelope;
 pub mod keys;
 pub mod letter;
 pub mod padding;
+pub mod profile;
 pub mod receipt;
 pub mod wire;
 
 pub(crate) mod rng;
+
+#[cfg(feature = "openapi")]
+mod openapi;

@@ -18,15 +18,18 @@ use sha2::{Digest, Sha256};
 const DOMAIN: &[u8] = b"cluebox/v1 receipt\0";
 
 /// A signed acknowledgement of filing.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
     /// SHA-256 of the sealed report, as lowercase hex.
     #[serde(with = "hex_32")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "64 hex digits"))]
     pub report_hash: [u8; 32],
     /// When the server had the report durably stored (Unix seconds).
     pub received_at: u64,
     /// Ed25519 signature over [`signed_message`], base64.
     #[serde(with = "base64_64")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
     pub signature: [u8; 64],
 }
 

@@ -133,6 +133,7 @@ impl<'de> Deserialize<'de> for IdempotencyKey {
 }
 
 /// `POST /api/v1/reports`: file a sealed report.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitReport {
@@ -149,6 +150,7 @@ pub struct SubmitReport {
 }
 
 /// The answer to a filed report: `201 Created` (or `200 OK` for a repeated idempotent request).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Filed {
     /// The signed acknowledgement of filing, for the reporter to keep.
@@ -156,6 +158,7 @@ pub struct Filed {
 }
 
 /// `POST /api/v1/inquiries`: look a case up by its token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InquiryRequest {
@@ -166,6 +169,7 @@ pub struct InquiryRequest {
 }
 
 /// What a reporter sees of their case.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inquiry {
     /// The current public status (a key of the profile's status vocabulary).
@@ -181,6 +185,7 @@ pub struct Inquiry {
 }
 
 /// One public status change.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusEvent {
     /// The new status (a key of the profile's status vocabulary).
@@ -190,6 +195,7 @@ pub struct StatusEvent {
 }
 
 /// A sealed message with its date.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedItem {
     /// The sealed [`crate::letter::Letter`].
@@ -199,6 +205,7 @@ pub struct SealedItem {
 }
 
 /// `POST /api/v1/inquiries/follow-ups`: add a sealed message to one's case.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FollowUpRequest {
@@ -212,7 +219,128 @@ pub struct FollowUpRequest {
     pub idempotency_key: IdempotencyKey,
 }
 
+/// What kind of sealed item the desk receives.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxKind {
+    /// A new report (opens a case).
+    Report,
+    /// A reporter's follow-up on an existing case.
+    FollowUp,
+}
+
+/// One item of the desk's inbox, without its sealed bytes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxItem {
+    /// Position in the inbox; strictly increasing, the desk's cursor.
+    pub seq: u64,
+    /// The case this item belongs to (a server-chosen random id, unrelated to the code).
+    pub case_id: String,
+    /// Report or follow-up.
+    pub kind: InboxKind,
+    /// When the server stored it.
+    pub received_at: u64,
+    /// SHA-256 of the sealed bytes (hex), to check the transfer.
+    pub sealed_sha256: String,
+    /// Whether a desk has acknowledged storing it.
+    pub acknowledged: bool,
+}
+
+/// `GET /api/v1/desk/inbox?after=SEQ&limit=N`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxPage {
+    /// Items with `seq > after`, oldest first.
+    pub items: Vec<InboxItem>,
+    /// Pass as `after` to get the next page; equal to `after` when nothing is new.
+    pub next_after: u64,
+}
+
+/// `GET /api/v1/desk/inbox/{seq}`: one item with its sealed bytes. Also the unit of an export
+/// bundle.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxEntry {
+    /// The item.
+    #[serde(flatten)]
+    pub item: InboxItem,
+    /// The sealed letter.
+    pub sealed: Sealed,
+}
+
+/// `POST /api/v1/desk/acks`: the desk has stored these items.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AckRequest {
+    /// Protocol version ([`API_VERSION`]).
+    pub v: u16,
+    /// The inbox positions stored.
+    pub seqs: Vec<u64>,
+}
+
+/// The answer to [`AckRequest`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckResult {
+    /// Items newly acknowledged (already acknowledged ones are not counted again).
+    pub acknowledged: u64,
+}
+
+/// `POST /api/v1/desk/cases/{case_id}/events`: a public status change.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostStatus {
+    /// Protocol version ([`API_VERSION`]).
+    pub v: u16,
+    /// The new status, from the profile's vocabulary.
+    pub status: String,
+    /// When the desk made the change (Unix seconds); shown to the reporter.
+    pub at: u64,
+    /// Makes retries safe.
+    pub idempotency_key: IdempotencyKey,
+}
+
+/// `POST /api/v1/desk/cases/{case_id}/replies`: a reply sealed to the reporter's key.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostReply {
+    /// Protocol version ([`API_VERSION`]).
+    pub v: u16,
+    /// The sealed [`crate::letter::Letter::Reply`].
+    pub sealed: Sealed,
+    /// Makes retries safe.
+    pub idempotency_key: IdempotencyKey,
+}
+
+/// What the desk's posts answer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posted {
+    /// When the server stored it.
+    pub at: u64,
+}
+
+/// An export bundle (`cluebox export`): inbox entries for an air-gapped desk.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bundle {
+    /// Bundle format version (1).
+    pub bundle_version: u16,
+    /// The hotline profile id the entries belong to.
+    pub profile: String,
+    /// When it was written.
+    pub exported_at: u64,
+    /// The entries, oldest first.
+    pub entries: Vec<InboxEntry>,
+}
+
 /// The body of every error response: `{"error":{"code":"...","message":"..."}}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// The error.
@@ -220,6 +348,7 @@ pub struct ErrorBody {
 }
 
 /// A stable code and a sentence for people.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// Stable, for programs.
@@ -229,6 +358,7 @@ pub struct ErrorDetail {
 }
 
 /// Every error the API answers with. The snake_case names are stable.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

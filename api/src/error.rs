@@ -1,0 +1,125 @@
+//! The one error type of every handler, mapped once to HTTP.
+//!
+//! Which to use when: handlers and extractors return [`ApiError`]; the store returns
+//! [`crate::store::StoreError`], which converts into [`ApiError::Internal`] (logged once, here,
+//! with no request data) unless it is a conflict the client can act on. Every 4xx and 5xx body has
+//! the shape `{"error":{"code":"...","message":"..."}}` with a stable code from
+//! [`cluebox_protocol::wire::ErrorCode`]. A 5xx never says what went wrong inside.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cluebox_protocol::wire::{ErrorBody, ErrorCode, ErrorDetail};
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON.
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    /// A field is missing, unknown or of the wrong type.
+    #[error("{0}")]
+    InvalidField(String),
+    /// Not `application/json`.
+    #[error("send the request body as application/json")]
+    UnsupportedMediaType,
+    /// Too large.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// Unknown protocol version.
+    #[error("protocol version {0} is not supported; this server speaks version {v}", v = cluebox_protocol::wire::API_VERSION)]
+    UnsupportedVersion(u64),
+    /// Not a well-formed sealed envelope.
+    #[error("{0}")]
+    InvalidEnvelope(String),
+    /// Missing or wrong desk token.
+    #[error("a valid desk token is required")]
+    Unauthorized,
+    /// No such thing.
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// Method not allowed.
+    #[error("this method is not allowed here")]
+    MethodNotAllowed,
+    /// An idempotency key reused for another request.
+    #[error("this idempotency key was already used for a different request")]
+    IdempotencyConflict,
+    /// Overloaded or shutting down.
+    #[error("the server is busy; please try again in a moment")]
+    Unavailable,
+    /// Anything else: logged, never shown.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, ErrorCode) {
+        match self {
+            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, ErrorCode::MalformedJson),
+            Self::InvalidField(_) => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidField),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+            ),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge),
+            Self::UnsupportedVersion(_) => (StatusCode::BAD_REQUEST, ErrorCode::UnsupportedVersion),
+            Self::InvalidEnvelope(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidEnvelope)
+            }
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed),
+            Self::IdempotencyConflict => (StatusCode::CONFLICT, ErrorCode::IdempotencyConflict),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        let message = match &self {
+            Self::Internal(err) => {
+                // The one place internal errors are logged. `{:#}` shows the cause chain; store
+                // errors never carry request data.
+                tracing::error!(error = format!("{err:#}"), "internal error");
+                "something went wrong on the server; please try again later".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: ErrorDetail { code, message },
+            }),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        match err {
+            crate::store::StoreError::IdempotencyConflict => Self::IdempotencyConflict,
+            crate::store::StoreError::UnknownCase => Self::NotFound("no such case"),
+            crate::store::StoreError::Unavailable => Self::Unavailable,
+            crate::store::StoreError::Database(e) => Self::Internal(e),
+        }
+    }
+}
+
+/// The JSON error for a status that no handler produced (axum's 404 and 405 fallbacks).
+pub fn for_status(status: StatusCode) -> Response {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed.into_response(),
+        _ => ApiError::NotFound("nothing here").into_response(),
+    }
+}

@@ -1,0 +1,76 @@
+//! The request-body extractor of every JSON endpoint: checks the content type, the size, the
+//! JSON, the protocol version `v`, then the fields, each failure with its own documented error.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// The most bytes a request body may have: the largest report envelope (16 slots, 256 KiB class)
+/// in base64, plus room for the other fields.
+pub const MAX_BODY: usize = 400 * 1024;
+
+/// A JSON request body of protocol version [`cluebox_protocol::wire::API_VERSION`].
+pub struct VersionedJson<T>(pub T);
+
+#[derive(serde::Deserialize)]
+struct VersionOnly {
+    v: Option<serde_json::Value>,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for VersionedJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(format!(
+                    "the request body is larger than {MAX_BODY} bytes"
+                ))
+            } else {
+                ApiError::MalformedJson("the request body could not be read".into())
+            }
+        })?;
+        parse(&bytes).map(VersionedJson)
+    }
+}
+
+/// Parses a body: JSON syntax, then the version, then the fields.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let version: VersionOnly = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) if e.is_syntax() || e.is_eof() => {
+            return Err(ApiError::MalformedJson(e.to_string()));
+        }
+        Err(_) => {
+            return Err(ApiError::InvalidField(
+                "the request body must be a JSON object".into(),
+            ));
+        }
+    };
+    match version.v {
+        None => {
+            return Err(ApiError::InvalidField(
+                "missing field `v` (the protocol version)".into(),
+            ));
+        }
+        Some(serde_json::Value::Number(n))
+            if n.as_u64() == Some(cluebox_protocol::wire::API_VERSION.into()) => {}
+        Some(serde_json::Value::Number(n)) => {
+            return Err(ApiError::UnsupportedVersion(n.as_u64().unwrap_or(0)));
+        }
+        Some(_) => return Err(ApiError::InvalidField("field `v` must be a number".into())),
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::InvalidField(e.to_string()))
+}

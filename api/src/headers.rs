@@ -1,0 +1,95 @@
+//! The same strict headers on every response: pages, files, API answers, 404s and errors.
+//!
+//! No third-party origin is allowed anywhere; scripts run only from this origin (plus the
+//! per-response nonce of Trunk's inline bootstrap, see [`crate::site`]); `wasm-unsafe-eval` lets
+//! WebAssembly compile. API answers are never cached. No cookie is ever set.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::state::AppState;
+
+/// The Content-Security-Policy, with the nonce of an HTML response if it has one.
+pub fn csp(nonce: Option<&str>) -> String {
+    let script = match nonce {
+        Some(n) => format!("script-src 'self' 'wasm-unsafe-eval' 'nonce-{n}'"),
+        None => "script-src 'self' 'wasm-unsafe-eval'".to_owned(),
+    };
+    format!(
+        "default-src 'none'; {script}; style-src 'self'; img-src 'self' data:; font-src 'self'; \
+         connect-src 'self'; manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+         form-action 'self'"
+    )
+}
+
+/// Every powerful feature denied. Only names Chromium recognises: an unknown name is a console
+/// error there. `clipboard-write` stays allowed (the receipt's copy button).
+const PERMISSIONS: &str = "accelerometer=(), autoplay=(), bluetooth=(), camera=(), \
+    display-capture=(), encrypted-media=(), fullscreen=(), gamepad=(), geolocation=(), \
+    gyroscope=(), hid=(), idle-detection=(), magnetometer=(), microphone=(), midi=(), \
+    payment=(), picture-in-picture=(), publickey-credentials-get=(), screen-wake-lock=(), \
+    serial=(), usb=(), web-share=(), xr-spatial-tracking=()";
+
+/// Adds the headers to whatever the inner service answered.
+pub async fn security_headers(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api/") || req.uri().path() == "/healthz";
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&csp(None)).expect("static CSP is a valid header"),
+        );
+    }
+    let fixed: [(HeaderName, &str); 7] = [
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (HeaderName::from_static("permissions-policy"), PERMISSIONS),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+        (HeaderName::from_static("x-robots-tag"), "noindex, nofollow"),
+    ];
+    for (name, value) in fixed {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    if app.hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    if is_api {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    h.remove(header::SET_COOKIE);
+    response
+}
+
+/// Logs one line per request: method, route template, status, milliseconds. Never the URI
+/// (it may hold a case id), an address, a user agent, a referrer or any header.
+pub async fn access_log(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "static".to_owned(), |p| p.as_str().to_owned());
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    tracing::info!(
+        target: "cluebox_api::access",
+        %method,
+        route,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+    );
+    response
+}

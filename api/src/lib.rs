@@ -1,0 +1,188 @@
+//! The internet-facing Cluebox server (`cluebox`): stores sealed reports, answers inquiry
+//! lookups, feeds the intranet case desk, and serves the portal.
+//!
+//! It must hold nothing that helps someone who seizes it read a report or find a reporter: only
+//! ciphertext, keyed hashes of lookup tokens, reporters' reply *public* keys and public status
+//! events. It never logs or stores an IP address, user agent or referrer.
+//!
+//! Start it with [`launch`] on a listener (tests bind port 0); build the router alone with
+//! [`router`] for `oneshot` tests.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use cluebox_protocol::envelope::REPORT_LIMIT;
+use cluebox_protocol::profile::{PublicProfile, Recipients};
+use tokio::net::TcpListener;
+
+pub mod config;
+pub mod error;
+pub mod export;
+pub mod extract;
+pub mod headers;
+pub mod routes;
+pub mod secrets;
+pub mod site;
+pub mod state;
+pub mod store;
+
+use config::Config;
+use secrets::ServerSecrets;
+use state::{App, AppState};
+use store::Store;
+use store::sqlite::SqliteStore;
+
+/// The whole application: API routes, static portal, strict headers, access log.
+pub fn router(state: AppState) -> Router {
+    let site_state = state.clone();
+    routes::router()
+        .fallback(move |req: axum::extract::Request| {
+            let app = site_state.clone();
+            async move {
+                if req.uri().path().starts_with("/api/") {
+                    error::for_status(axum::http::StatusCode::NOT_FOUND)
+                } else {
+                    app.site.respond(&req)
+                }
+            }
+        })
+        .method_not_allowed_fallback(|| async {
+            error::for_status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
+        })
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .layer(axum::middleware::from_fn(headers::access_log))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
+        ))
+        .with_state(state)
+}
+
+/// Builds the state from a validated config: opens the store, reads or makes secrets and (in
+/// demo mode) demo keys, loads the profile and the site.
+pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    let profile = config.load_profile()?;
+    config.validate(&profile)?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "the data directory {} cannot be created",
+            config.data_dir.display()
+        )
+    })?;
+    check_writable(&config.data_dir)?;
+
+    let recipients = match &config.recipients {
+        Some(r) => r.clone(),
+        None => {
+            let (key, path) = secrets::demo_office_key(&config.data_dir)?;
+            tracing::warn!(
+                "DEMO MODE: no office key is configured, so reports are sealed to a demo key whose \
+                 PRIVATE half is on this server ({}). Anyone who seizes this server can read them. \
+                 For real use, run `cluebox-desk keygen` on the intranet desk and put its public \
+                 key in the config: [recipients] national = [\"cbxpk1...\"], then delete that file.",
+                path.display()
+            );
+            Recipients {
+                national: vec![key],
+                regions: Default::default(),
+            }
+        }
+    };
+    let mut desk_token_hashes: Vec<[u8; 32]> = config
+        .desk_token_hashes
+        .iter()
+        .map(|h| {
+            let mut out = [0u8; 32];
+            hex::decode_to_slice(h, &mut out).map(|()| out)
+        })
+        .collect::<Result<_, _>>()
+        .context("desk_token_hashes")?;
+    if desk_token_hashes.is_empty() {
+        let (hash, path) = secrets::demo_desk_token(&config.data_dir)?;
+        tracing::warn!(
+            "DEMO MODE: no desk token is configured; a demo desk token is in {}. For real use, run \
+             `cluebox desk-token` and put the printed hash in desk_token_hashes.",
+            path.display()
+        );
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(hash, &mut out)?;
+        desk_token_hashes.push(out);
+    }
+
+    let secrets = ServerSecrets::load_or_create(&config.secrets_dir())?;
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&config.data_dir.join("cluebox.sqlite3"))?);
+    let site_dir = if config.site_dir.is_dir() {
+        config.site_dir.clone()
+    } else {
+        std::path::PathBuf::from("public")
+    };
+    let site = site::Site::load(&site_dir)?;
+    if site.is_empty() {
+        tracing::warn!(
+            "no portal files found in {} or public/: only the API is served (build the portal \
+             with ./scripts/run.sh)",
+            config.site_dir.display()
+        );
+    }
+    Ok(new_state(
+        profile,
+        recipients,
+        store,
+        secrets,
+        desk_token_hashes,
+        site,
+        config.hsts,
+    ))
+}
+
+/// Assembles the state from its parts (tests and benchmarks use this directly).
+pub fn new_state(
+    profile: cluebox_protocol::profile::Profile,
+    recipients: Recipients,
+    store: Arc<dyn Store>,
+    secrets: ServerSecrets,
+    desk_token_hashes: Vec<[u8; 32]>,
+    site: site::Site,
+    hsts: bool,
+) -> AppState {
+    use base64::Engine as _;
+    let public = PublicProfile {
+        profile,
+        recipients,
+        server_key: base64::engine::general_purpose::STANDARD.encode(secrets.verifying_key()),
+        max_class: REPORT_LIMIT,
+    };
+    AppState(Arc::new(App {
+        profile_json: serde_json::to_vec(&public)
+            .expect("the profile serializes")
+            .into(),
+        profile: public,
+        store,
+        secrets,
+        desk_token_hashes,
+        site,
+        hsts,
+    }))
+}
+
+fn check_writable(dir: &std::path::Path) -> anyhow::Result<()> {
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .with_context(|| format!("the data directory {} is not writable", dir.display()))
+}
+
+/// Serves until `shutdown` completes, then finishes in-flight requests.
+pub async fn launch(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,119 @@
+//! `cluebox`: the intake server's command line. With no arguments it serves with embedded
+//! defaults (see [`cluebox_api::config`]).
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use cluebox_api::config::Config;
+
+/// Cluebox intake server: stores sealed reports, answers inquiry lookups, serves the portal.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// A TOML config file (every setting also has a CLUEBOX_* environment variable).
+    #[arg(long, short, global = true, env = "CLUEBOX_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal and the API (the default).
+    Serve,
+    /// Write sealed reports and follow-ups to a bundle file for an air-gapped desk.
+    Export {
+        /// From after this inbox position (42) or from this date on (2026-11-01).
+        #[arg(long)]
+        since: String,
+        /// The bundle file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Make a new desk bearer token: prints the token (for the desk) and its hash (for the config).
+    DeskToken,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log)
+                .context("the `log` setting is not a valid filter")?,
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => runtime.block_on(serve(config)),
+        Command::Export { since, out } => runtime.block_on(async {
+            let since = cluebox_api::export::parse_since(&since)?;
+            let state = cluebox_api::build_state(&config)?;
+            let n = cluebox_api::export::export(
+                state.store.as_ref(),
+                &state.profile.profile.id,
+                since,
+                &out,
+            )
+            .await?;
+            tracing::info!(entries = n, file = %out.display(), "bundle written");
+            Ok(())
+        }),
+        Command::DeskToken => {
+            let token = cluebox_api::secrets::new_desk_token();
+            let hash = cluebox_api::secrets::desk_token_hash(&token);
+            #[allow(clippy::print_stdout)]
+            {
+                println!(
+                    "desk token (give to the desk, keep secret): {}",
+                    token.as_str()
+                );
+                println!("config line: desk_token_hashes = [\"{hash}\"]");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let state = cluebox_api::build_state(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            anyhow::anyhow!(
+                "cannot listen on {}: the port is already in use (stop the other server or set CLUEBOX_LISTEN)",
+                config.listen
+            )
+        } else {
+            anyhow::anyhow!("cannot listen on {}: {e}", config.listen)
+        }
+    })?;
+    tracing::info!(
+        "Cluebox {} serving profile {} on http://{} (portal from {}, {} files)",
+        env!("CARGO_PKG_VERSION"),
+        state.profile.profile.id,
+        listener.local_addr()?,
+        state.site.root().display(),
+        state.site.len()
+    );
+    cluebox_api::launch(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

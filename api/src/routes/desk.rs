@@ -1,0 +1,185 @@
+//! `/api/v1/desk/...`: what the intranet case desk uses, behind a bearer token whose SHA-256 is
+//! in the server config (the tokens themselves are never stored here).
+//!
+//! The desk lists new sealed items after a cursor, fetches each, acknowledges what it stored,
+//! and posts public status changes and sealed replies. Nothing here deletes anything.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+use cluebox_protocol::receipt::report_hash;
+use cluebox_protocol::wire::{
+    AckRequest, AckResult, ErrorBody, InboxEntry, InboxPage, PostReply, PostStatus, Posted,
+};
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+use super::{check_envelope, now, raw_json, request_fingerprint, to_json};
+use crate::error::ApiError;
+use crate::extract::VersionedJson;
+use crate::state::AppState;
+use crate::store::{Idempotent, Written};
+
+/// Proof that the request carried a valid desk token.
+pub struct DeskAuth;
+
+impl FromRequestParts<AppState> for DeskAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized)?;
+        let hash: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+        // Compare with every configured hash, without stopping early.
+        let mut ok = subtle::Choice::from(0);
+        for known in &app.desk_token_hashes {
+            ok |= known.ct_eq(&hash);
+        }
+        if bool::from(ok) {
+            Ok(DeskAuth)
+        } else {
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
+/// Query of the inbox listing.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct InboxQuery {
+    /// List items after this position (default 0: from the start).
+    #[serde(default)]
+    pub after: u64,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// Sealed reports and follow-ups after a cursor, oldest first, without their bytes.
+#[utoipa::path(get, path = "/api/v1/desk/inbox", params(InboxQuery), security(("desk_token" = [])), responses(
+    (status = 200, body = InboxPage), (status = 401, body = ErrorBody),
+))]
+pub async fn list_inbox(
+    _auth: DeskAuth,
+    State(app): State<AppState>,
+    Query(q): Query<InboxQuery>,
+) -> Result<Json<InboxPage>, ApiError> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let items = app.store.inbox(q.after, limit).await?;
+    let next_after = items.last().map_or(q.after, |i| i.seq);
+    Ok(Json(InboxPage { items, next_after }))
+}
+
+/// One inbox item with its sealed bytes.
+#[utoipa::path(get, path = "/api/v1/desk/inbox/{seq}", params(("seq" = u64, Path)), security(("desk_token" = [])), responses(
+    (status = 200, body = InboxEntry), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+))]
+pub async fn fetch_entry(
+    _auth: DeskAuth,
+    State(app): State<AppState>,
+    Path(seq): Path<u64>,
+) -> Result<Json<InboxEntry>, ApiError> {
+    app.store
+        .inbox_entry(seq)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound("no inbox item at this position"))
+}
+
+/// The desk has stored these items.
+#[utoipa::path(post, path = "/api/v1/desk/acks", request_body = AckRequest, security(("desk_token" = [])), responses(
+    (status = 200, body = AckResult), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+pub async fn acknowledge(
+    _auth: DeskAuth,
+    State(app): State<AppState>,
+    VersionedJson(req): VersionedJson<AckRequest>,
+) -> Result<Json<AckResult>, ApiError> {
+    if req.seqs.len() > 10_000 {
+        return Err(ApiError::InvalidField(
+            "acknowledge at most 10000 items at once".into(),
+        ));
+    }
+    let acknowledged = app.store.acknowledge(req.seqs, now()).await?;
+    Ok(Json(AckResult { acknowledged }))
+}
+
+/// A public status change, shown to the reporter with its date.
+#[utoipa::path(post, path = "/api/v1/desk/cases/{case_id}/events", request_body = PostStatus,
+    params(("case_id" = String, Path)), security(("desk_token" = [])), responses(
+    (status = 201, body = Posted), (status = 200, body = Posted, description = "a retry"),
+    (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    (status = 422, body = ErrorBody, description = "invalid_field: a status outside the profile's vocabulary"),
+))]
+pub async fn post_status(
+    _auth: DeskAuth,
+    State(app): State<AppState>,
+    Path(case_id): Path<String>,
+    VersionedJson(req): VersionedJson<PostStatus>,
+) -> Result<Response, ApiError> {
+    if !app
+        .profile
+        .profile
+        .statuses
+        .iter()
+        .any(|s| s.id == req.status)
+    {
+        return Err(ApiError::InvalidField(format!(
+            "status {:?} is not in the profile's status vocabulary",
+            req.status
+        )));
+    }
+    let response = to_json(&Posted { at: req.at })?;
+    let idem = Idempotent {
+        key: format!("status:{case_id}:{}", req.idempotency_key.as_str()),
+        request_sha256: request_fingerprint(&[req.status.as_bytes(), &req.at.to_be_bytes()]),
+        response: response.clone(),
+    };
+    written(
+        app.store
+            .post_status(case_id, req.status, req.at, idem)
+            .await?,
+        response,
+    )
+}
+
+/// A reply sealed to the reporter's reply key.
+#[utoipa::path(post, path = "/api/v1/desk/cases/{case_id}/replies", request_body = PostReply,
+    params(("case_id" = String, Path)), security(("desk_token" = [])), responses(
+    (status = 201, body = Posted), (status = 200, body = Posted, description = "a retry"),
+    (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+pub async fn post_reply(
+    _auth: DeskAuth,
+    State(app): State<AppState>,
+    Path(case_id): Path<String>,
+    VersionedJson(req): VersionedJson<PostReply>,
+) -> Result<Response, ApiError> {
+    check_envelope(&req.sealed.0, app.profile.max_class)?;
+    let at = now();
+    let response = to_json(&Posted { at })?;
+    let idem = Idempotent {
+        key: format!("reply:{case_id}:{}", req.idempotency_key.as_str()),
+        request_sha256: request_fingerprint(&[&report_hash(&req.sealed.0)]),
+        response: response.clone(),
+    };
+    written(
+        app.store
+            .post_reply(case_id, req.sealed.0, at, idem)
+            .await?,
+        response,
+    )
+}
+
+fn written(written: Written, response: String) -> Result<Response, ApiError> {
+    Ok(match written {
+        Written::Created => raw_json(StatusCode::CREATED, response),
+        Written::Repeated(first) => raw_json(StatusCode::OK, first),
+    })
+}

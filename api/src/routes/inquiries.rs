@@ -1,0 +1,77 @@
+//! `POST /api/v1/inquiries` (a reporter looks up their case) and
+//! `POST /api/v1/inquiries/follow-ups` (a reporter adds a sealed message).
+//!
+//! A lookup for an unknown token does the same database work as for a known one and answers
+//! 404; the token is compared as a keyed hash, in constant time.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use cluebox_protocol::receipt::report_hash;
+use cluebox_protocol::wire::{ErrorBody, FollowUpRequest, Inquiry, InquiryRequest, Posted};
+
+use super::{check_envelope, now, raw_json, request_fingerprint, to_json};
+use crate::error::ApiError;
+use crate::extract::VersionedJson;
+use crate::state::AppState;
+use crate::store::{Idempotent, Written};
+
+/// The status, timeline, replies and follow-ups of the case behind a lookup token.
+#[utoipa::path(post, path = "/api/v1/inquiries", request_body = InquiryRequest, responses(
+    (status = 200, body = Inquiry),
+    (status = 404, body = ErrorBody, description = "not_found: no case has this token"),
+    (status = 400, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+pub async fn look_up(
+    State(app): State<AppState>,
+    VersionedJson(req): VersionedJson<InquiryRequest>,
+) -> Result<Json<Inquiry>, ApiError> {
+    let token = app.secrets.token_hash(req.lookup_token.as_bytes());
+    let view = app
+        .store
+        .inquiry(token)
+        .await?
+        .ok_or(ApiError::NotFound("no case has this inquiry code"))?;
+    let status = view
+        .timeline
+        .last()
+        .map(|e| e.status.clone())
+        .unwrap_or_else(|| app.profile.profile.statuses[0].id.clone());
+    Ok(Json(Inquiry {
+        status,
+        received_at: view.received_at,
+        timeline: view.timeline,
+        replies: view.replies,
+        follow_ups: view.follow_ups,
+    }))
+}
+
+/// Adds a sealed follow-up message to the case behind a lookup token.
+#[utoipa::path(post, path = "/api/v1/inquiries/follow-ups", request_body = FollowUpRequest, responses(
+    (status = 201, body = Posted), (status = 200, body = Posted, description = "a retry"),
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+    (status = 400, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+pub async fn add_follow_up(
+    State(app): State<AppState>,
+    VersionedJson(req): VersionedJson<FollowUpRequest>,
+) -> Result<Response, ApiError> {
+    check_envelope(&req.sealed.0, app.profile.max_class)?;
+    let at = now();
+    let token = app.secrets.token_hash(req.lookup_token.as_bytes());
+    let response = to_json(&Posted { at })?;
+    let idem = Idempotent {
+        key: format!("follow_up:{}", req.idempotency_key.as_str()),
+        request_sha256: request_fingerprint(&[&report_hash(&req.sealed.0), &token.0]),
+        response: response.clone(),
+    };
+    match app.store.add_follow_up(token, req.sealed.0, at, idem).await {
+        Ok(Written::Created) => Ok(raw_json(StatusCode::CREATED, response)),
+        Ok(Written::Repeated(first)) => Ok(raw_json(StatusCode::OK, first)),
+        Err(crate::store::StoreError::UnknownCase) => {
+            Err(ApiError::NotFound("no case has this inquiry code"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,67 @@
+//! `POST /api/v1/reports`: file a sealed report. Answers only after the report is on disk.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use cluebox_protocol::receipt::{Receipt, report_hash, signed_message};
+use cluebox_protocol::wire::{ErrorBody, Filed, SubmitReport};
+
+use super::{check_envelope, now, raw_json, request_fingerprint, to_json};
+use crate::error::ApiError;
+use crate::extract::VersionedJson;
+use crate::state::AppState;
+use crate::store::{Idempotent, NewReport, Written};
+
+/// Files a report and answers with a signed receipt. A retry with the same idempotency key and
+/// body answers the first receipt again (200 instead of 201).
+#[utoipa::path(post, path = "/api/v1/reports", request_body = SubmitReport, responses(
+    (status = 201, body = Filed, description = "Stored durably; keep the receipt"),
+    (status = 200, body = Filed, description = "A retry: the receipt given the first time"),
+    (status = 400, body = ErrorBody, description = "malformed_json, unsupported_version"),
+    (status = 409, body = ErrorBody, description = "idempotency_conflict"),
+    (status = 413, body = ErrorBody, description = "payload_too_large"),
+    (status = 415, body = ErrorBody, description = "unsupported_media_type"),
+    (status = 422, body = ErrorBody, description = "invalid_field, invalid_envelope"),
+))]
+pub async fn file_report(
+    State(app): State<AppState>,
+    VersionedJson(req): VersionedJson<SubmitReport>,
+) -> Result<Response, ApiError> {
+    check_envelope(&req.sealed.0, app.profile.max_class)?;
+    let sealed_sha256 = report_hash(&req.sealed.0);
+    let received_at = now();
+    let receipt = Receipt {
+        report_hash: sealed_sha256,
+        received_at,
+        signature: app
+            .secrets
+            .sign(&signed_message(&sealed_sha256, received_at)),
+    };
+    let response = to_json(&Filed { receipt })?;
+    let token_hash = app.secrets.token_hash(req.lookup_token.as_bytes());
+    let reply_key = req.reply_key.to_bytes();
+    let idem = Idempotent {
+        key: format!("report:{}", req.idempotency_key.as_str()),
+        request_sha256: request_fingerprint(&[&sealed_sha256, &token_hash.0, &reply_key]),
+        response: response.clone(),
+    };
+    let report = NewReport {
+        case_id: new_case_id(),
+        sealed: req.sealed.0,
+        sealed_sha256,
+        token_hash,
+        reply_key: req.reply_key,
+        received_at,
+    };
+    Ok(match app.store.file_report(report, idem).await? {
+        Written::Created => raw_json(StatusCode::CREATED, response),
+        Written::Repeated(first) => raw_json(StatusCode::OK, first),
+    })
+}
+
+/// A random case id (128 bits, hex). Unrelated to the inquiry code or the token.
+fn new_case_id() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    hex::encode(bytes)
+}

@@ -1,0 +1,290 @@
+//! The portal's static files (Trunk's `dist/`, or `public/`), held in memory and compressed once
+//! at start with brotli and gzip.
+//!
+//! Hashed asset names (Trunk's `name-0123456789abcdef.wasm`) are cached for a year as immutable;
+//! everything else is revalidated by ETag. An HTML file carrying Trunk's nonce placeholder gets a
+//! fresh nonce per response, written into both the page and its Content-Security-Policy, so
+//! Trunk's inline bootstrap runs without `unsafe-inline`.
+//!
+//! This module never reads a file per request and never serves anything outside its directory.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
+
+use crate::error::ApiError;
+use crate::headers::csp;
+
+/// Trunk's nonce placeholder (`[build] create_nonce = true`).
+pub const NONCE_PLACEHOLDER: &str = "{{__TRUNK NONCE__}}";
+
+/// One file.
+struct Asset {
+    raw: Bytes,
+    brotli: Option<Bytes>,
+    gzip: Option<Bytes>,
+    mime: HeaderValue,
+    etag: HeaderValue,
+    immutable: bool,
+    nonce: bool,
+}
+
+/// All files of the portal.
+#[derive(Default)]
+pub struct Site {
+    files: HashMap<String, Asset>,
+    root: PathBuf,
+}
+
+impl Site {
+    /// Loads every file under `root` (an empty site if `root` does not exist).
+    pub fn load(root: &Path) -> anyhow::Result<Self> {
+        let mut site = Site {
+            files: HashMap::new(),
+            root: root.to_owned(),
+        };
+        if root.is_dir() {
+            site.load_dir(root, root)?;
+        }
+        Ok(site)
+    }
+
+    /// The directory served.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// How many files are served.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether no file is served.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    fn load_dir(&mut self, root: &Path, dir: &Path) -> anyhow::Result<()> {
+        for entry in
+            std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if path.is_dir() {
+                self.load_dir(root, &path)?;
+                continue;
+            }
+            let rel = path
+                .strip_prefix(root)?
+                .to_str()
+                .context("file names must be UTF-8")?
+                .replace('\\', "/");
+            let raw =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            self.files.insert(rel.clone(), Asset::new(&rel, raw));
+        }
+        Ok(())
+    }
+
+    /// Answers a GET or HEAD for `path`.
+    pub fn respond(&self, req: &Request<Body>) -> Response {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return ApiError::MethodNotAllowed.into_response();
+        }
+        let path = req.uri().path().trim_start_matches('/');
+        let Some(asset) = self.resolve(path) else {
+            return self.not_found(req.headers());
+        };
+        asset.respond(req.headers(), StatusCode::OK, req.method() == Method::HEAD)
+    }
+
+    fn resolve(&self, path: &str) -> Option<&Asset> {
+        if path
+            .split('/')
+            .any(|seg| seg == ".." || seg.starts_with('.'))
+        {
+            return None;
+        }
+        let candidates = if path.is_empty() || path.ends_with('/') {
+            vec![format!("{path}index.html")]
+        } else if path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'))
+        {
+            vec![path.to_owned()]
+        } else {
+            vec![format!("{path}.html"), format!("{path}/index.html")]
+        };
+        candidates
+            .into_iter()
+            .find_map(|c| self.files.get(c.as_str()))
+    }
+
+    fn not_found(&self, headers: &HeaderMap) -> Response {
+        match self.files.get("404.html") {
+            Some(page) => page.respond(headers, StatusCode::NOT_FOUND, false),
+            None => ApiError::NotFound("no such page").into_response(),
+        }
+    }
+}
+
+impl Asset {
+    fn new(name: &str, raw: Vec<u8>) -> Self {
+        let mime = mime_guess::from_path(name).first_or_octet_stream();
+        let mime_text = if mime.type_() == "text" || mime.subtype() == "javascript" {
+            format!("{mime}; charset=utf-8")
+        } else {
+            mime.to_string()
+        };
+        let nonce = mime.subtype() == "html" && contains(&raw, NONCE_PLACEHOLDER.as_bytes());
+        let compressible = raw.len() >= 512
+            && (mime.type_() == "text"
+                || matches!(
+                    mime.subtype().as_str(),
+                    "javascript" | "json" | "wasm" | "svg" | "xml"
+                ));
+        let (brotli, gzip) = if compressible && !nonce {
+            (Some(brotli_bytes(&raw)), Some(gzip_bytes(&raw)))
+        } else {
+            (None, None)
+        };
+        let digest = Sha256::digest(&raw);
+        Self {
+            etag: HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12])))
+                .expect("hex is a valid header value"),
+            mime: HeaderValue::from_str(&mime_text).expect("mime types are valid header values"),
+            immutable: is_hashed_name(name),
+            nonce,
+            raw: raw.into(),
+            brotli: brotli.map(Bytes::from),
+            gzip: gzip.map(Bytes::from),
+        }
+    }
+
+    fn respond(&self, req_headers: &HeaderMap, status: StatusCode, head: bool) -> Response {
+        let mut builder = Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, self.mime.clone())
+            .header(header::VARY, "accept-encoding");
+        if self.nonce {
+            // A fresh nonce for this response only: never cached, never compressed.
+            let mut bytes = [0u8; 18];
+            getrandom::fill(&mut bytes).expect("the OS random source works");
+            let nonce = base64::engine::general_purpose::STANDARD.encode(bytes);
+            let page = String::from_utf8_lossy(&self.raw).replace(NONCE_PLACEHOLDER, &nonce);
+            builder = builder
+                .header(header::CACHE_CONTROL, "no-store")
+                .header(header::CONTENT_SECURITY_POLICY, csp(Some(&nonce)));
+            let body = if head {
+                Body::empty()
+            } else {
+                Body::from(page)
+            };
+            return builder.body(body).expect("valid response");
+        }
+        builder = builder.header(header::ETAG, self.etag.clone()).header(
+            header::CACHE_CONTROL,
+            if self.immutable {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            },
+        );
+        let fresh = req_headers
+            .get(header::IF_NONE_MATCH)
+            .is_some_and(|v| v.as_bytes() == self.etag.as_bytes());
+        if fresh && status == StatusCode::OK {
+            return builder
+                .status(StatusCode::NOT_MODIFIED)
+                .body(Body::empty())
+                .expect("valid response");
+        }
+        let accepts = |coding: &str| {
+            req_headers
+                .get_all(header::ACCEPT_ENCODING)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|c| {
+                    c.split(';')
+                        .next()
+                        .is_some_and(|name| name.trim() == coding)
+                        && !c.contains("q=0")
+                })
+        };
+        let (body, encoding) = match (&self.brotli, &self.gzip) {
+            (Some(br), _) if accepts("br") => (br.clone(), Some("br")),
+            (_, Some(gz)) if accepts("gzip") => (gz.clone(), Some("gzip")),
+            _ => (self.raw.clone(), None),
+        };
+        if let Some(encoding) = encoding {
+            builder = builder.header(header::CONTENT_ENCODING, encoding);
+        }
+        builder = builder.header(header::CONTENT_LENGTH, body.len());
+        builder
+            .body(if head {
+                Body::empty()
+            } else {
+                Body::from(body)
+            })
+            .expect("valid response")
+    }
+}
+
+/// Trunk names hashed assets `stem-<16 hex digits>.ext`.
+fn is_hashed_name(name: &str) -> bool {
+    let file = name.rsplit('/').next().unwrap_or(name);
+    let stem = file.split('.').next().unwrap_or(file);
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn brotli_bytes(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
+        w.write_all(raw).expect("writing to a Vec cannot fail");
+    }
+    out
+}
+
+fn gzip_bytes(raw: &[u8]) -> Vec<u8> {
+    let mut w = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    w.write_all(raw).expect("writing to a Vec cannot fail");
+    w.finish().expect("writing to a Vec cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names() {
+        assert!(is_hashed_name("cluebox-frontend-0123456789abcdef_bg.wasm"));
+        assert!(is_hashed_name("app-0123456789abcdef.js"));
+        assert!(is_hashed_name("x/app-0123456789abcdef.css"));
+        assert!(!is_hashed_name("index.html"));
+    }
+
+    #[test]
+    fn path_traversal_is_never_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), "<p>hi</p>").unwrap();
+        let site = Site::load(dir.path()).unwrap();
+        assert!(site.resolve("").is_some());
+        assert!(site.resolve("../index.html").is_none());
+        assert!(site.resolve(".git/config").is_none());
+    }
+}

@@ -1,0 +1,144 @@
+//! Storage: one trait, [`Store`], that handlers use; backends implement it.
+//!
+//! The default backend is SQLite ([`sqlite::SqliteStore`]). The trait speaks in the server's own
+//! terms (sealed bytes, token hashes, cursors), never SQL, so a PostgreSQL backend can follow
+//! without touching a handler. Every write is durable (fsync) before its method returns.
+//!
+//! Nothing here ever deletes: requests only add. Retention is the desk's decision.
+//! Nothing here ever sees plaintext, a lookup token (only its keyed hash) or a client address.
+
+use async_trait::async_trait;
+use cluebox_protocol::keys::PublicKey;
+use cluebox_protocol::wire::{InboxEntry, InboxItem, SealedItem, StatusEvent};
+
+use crate::secrets::TokenHash;
+
+pub mod sqlite;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The idempotency key was used before for a different request.
+    #[error("idempotency key reused for a different request")]
+    IdempotencyConflict,
+    /// The case does not exist.
+    #[error("unknown case")]
+    UnknownCase,
+    /// The store is shutting down.
+    #[error("the store is not accepting writes")]
+    Unavailable,
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] anyhow::Error),
+}
+
+/// A report to file.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    /// A fresh random case id.
+    pub case_id: String,
+    /// The sealed report.
+    pub sealed: Vec<u8>,
+    /// SHA-256 of `sealed`.
+    pub sealed_sha256: [u8; 32],
+    /// Keyed hash of the lookup token.
+    pub token_hash: TokenHash,
+    /// The reporter's reply key.
+    pub reply_key: PublicKey,
+    /// When it arrived.
+    pub received_at: u64,
+}
+
+/// A write that may be retried: the key, a hash of the request, and the answer to give.
+#[derive(Debug, Clone)]
+pub struct Idempotent {
+    /// The client's idempotency key, scoped by the kind of request.
+    pub key: String,
+    /// SHA-256 over the request's meaningful content.
+    pub request_sha256: [u8; 32],
+    /// The JSON answer to store and to return on a retry.
+    pub response: String,
+}
+
+/// What an idempotent write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// Stored now; the answer is the one given.
+    Created,
+    /// Stored earlier under the same key and request; this is the answer given then.
+    Repeated(String),
+}
+
+/// What a reporter's lookup finds.
+#[derive(Debug, Clone)]
+pub struct CaseView {
+    /// When the report was received.
+    pub received_at: u64,
+    /// Public status changes, oldest first.
+    pub timeline: Vec<StatusEvent>,
+    /// Sealed replies from the office.
+    pub replies: Vec<SealedItem>,
+    /// The reporter's sealed follow-ups.
+    pub follow_ups: Vec<SealedItem>,
+}
+
+/// Where an export starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// Items after this inbox position.
+    Seq(u64),
+    /// Items received at or after this time (Unix seconds).
+    Time(u64),
+}
+
+/// The storage of the intake server.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Files a report, opening its case. Idempotent on `idem.key`.
+    async fn file_report(&self, report: NewReport, idem: Idempotent)
+    -> Result<Written, StoreError>;
+
+    /// Adds a reporter's sealed follow-up to the case of `token`. Idempotent on `idem.key`.
+    /// [`StoreError::UnknownCase`] if no case has this token.
+    async fn add_follow_up(
+        &self,
+        token: TokenHash,
+        sealed: Vec<u8>,
+        received_at: u64,
+        idem: Idempotent,
+    ) -> Result<Written, StoreError>;
+
+    /// The reporter's view of the case of `token`, if any. Takes the same work whether or not the
+    /// case exists.
+    async fn inquiry(&self, token: TokenHash) -> Result<Option<CaseView>, StoreError>;
+
+    /// Inbox items after `after`, oldest first, at most `limit`.
+    async fn inbox(&self, after: u64, limit: u32) -> Result<Vec<InboxItem>, StoreError>;
+
+    /// One inbox item with its sealed bytes.
+    async fn inbox_entry(&self, seq: u64) -> Result<Option<InboxEntry>, StoreError>;
+
+    /// Marks items as stored by a desk; returns how many were newly marked.
+    async fn acknowledge(&self, seqs: Vec<u64>, at: u64) -> Result<u64, StoreError>;
+
+    /// Records a public status change. Idempotent on `idem.key`.
+    async fn post_status(
+        &self,
+        case_id: String,
+        status: String,
+        at: u64,
+        idem: Idempotent,
+    ) -> Result<Written, StoreError>;
+
+    /// Records a sealed reply. Idempotent on `idem.key`.
+    async fn post_reply(
+        &self,
+        case_id: String,
+        sealed: Vec<u8>,
+        at: u64,
+        idem: Idempotent,
+    ) -> Result<Written, StoreError>;
+
+    /// Every inbox entry since a position or time, oldest first (for `cluebox export`).
+    async fn export(&self, since: Since) -> Result<Vec<InboxEntry>, StoreError>;
+}

@@ -1,0 +1,189 @@
+//! The intake API's integration tests: one binary, a [`TestApp`] builder.
+//!
+//! - `handlers`: `oneshot` requests against the router (errors, headers, static files).
+//! - `journey`: the real server on port 0: filing, lookups, the desk feed, follow-ups, replies.
+//! - `process`: the real `cluebox` binary: privacy of its data directory and logs, durability
+//!   when killed mid-load, export bundles.
+
+mod handlers;
+mod journey;
+mod process;
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use cluebox_api::config::Config;
+use cluebox_api::state::AppState;
+use cluebox_protocol::code::InquiryCode;
+use cluebox_protocol::derive::{Argon2Params, ReporterKeys, derive};
+use cluebox_protocol::envelope::{self, REPORT_LIMIT};
+use cluebox_protocol::keys::PublicKey;
+use cluebox_protocol::letter::{Answer, FieldAnswer, Letter, Report, SectionAnswers};
+use cluebox_protocol::profile::PublicProfile;
+use cluebox_protocol::wire::{API_VERSION, IdempotencyKey, SubmitReport};
+use serde_json::{Value, json};
+
+/// Cheap Argon2 for tests that file many reports; the construction is the same.
+pub(crate) const FAST_ARGON: Argon2Params = Argon2Params {
+    memory_kib: 64,
+    iterations: 1,
+    parallelism: 1,
+};
+
+/// A server state in a temporary directory, with a small static site.
+pub(crate) struct TestApp {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) state: AppState,
+    pub(crate) desk_token: String,
+}
+
+impl TestApp {
+    pub(crate) fn new() -> Self {
+        Self::with_profile("12337")
+    }
+
+    pub(crate) fn with_profile(profile: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        write_site(&site);
+        let config = Config {
+            data_dir: dir.path().join("data"),
+            site_dir: site,
+            profile: profile.into(),
+            ..Config::default()
+        };
+        let state = cluebox_api::build_state(&config).unwrap();
+        let desk_token = std::fs::read_to_string(dir.path().join("data/demo-desk-token"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        Self {
+            dir,
+            state,
+            desk_token,
+        }
+    }
+
+    pub(crate) fn router(&self) -> axum::Router {
+        cluebox_api::router(self.state.clone())
+    }
+
+    /// Starts the real server on a free port; returns its base URL. It stops with the runtime.
+    pub(crate) async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            cluebox_api::launch(listener, state, std::future::pending())
+                .await
+                .unwrap();
+        });
+        format!("http://{addr}")
+    }
+
+    pub(crate) fn profile(&self) -> PublicProfile {
+        self.state.profile.clone()
+    }
+}
+
+/// A minimal portal: an HTML page with Trunk's nonce placeholder, a hashed script, a large
+/// stylesheet (compressed), a 404 page.
+pub(crate) fn write_site(site: &Path) {
+    std::fs::create_dir_all(site).unwrap();
+    std::fs::write(
+        site.join("index.html"),
+        "<!doctype html><title>举报</title><script type=module nonce=\"{{__TRUNK NONCE__}}\">import('/app-0123456789abcdef.js')</script>",
+    )
+    .unwrap();
+    std::fs::write(
+        site.join("app-0123456789abcdef.js"),
+        "console.log('hello');\n".repeat(100),
+    )
+    .unwrap();
+    std::fs::write(
+        site.join("style.css"),
+        "body { color: black; }\n".repeat(200),
+    )
+    .unwrap();
+    std::fs::write(
+        site.join("404.html"),
+        "<!doctype html><title>找不到</title><p>找不到该页面</p>",
+    )
+    .unwrap();
+}
+
+/// A reporter: an inquiry code and what it derives.
+pub(crate) struct Reporter {
+    pub(crate) code: InquiryCode,
+    pub(crate) keys: ReporterKeys,
+}
+
+impl Reporter {
+    pub(crate) fn new(profile: &PublicProfile) -> Self {
+        let code = InquiryCode::generate();
+        let keys = derive(&code, &FAST_ARGON, &profile.profile.argon2_salt).unwrap();
+        Self { code, keys }
+    }
+
+    pub(crate) fn token_b64(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.keys.lookup_token.as_bytes())
+    }
+
+    /// A sealed 12337 report whose description is `text`.
+    pub(crate) fn report(&self, recipients: &[PublicKey], text: &str) -> SubmitReport {
+        let letter = Letter::Report(Report {
+            profile: "12337".into(),
+            locale: "zh-CN".into(),
+            reply_key: self.keys.reply_public(),
+            sections: vec![SectionAnswers {
+                id: "situation".into(),
+                fields: vec![
+                    FieldAnswer {
+                        id: "what".into(),
+                        answer: Answer::Given(text.into()),
+                    },
+                    FieldAnswer {
+                        id: "harm".into(),
+                        answer: Answer::Unclear,
+                    },
+                ],
+            }],
+        });
+        SubmitReport {
+            v: API_VERSION,
+            sealed: cluebox_protocol::wire::Sealed(
+                envelope::seal(recipients, &letter.to_bytes(), REPORT_LIMIT).unwrap(),
+            ),
+            lookup_token: self.keys.lookup_token.clone(),
+            reply_key: self.keys.reply_public(),
+            idempotency_key: IdempotencyKey::generate(),
+        }
+    }
+
+    pub(crate) fn inquiry(&self) -> Value {
+        json!({ "v": API_VERSION, "lookup_token": self.token_b64() })
+    }
+}
+
+/// Every file under `dir`, recursively.
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Whether any file under `dir` contains `needle`.
+pub(crate) fn dir_contains(dir: &Path, needle: &[u8]) -> Option<PathBuf> {
+    files_under(dir).into_iter().find(|f| {
+        std::fs::read(f)
+            .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+            .unwrap_or(false)
+    })
+}

@@ -1,0 +1,415 @@
+//! The real `cluebox` binary in its own process: what it leaves in its data directory and its
+//! logs, what survives `kill -9` under load, the export bundle, and its start-up refusals.
+
+#![allow(clippy::print_stderr)]
+
+use std::io::Read as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cluebox_protocol::profile::PublicProfile;
+use cluebox_protocol::wire::{Bundle, Filed, InboxPage};
+use reqwest::StatusCode;
+
+use super::{Reporter, dir_contains, write_site};
+
+/// A running `cluebox` process with its stderr captured.
+struct Server {
+    child: Child,
+    base: String,
+    log: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Server {
+    fn start(root: &Path) -> Self {
+        let port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cluebox"))
+            .current_dir(root)
+            .env_clear()
+            .env("CLUEBOX_LISTEN", format!("127.0.0.1:{port}"))
+            .env("CLUEBOX_DATA_DIR", root.join("data"))
+            .env("CLUEBOX_SITE_DIR", root.join("site"))
+            .env("CLUEBOX_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(self.base.trim_start_matches("http://")).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("server did not start: {}", self.log_text());
+    }
+
+    fn log_text(&self) -> String {
+        String::from_utf8_lossy(&self.log.lock().unwrap()).into_owned()
+    }
+
+    fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn stop(&mut self) {
+        // SIGTERM: a graceful stop.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill9();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn unique(label: &str) -> String {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).unwrap();
+    format!("{label}-{}", hex::encode(b))
+}
+
+async fn profile(http: &reqwest::Client, base: &str) -> PublicProfile {
+    http.get(format!("{base}/api/v1/profile"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_directory_and_logs_hold_no_plaintext_token_code_or_client_details() {
+    let root = tempfile::tempdir().unwrap();
+    write_site(&root.path().join("site"));
+    let mut server = Server::start(root.path());
+    let http = reqwest::Client::new();
+    let profile = profile(&http, &server.base).await;
+
+    let marker = unique("PLAINTEXT-MARKER");
+    let user_agent = unique("UA-MARKER");
+    let referer = unique("REFERER-MARKER");
+    let forwarded = "203.0.113.77";
+    let reporter = Reporter::new(&profile);
+    let submit = reporter.report(
+        &profile.recipients.national,
+        &format!("{marker} 保护伞 {marker}"),
+    );
+    let with_client_details = |req: reqwest::RequestBuilder| {
+        req.header("user-agent", &user_agent)
+            .header("referer", format!("https://{referer}.example/"))
+            .header("x-forwarded-for", forwarded)
+            .header("x-real-ip", forwarded)
+    };
+    let res = with_client_details(http.post(format!("{}/api/v1/reports", server.base)))
+        .json(&submit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = with_client_details(http.post(format!("{}/api/v1/inquiries", server.base)))
+        .json(&reporter.inquiry())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = with_client_details(http.get(format!("{}/", server.base)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    server.stop();
+
+    let log = server.log_text();
+    assert!(
+        log.contains("/api/v1/reports"),
+        "the access log is on: {log}"
+    );
+    let token = reporter.keys.lookup_token.as_bytes();
+    let code = reporter.code.expose_grouped();
+    let secrets: Vec<(&str, Vec<u8>)> = vec![
+        ("report plaintext", marker.clone().into_bytes()),
+        ("user agent", user_agent.clone().into_bytes()),
+        ("referrer", referer.clone().into_bytes()),
+        ("client address", forwarded.as_bytes().to_vec()),
+        ("lookup token (raw)", token.to_vec()),
+        (
+            "lookup token (base64url)",
+            reporter.token_b64().into_bytes(),
+        ),
+        ("lookup token (hex)", hex::encode(token).into_bytes()),
+        ("inquiry code", code.as_bytes().to_vec()),
+        ("inquiry code (plain)", code.replace('-', "").into_bytes()),
+    ];
+    let data = root.path().join("data");
+    for (what, needle) in &secrets {
+        if let Some(file) = dir_contains(&data, needle) {
+            panic!("the {what} is stored in {}", file.display());
+        }
+        assert!(
+            !log.as_bytes()
+                .windows(needle.len())
+                .any(|w| w == needle.as_slice()),
+            "the {what} is in the log"
+        );
+    }
+    // The check itself can fail: the sealed bytes are in the database.
+    assert!(dir_contains(&data, &submit.sealed.0[..64]).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_report_survives_kill_9_under_load() {
+    let root = tempfile::tempdir().unwrap();
+    write_site(&root.path().join("site"));
+    let mut server = Server::start(root.path());
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let profile = profile(&http, &server.base).await;
+
+    // 32 writers, each filing reports until the server disappears.
+    let acknowledged = Arc::new(Mutex::new(Vec::<[u8; 32]>::new()));
+    let attempted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writers: Vec<_> = (0..32)
+        .map(|_| {
+            let (http, base, profile) = (http.clone(), server.base.clone(), profile.clone());
+            let (acknowledged, attempted) = (acknowledged.clone(), attempted.clone());
+            tokio::spawn(async move {
+                for _ in 0..10_000 {
+                    let reporter = Reporter::new(&profile);
+                    let submit = reporter.report(&profile.recipients.national, "load");
+                    attempted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Ok(res) = http
+                        .post(format!("{base}/api/v1/reports"))
+                        .json(&submit)
+                        .send()
+                        .await
+                    else {
+                        break;
+                    };
+                    if res.status() != StatusCode::CREATED {
+                        break;
+                    }
+                    let Ok(filed) = res.json::<Filed>().await else {
+                        break;
+                    };
+                    acknowledged.lock().unwrap().push(filed.receipt.report_hash);
+                }
+            })
+        })
+        .collect();
+    // Kill in the middle of the load.
+    let start = Instant::now();
+    while acknowledged.lock().unwrap().len() < 1000 && start.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.kill9();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acked: Vec<[u8; 32]> = acknowledged.lock().unwrap().clone();
+    let tried = attempted.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        acked.len() >= 1000,
+        "the load ran ({} acknowledged)",
+        acked.len()
+    );
+
+    // Restart on the same data and count.
+    let server = Server::start(root.path());
+    let token = std::fs::read_to_string(root.path().join("data/demo-desk-token")).unwrap();
+    let mut stored = std::collections::HashSet::new();
+    let mut after = 0;
+    loop {
+        let page: InboxPage = http
+            .get(format!(
+                "{}/api/v1/desk/inbox?after={after}&limit=1000",
+                server.base
+            ))
+            .bearer_auth(token.trim())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if page.items.is_empty() {
+            break;
+        }
+        after = page.next_after;
+        stored.extend(page.items.into_iter().map(|i| i.sealed_sha256));
+    }
+    let lost: Vec<_> = acked
+        .iter()
+        .filter(|h| !stored.contains(&hex::encode(h)))
+        .collect();
+    eprintln!(
+        "kill -9 under load: {} attempted, {} acknowledged, {} stored after restart, {} acknowledged but lost",
+        tried,
+        acked.len(),
+        stored.len(),
+        lost.len()
+    );
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged reports were lost",
+        lost.len()
+    );
+    assert!(stored.len() <= tried, "nothing is invented");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_writes_a_bundle_of_what_the_desk_would_pull() {
+    let root = tempfile::tempdir().unwrap();
+    write_site(&root.path().join("site"));
+    let mut server = Server::start(root.path());
+    let http = reqwest::Client::new();
+    let profile = profile(&http, &server.base).await;
+    let mut sealed = Vec::new();
+    for i in 0..3 {
+        let submit =
+            Reporter::new(&profile).report(&profile.recipients.national, &format!("report {i}"));
+        let res = http
+            .post(format!("{}/api/v1/reports", server.base))
+            .json(&submit)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        sealed.push(submit.sealed);
+    }
+    server.stop();
+    let out = root.path().join("bundle.json");
+    let status = Command::new(env!("CARGO_BIN_EXE_cluebox"))
+        .current_dir(root.path())
+        .env("CLUEBOX_DATA_DIR", root.path().join("data"))
+        .args(["export", "--since", "1", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bundle: Bundle = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(bundle.profile, "12337");
+    assert_eq!(bundle.entries.len(), 2, "entries after position 1");
+    assert_eq!(bundle.entries[0].sealed, sealed[1]);
+    assert_eq!(
+        bundle.entries[1].item.sealed_sha256,
+        hex::encode(cluebox_protocol::receipt::report_hash(&sealed[2].0))
+    );
+}
+
+fn refusal(root: &Path, envs: &[(&str, String)]) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cluebox"));
+    cmd.current_dir(root).env_clear();
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success(), "it should refuse to start");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn start_up_refusals_are_clear() {
+    let root = tempfile::tempdir().unwrap();
+    // A port in use.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let err = refusal(
+        root.path(),
+        &[
+            ("CLUEBOX_LISTEN", busy.local_addr().unwrap().to_string()),
+            (
+                "CLUEBOX_DATA_DIR",
+                root.path().join("data").display().to_string(),
+            ),
+        ],
+    );
+    assert!(err.contains("already in use"), "{err}");
+    // A data directory that is a file.
+    let file = root.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let err = refusal(
+        root.path(),
+        &[("CLUEBOX_DATA_DIR", file.display().to_string())],
+    );
+    assert!(err.contains("data directory"), "{err}");
+    // Recipients configured without a national key.
+    let err = refusal(
+        root.path(),
+        &[
+            (
+                "CLUEBOX_DATA_DIR",
+                root.path().join("data").display().to_string(),
+            ),
+            ("CLUEBOX_RECIPIENTS__NATIONAL", "[]".into()),
+        ],
+    );
+    assert!(err.contains("recipients.national is empty"), "{err}");
+    // A malformed office key.
+    let err = refusal(
+        root.path(),
+        &[
+            (
+                "CLUEBOX_DATA_DIR",
+                root.path().join("data").display().to_string(),
+            ),
+            ("CLUEBOX_RECIPIENTS__NATIONAL", "[\"cbxpk1notakey\"]".into()),
+        ],
+    );
+    assert!(err.contains("configuration is invalid"), "{err}");
+    // An unknown setting.
+    let config = root.path().join("cluebox.toml");
+    std::fs::write(&config, "listn = \"127.0.0.1:1\"\n").unwrap();
+    let err = refusal(
+        root.path(),
+        &[("CLUEBOX_CONFIG", config.display().to_string())],
+    );
+    assert!(err.contains("listn"), "{err}");
+}

@@ -1,0 +1,364 @@
+//! The hotline profile: what a hotline accepts, the form's sections and fields, its categories,
+//! regions, status vocabulary, deadlines and key-derivation settings.
+//!
+//! Profiles are data files (TOML) an operator edits, not code; `profiles/12337.toml` and
+//! `profiles/12389.toml` ship with Cluebox. The API reads one at start and serves it as JSON,
+//! together with the recipient keys and its signing key ([`PublicProfile`]); the browser renders
+//! the form from it and the desk reads labels and deadlines from it. Every text a person reads
+//! is [`Localized`] (Simplified Chinese first, English).
+//!
+//! This module only describes and checks a profile; it never reads files.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::derive::Argon2Params;
+use crate::keys::PublicKey;
+
+/// A text in Simplified Chinese and English.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Localized {
+    /// Simplified Chinese (the default language).
+    pub zh: String,
+    /// English.
+    pub en: String,
+}
+
+impl Localized {
+    /// The text for a locale: English for `en*`, Chinese otherwise.
+    pub fn get(&self, locale: &str) -> &str {
+        if locale.starts_with("en") {
+            &self.en
+        } else {
+            &self.zh
+        }
+    }
+}
+
+/// A hotline profile.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Short identifier (`12337`), also written into every report.
+    pub id: String,
+    /// The hotline's name.
+    pub name: Localized,
+    /// Who runs it.
+    pub operator: Localized,
+    /// The telephone number for reports by phone.
+    pub phone: String,
+    /// The postal address for reports by letter.
+    pub postal_address: Localized,
+    /// One paragraph: what the hotline is for.
+    pub summary: Localized,
+    /// What it accepts.
+    pub accepts: Vec<Localized>,
+    /// What it does not accept, and where those reports go instead.
+    pub not_accepted: Vec<Redirect>,
+    /// Notices shown before the form (duty to report truthfully, confidentiality, real names).
+    pub notices: Vec<Localized>,
+    /// The acceptance categories.
+    pub categories: Vec<Choice>,
+    /// The regions; choosing one adds that region's office as a recipient.
+    pub regions: Vec<Choice>,
+    /// The form, section by section.
+    pub sections: Vec<Section>,
+    /// The public status vocabulary, in procedure order; the first is the status of a new case.
+    pub statuses: Vec<Choice>,
+    /// Deadlines of the procedure.
+    pub deadlines: Deadlines,
+    /// Argon2id cost of deriving keys from an inquiry code.
+    pub argon2: Argon2Params,
+    /// Per-hotline salt for that derivation (never change it once reports exist).
+    pub argon2_salt: String,
+}
+
+/// Something not accepted, and where to go instead.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redirect {
+    /// What is not accepted.
+    pub what: Localized,
+    /// Where it goes instead.
+    pub instead: Localized,
+}
+
+/// An option with a stable id and a label.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    /// Stable id, stored in reports.
+    pub id: String,
+    /// What people read.
+    pub label: Localized,
+}
+
+/// A step of the form.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    /// Stable id, stored in reports.
+    pub id: String,
+    /// The step's title.
+    pub title: Localized,
+    /// A sentence under the title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intro: Option<Localized>,
+    /// The fields, in order.
+    pub fields: Vec<Field>,
+}
+
+/// One field. Every field is optional: a blank is submitted as "unclear".
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    /// Stable id, stored in reports.
+    pub id: String,
+    /// The label.
+    pub label: Localized,
+    /// A hint under the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<Localized>,
+    /// What kind of input.
+    pub kind: FieldKind,
+    /// The most characters accepted.
+    #[serde(default = "default_max_len")]
+    pub max_len: u32,
+    /// Show the field only when another field of the same section has this value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_if: Option<ShowIf>,
+}
+
+fn default_max_len() -> u32 {
+    500
+}
+
+/// A condition on another field of the same section.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowIf {
+    /// The other field's id.
+    pub field: String,
+    /// The value (option id) that shows this field.
+    pub equals: String,
+}
+
+/// Kinds of input.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum FieldKind {
+    /// One line of text.
+    Text,
+    /// Several lines.
+    LongText,
+    /// A date (`YYYY-MM-DD`) or a rough time in words.
+    When,
+    /// An 18-digit resident identity number (GB 11643 check digit).
+    IdNumber,
+    /// A mobile number (11 digits, starting with 1).
+    Mobile,
+    /// One of the profile's categories.
+    Category,
+    /// One of the profile's regions.
+    Region,
+    /// One of the listed options.
+    Choice {
+        /// The options; the first is the default.
+        options: Vec<Choice>,
+    },
+}
+
+/// The procedure's deadlines, in days. Absent means the profile sets none.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deadlines {
+    /// Acknowledge receipt within (EU directive style: 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledge_days: Option<u32>,
+    /// Contact the reporter within this many days of acceptance (12337: 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_days: Option<u32>,
+    /// Conclude handling within this many days of acceptance (12389: 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle_days: Option<u32>,
+    /// Give feedback within this many days of receipt (EU directive style: 90).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_days: Option<u32>,
+}
+
+/// Why a profile is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("profile {profile}: {problem}")]
+pub struct ProfileError {
+    /// The profile's id.
+    pub profile: String,
+    /// What is wrong, in a sentence.
+    pub problem: String,
+}
+
+impl Profile {
+    /// Checks what serde cannot: unique ids, a category and region list where fields use them, a
+    /// status vocabulary, sensible Argon2 settings.
+    pub fn validate(&self) -> Result<(), ProfileError> {
+        let fail = |problem: String| {
+            Err(ProfileError {
+                profile: self.id.clone(),
+                problem,
+            })
+        };
+        if self.id.is_empty() || self.sections.is_empty() || self.statuses.is_empty() {
+            return fail("needs an id, at least one section and at least one status".into());
+        }
+        for (what, ids) in [
+            (
+                "section",
+                self.sections
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "category",
+                self.categories.iter().map(|c| c.id.as_str()).collect(),
+            ),
+            (
+                "region",
+                self.regions.iter().map(|c| c.id.as_str()).collect(),
+            ),
+            (
+                "status",
+                self.statuses.iter().map(|c| c.id.as_str()).collect(),
+            ),
+        ] {
+            if let Some(dup) = first_duplicate(&ids) {
+                return fail(format!("{what} id {dup:?} is used twice"));
+            }
+        }
+        for section in &self.sections {
+            let ids: Vec<&str> = section.fields.iter().map(|f| f.id.as_str()).collect();
+            if let Some(dup) = first_duplicate(&ids) {
+                return fail(format!(
+                    "field id {dup:?} is used twice in section {:?}",
+                    section.id
+                ));
+            }
+            for field in &section.fields {
+                let needs = match field.kind {
+                    FieldKind::Category if self.categories.is_empty() => Some("categories"),
+                    FieldKind::Region if self.regions.is_empty() => Some("regions"),
+                    _ => None,
+                };
+                if let Some(list) = needs {
+                    return fail(format!("field {:?} needs a list of {list}", field.id));
+                }
+                if let FieldKind::Choice { options } = &field.kind
+                    && options.is_empty()
+                {
+                    return fail(format!("choice field {:?} has no options", field.id));
+                }
+                if let Some(cond) = &field.show_if
+                    && !ids.contains(&cond.field.as_str())
+                {
+                    return fail(format!(
+                        "field {:?} depends on {:?}, which is not in its section",
+                        field.id, cond.field
+                    ));
+                }
+            }
+        }
+        if argon2::Params::new(
+            self.argon2.memory_kib,
+            self.argon2.iterations,
+            self.argon2.parallelism,
+            Some(32),
+        )
+        .is_err()
+            || self.argon2_salt.is_empty()
+        {
+            return fail("Argon2 settings are invalid or the salt is empty".into());
+        }
+        Ok(())
+    }
+
+    /// The label of a category, region or status id, in a locale.
+    pub fn label<'a>(list: &'a [Choice], id: &str, locale: &str) -> Option<&'a str> {
+        list.iter()
+            .find(|c| c.id == id)
+            .map(|c| c.label.get(locale))
+    }
+}
+
+fn first_duplicate<'a>(ids: &[&'a str]) -> Option<&'a str> {
+    let mut seen = std::collections::BTreeSet::new();
+    ids.iter().copied().find(|id| !seen.insert(*id))
+}
+
+/// What `GET /api/v1/profile` answers: the profile plus what the deployment adds.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicProfile {
+    /// The hotline profile.
+    pub profile: Profile,
+    /// Who reports are sealed to.
+    pub recipients: Recipients,
+    /// The server's Ed25519 public key for filing receipts (base64).
+    pub server_key: String,
+    /// The largest padded size class the server accepts for reports and follow-ups, in bytes.
+    pub max_class: usize,
+}
+
+/// Recipient keys: every report goes to the national keys and to the chosen region's keys.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipients {
+    /// Keys every report is sealed to (the national office; old and new during rotation).
+    pub national: Vec<PublicKey>,
+    /// Keys added when the reporter chooses a region, by region id.
+    #[serde(default)]
+    pub regions: BTreeMap<String, Vec<PublicKey>>,
+}
+
+impl Recipients {
+    /// The keys for a report about `region` (national first, no duplicates).
+    pub fn for_region(&self, region: Option<&str>) -> Vec<PublicKey> {
+        let mut keys = self.national.clone();
+        if let Some(extra) = region.and_then(|r| self.regions.get(r)) {
+            for key in extra {
+                if !keys.contains(key) {
+                    keys.push(key.clone());
+                }
+            }
+        }
+        keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SecretKey;
+
+    #[test]
+    fn recipients_for_region() {
+        let n = SecretKey::generate().public_key();
+        let r = SecretKey::generate().public_key();
+        let recipients = Recipients {
+            national: vec![n.clone()],
+            regions: BTreeMap::from([("440000".to_string(), vec![r.clone(), n.clone()])]),
+        };
+        assert_eq!(recipients.for_region(None), vec![n.clone()]);
+        assert_eq!(recipients.for_region(Some("110000")), vec![n.clone()]);
+        assert_eq!(recipients.for_region(Some("440000")), vec![n, r]);
+    }
+}
