@@ -19,7 +19,7 @@ CREATE TABLE inbox (
     received_at   INTEGER NOT NULL,
     acked_at      INTEGER
 ) STRICT;
-CREATE INDEX inbox_by_case ON inbox (case_id, seq);
+CREATE INDEX inbox_by_case ON inbox (case_id, kind, seq);
 CREATE INDEX inbox_by_time ON inbox (received_at);
 
 -- What the desk pushes: public status changes and replies sealed to the reporter.

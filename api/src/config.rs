@@ -172,6 +172,17 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_config_is_the_defaults() {
+        let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/cluebox.sample.toml");
+        let loaded = Config::load(Some(Path::new(sample))).unwrap();
+        let defaults = Config::default();
+        assert_eq!(loaded.listen, defaults.listen);
+        assert_eq!(loaded.data_dir, defaults.data_dir);
+        assert_eq!(loaded.profile, defaults.profile);
+        assert!(loaded.recipients.is_none() && loaded.desk_token_hashes.is_empty());
+    }
+
+    #[test]
     fn empty_national_keys_are_refused() {
         let config = Config {
             recipients: Some(Recipients::default()),

@@ -20,7 +20,7 @@ struct VersionOnly {
     v: Option<serde_json::Value>,
 }
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for VersionedJson<T> {
+impl<S: Send + Sync, T: DeserializeOwned + Versioned> FromRequest<S> for VersionedJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
@@ -46,31 +46,48 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for VersionedJson<T> {
     }
 }
 
-/// Parses a body: JSON syntax, then the version, then the fields.
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let version: VersionOnly = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
-        Err(e) if e.is_syntax() || e.is_eof() => {
-            return Err(ApiError::MalformedJson(e.to_string()));
+/// A request body that carries the protocol version `v`.
+pub trait Versioned {
+    /// The body's `v`.
+    fn version(&self) -> u16;
+}
+
+macro_rules! versioned {
+    ($($t:ty),*) => {$(
+        impl Versioned for $t {
+            fn version(&self) -> u16 {
+                self.v
+            }
         }
-        Err(_) => {
-            return Err(ApiError::InvalidField(
-                "the request body must be a JSON object".into(),
-            ));
-        }
-    };
-    match version.v {
-        None => {
-            return Err(ApiError::InvalidField(
-                "missing field `v` (the protocol version)".into(),
-            ));
-        }
-        Some(serde_json::Value::Number(n))
-            if n.as_u64() == Some(cluebox_protocol::wire::API_VERSION.into()) => {}
-        Some(serde_json::Value::Number(n)) => {
-            return Err(ApiError::UnsupportedVersion(n.as_u64().unwrap_or(0)));
-        }
-        Some(_) => return Err(ApiError::InvalidField("field `v` must be a number".into())),
+    )*};
+}
+
+versioned!(
+    cluebox_protocol::wire::SubmitReport,
+    cluebox_protocol::wire::InquiryRequest,
+    cluebox_protocol::wire::FollowUpRequest,
+    cluebox_protocol::wire::AckRequest,
+    cluebox_protocol::wire::PostStatus,
+    cluebox_protocol::wire::PostReply
+);
+
+/// Parses a body. The common case (a valid body) is parsed once; only a failure is examined
+/// again to tell malformed JSON from an unknown version from a bad field.
+pub fn parse<T: DeserializeOwned + Versioned>(bytes: &[u8]) -> Result<T, ApiError> {
+    match serde_json::from_slice::<T>(bytes) {
+        Ok(body) if body.version() == cluebox_protocol::wire::API_VERSION => Ok(body),
+        Ok(body) => Err(ApiError::UnsupportedVersion(body.version().into())),
+        Err(e) if e.is_syntax() || e.is_eof() => Err(ApiError::MalformedJson(e.to_string())),
+        Err(e) => Err(match serde_json::from_slice::<VersionOnly>(bytes) {
+            Ok(VersionOnly { v: None }) => {
+                ApiError::InvalidField("missing field `v` (the protocol version)".into())
+            }
+            Ok(VersionOnly {
+                v: Some(serde_json::Value::Number(n)),
+            }) if n.as_u64() != Some(cluebox_protocol::wire::API_VERSION.into()) => {
+                ApiError::UnsupportedVersion(n.as_u64().unwrap_or(0))
+            }
+            _ => ApiError::InvalidField(e.to_string()),
+        }),
     }
-    serde_json::from_slice(bytes).map_err(|e| ApiError::InvalidField(e.to_string()))
 }
