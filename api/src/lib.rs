@@ -23,6 +23,7 @@ pub mod error;
 pub mod export;
 pub mod extract;
 pub mod headers;
+pub mod landing;
 pub mod routes;
 pub mod secrets;
 pub mod site;
@@ -120,11 +121,11 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
     } else {
         std::path::PathBuf::from("public")
     };
-    let site = site::Site::load(&site_dir)?;
-    if site.is_empty() {
+    let site = site::Site::load(&site_dir, &profile)?;
+    if !site.has_app() {
         tracing::warn!(
-            "no portal files found in {} or public/: only the API is served (build the portal \
-             with ./scripts/run.sh)",
+            "the portal app is not built ({} has no app.html): only the landing pages and the \
+             API are served (./scripts/run.sh builds it)",
             config.site_dir.display()
         );
     }

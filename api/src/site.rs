@@ -24,6 +24,12 @@ use crate::headers::csp;
 
 /// Trunk's nonce placeholder (`[build] create_nonce = true`).
 pub const NONCE_PLACEHOLDER: &str = "{{__TRUNK NONCE__}}";
+/// Where the form page wants the "needs WebAssembly" block ([`crate::landing::fallback`]).
+pub const FALLBACK_PLACEHOLDER: &str = "<!--cluebox:fallback-->";
+/// The portal app's page (Trunk's `html_output`), served for each of [`APP_ROUTES`].
+pub const APP_PAGE: &str = "app.html";
+/// The routes the app handles itself.
+pub const APP_ROUTES: [&str; 3] = ["report", "status", "poster"];
 
 /// One file.
 struct Asset {
@@ -44,14 +50,19 @@ pub struct Site {
 }
 
 impl Site {
-    /// Loads every file under `root` (an empty site if `root` does not exist).
-    pub fn load(root: &Path) -> anyhow::Result<Self> {
+    /// Loads every file under `root` (none if `root` does not exist), fills the form page's
+    /// fallback block and adds the landing pages, both made from `profile`.
+    pub fn load(root: &Path, profile: &cluebox_protocol::profile::Profile) -> anyhow::Result<Self> {
         let mut site = Site {
             files: HashMap::new(),
             root: root.to_owned(),
         };
         if root.is_dir() {
-            site.load_dir(root, root)?;
+            site.load_dir(root, root, profile)?;
+        }
+        for (path, html) in crate::landing::pages(profile) {
+            site.files
+                .insert(path.to_owned(), Asset::new(path, html.into_bytes()));
         }
         Ok(site)
     }
@@ -71,13 +82,23 @@ impl Site {
         self.files.is_empty()
     }
 
-    fn load_dir(&mut self, root: &Path, dir: &Path) -> anyhow::Result<()> {
+    /// Whether the portal app (the form) is there.
+    pub fn has_app(&self) -> bool {
+        self.files.contains_key(APP_PAGE)
+    }
+
+    fn load_dir(
+        &mut self,
+        root: &Path,
+        dir: &Path,
+        profile: &cluebox_protocol::profile::Profile,
+    ) -> anyhow::Result<()> {
         for entry in
             std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?
         {
             let path = entry?.path();
             if path.is_dir() {
-                self.load_dir(root, &path)?;
+                self.load_dir(root, &path, profile)?;
                 continue;
             }
             let rel = path
@@ -85,8 +106,14 @@ impl Site {
                 .to_str()
                 .context("file names must be UTF-8")?
                 .replace('\\', "/");
-            let raw =
+            let mut raw =
                 std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            if rel == APP_PAGE {
+                let page = String::from_utf8(raw).context("the app page must be UTF-8")?;
+                raw = page
+                    .replace(FALLBACK_PLACEHOLDER, &crate::landing::fallback(profile))
+                    .into_bytes();
+            }
             self.files.insert(rel.clone(), Asset::new(&rel, raw));
         }
         Ok(())
@@ -120,7 +147,11 @@ impl Site {
         {
             vec![path.to_owned()]
         } else {
-            vec![format!("{path}.html"), format!("{path}/index.html")]
+            let mut c = vec![format!("{path}.html"), format!("{path}/index.html")];
+            if APP_ROUTES.contains(&path) {
+                c.push(APP_PAGE.to_owned());
+            }
+            c
         };
         candidates
             .into_iter()
@@ -238,13 +269,14 @@ impl Asset {
     }
 }
 
-/// Trunk names hashed assets `stem-<16 hex digits>.ext`.
+/// Trunk names hashed assets `stem-<hex digits>.ext` (a u64 in hex, so up to 16 digits).
 fn is_hashed_name(name: &str) -> bool {
     let file = name.rsplit('/').next().unwrap_or(name);
     let stem = file.split('.').next().unwrap_or(file);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        (8..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    })
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -281,9 +313,12 @@ mod tests {
     #[test]
     fn path_traversal_is_never_resolved() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("index.html"), "<p>hi</p>").unwrap();
-        let site = Site::load(dir.path()).unwrap();
+        std::fs::write(dir.path().join("app.html"), "<p>hi</p>").unwrap();
+        let profile = toml::from_str(include_str!("../../profiles/12337.toml")).unwrap();
+        let site = Site::load(dir.path(), &profile).unwrap();
         assert!(site.resolve("").is_some());
+        assert!(site.resolve("report").is_some());
+        assert!(site.resolve("en/").is_some());
         assert!(site.resolve("../index.html").is_none());
         assert!(site.resolve(".git/config").is_none());
     }

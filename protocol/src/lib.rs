@@ -13,6 +13,7 @@
 //! - [`profile`]: the hotline profile (form sections, categories, regions, statuses, deadlines).
 //! - [`wire`]: the JSON request and response types of the HTTP API and its error codes.
 //! - [`receipt`]: the signed acknowledgement of filing.
+//! - [`worker`]: messages between the portal page and its crypto worker.
 //!
 //! It must never depend on a server runtime, a database or anything that does not build for
 //! `wasm32-unknown-unknown`: the browser compiles it too. The format is written down in
@@ -38,6 +39,7 @@ pub mod padding;
 pub mod profile;
 pub mod receipt;
 pub mod wire;
+pub mod worker;
 
 pub(crate) mod rng;
 

@@ -274,12 +274,16 @@ async fn each_page_load_gets_a_fresh_nonce_in_page_and_policy() {
     let app = TestApp::new();
     let mut nonces = Vec::new();
     for _ in 0..2 {
-        let (s, h, body) = send(&app, Request::get("/").body(Body::empty()).unwrap()).await;
+        let (s, h, body) = send(&app, Request::get("/report").body(Body::empty()).unwrap()).await;
         assert_eq!(s, StatusCode::OK);
         assert_strict_headers(&h);
         assert_eq!(h[header::CACHE_CONTROL], "no-store");
         let page = String::from_utf8(body).unwrap();
         assert!(!page.contains("TRUNK NONCE"));
+        assert!(
+            !page.contains("cluebox:fallback") && page.contains("tel:12337"),
+            "fallback filled: {page}"
+        );
         let csp = h[header::CONTENT_SECURITY_POLICY]
             .to_str()
             .unwrap()
@@ -296,6 +300,28 @@ async fn each_page_load_gets_a_fresh_nonce_in_page_and_policy() {
         nonces.push(nonce);
     }
     assert_ne!(nonces[0], nonces[1]);
+}
+
+#[tokio::test]
+async fn landing_pages_are_plain_html_in_both_languages() {
+    let app = TestApp::new();
+    for (path, lang, needle) in [("/", "zh-CN", "受理范围"), ("/en/", "en", "What we accept")] {
+        let (s, h, body) = send(&app, Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert_strict_headers(&h);
+        let page = String::from_utf8(body).unwrap();
+        assert!(
+            page.contains(&format!("lang=\"{lang}\"")) && page.contains(needle),
+            "{path}"
+        );
+        assert!(!page.contains("<script"), "no script on the landing page");
+    }
+    // The app's routes all serve the app page.
+    for path in ["/report", "/status", "/poster"] {
+        let (s, _, body) = send(&app, Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(String::from_utf8(body).unwrap().contains("举报"));
+    }
 }
 
 #[tokio::test]

@@ -91,8 +91,8 @@ impl TestApp {
 pub(crate) fn write_site(site: &Path) {
     std::fs::create_dir_all(site).unwrap();
     std::fs::write(
-        site.join("index.html"),
-        "<!doctype html><title>举报</title><script type=module nonce=\"{{__TRUNK NONCE__}}\">import('/app-0123456789abcdef.js')</script>",
+        site.join("app.html"),
+        "<!doctype html><title>举报</title><script type=module nonce=\"{{__TRUNK NONCE__}}\">import('/app-0123456789abcdef.js')</script><main id=fallback><!--cluebox:fallback--></main>",
     )
     .unwrap();
     std::fs::write(

@@ -1,0 +1,4 @@
+//! Reusable pieces of the portal's pages.
+
+pub mod field;
+pub mod receipt;

@@ -1,0 +1,232 @@
+//! The reporter's answers and what they become: visibility rules, the "unclear" default, the
+//! report's sections, the retry schedule and the receipt file. No DOM here, so it is testable
+//! on its own.
+//!
+//! Nothing is ever written to browser storage: the answers live in memory until the page closes.
+
+use std::collections::HashMap;
+
+use cluebox_protocol::letter::{Answer, FieldAnswer, SectionAnswers};
+use cluebox_protocol::profile::{Field, FieldKind, Profile, Section};
+use cluebox_protocol::receipt::Receipt;
+use serde::Deserialize;
+
+/// What the page needs of `GET /api/v1/profile`. The recipient keys are the worker's business
+/// (it parses the same document), so the page carries no key-handling code.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProfileDoc {
+    /// The hotline profile.
+    pub profile: Profile,
+    /// The server's receipt-signing key (base64), printed on saved receipts.
+    pub server_key: String,
+}
+
+/// Answers by `section/field`.
+pub type Answers = HashMap<String, String>;
+
+/// The key of a field in [`Answers`].
+pub fn key(section: &str, field: &str) -> String {
+    [section, "/", field].concat()
+}
+
+/// The answers a fresh form starts with: the first option of every choice field (for 12337,
+/// "anonymous"), blank elsewhere.
+pub fn initial_answers(profile: &ProfileDoc) -> Answers {
+    let mut answers = Answers::new();
+    for section in &profile.profile.sections {
+        for field in &section.fields {
+            if let FieldKind::Choice { options } = &field.kind
+                && let Some(first) = options.first()
+            {
+                answers.insert(key(&section.id, &field.id), first.id.clone());
+            }
+        }
+    }
+    answers
+}
+
+/// Whether a field is shown, given the other answers of its section.
+pub fn visible(section: &Section, field: &Field, answers: &Answers) -> bool {
+    field.show_if.as_ref().is_none_or(|cond| {
+        answers
+            .get(&key(&section.id, &cond.field))
+            .is_some_and(|v| v == &cond.equals)
+    })
+}
+
+/// A field's answer as it will be submitted: hidden or blank fields are "unclear".
+pub fn answer(section: &Section, field: &Field, answers: &Answers) -> Answer {
+    if !visible(section, field, answers) {
+        return Answer::Unclear;
+    }
+    Answer::from_input(
+        answers
+            .get(&key(&section.id, &field.id))
+            .map_or("", String::as_str),
+    )
+}
+
+/// The region chosen, if any (it adds that region's office as a recipient).
+pub fn chosen_region(profile: &ProfileDoc, answers: &Answers) -> Option<String> {
+    profile.profile.sections.iter().find_map(|section| {
+        section
+            .fields
+            .iter()
+            .find(|f| matches!(f.kind, FieldKind::Region))
+            .and_then(|f| match answer(section, f, answers) {
+                Answer::Given(region) => Some(region),
+                Answer::Unclear => None,
+            })
+    })
+}
+
+/// The answers as the report's sections (hidden and blank fields "unclear").
+pub fn sections(profile: &ProfileDoc, answers: &Answers) -> Vec<SectionAnswers> {
+    profile
+        .profile
+        .sections
+        .iter()
+        .map(|section| SectionAnswers {
+            id: section.id.clone(),
+            fields: section
+                .fields
+                .iter()
+                .map(|field| FieldAnswer {
+                    id: field.id.clone(),
+                    answer: answer(section, field, answers),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// A report ready to upload, kept across retries so that a retry is the same request (same
+/// idempotency key, same bytes) and can never file a second report.
+#[derive(Clone)]
+pub struct Prepared {
+    /// The code to show on the receipt (grouped).
+    pub code: String,
+    /// The request body, sent as is on every attempt.
+    pub body: String,
+}
+
+/// Seconds to wait before upload attempt `n` (1-based) after a failure.
+pub fn backoff_seconds(attempt: u32) -> u32 {
+    [1, 2, 4, 8, 15, 30]
+        .get(attempt as usize - 1)
+        .copied()
+        .unwrap_or(30)
+}
+
+/// Attempts before giving up and asking the reporter to press submit again.
+pub const MAX_ATTEMPTS: u32 = 6;
+
+/// What the receipt shows and saves.
+#[derive(Clone)]
+pub struct Done {
+    /// The grouped code.
+    pub code: String,
+    /// The signed acknowledgement.
+    pub receipt: Receipt,
+}
+
+/// The receipt as a text file the reporter can keep and verify later.
+pub fn receipt_text(
+    title: &str,
+    hotline: &str,
+    done: &Done,
+    server_key: &str,
+    received: &str,
+    lines: [&str; 3],
+) -> String {
+    use base64::Engine as _;
+    let signature = base64::engine::general_purpose::STANDARD.encode(done.receipt.signature);
+    [
+        title,
+        "\n",
+        hotline,
+        "\n\n",
+        lines[0],
+        ": ",
+        &done.code,
+        "\n",
+        lines[1],
+        ": ",
+        received,
+        " (",
+        &done.receipt.received_at.to_string(),
+        ")\n",
+        lines[2],
+        ": ",
+        &hex::encode(done.receipt.report_hash),
+        "\n",
+        "signature (Ed25519): ",
+        &signature,
+        "\n",
+        "server key: ",
+        server_key,
+        "\n",
+        "signed message: \"cluebox/v1 receipt\" 0x00 || SHA-256 || received_at (u64 big-endian)\n",
+    ]
+    .concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> ProfileDoc {
+        ProfileDoc {
+            profile: toml_profile(),
+            server_key: String::new(),
+        }
+    }
+
+    fn toml_profile() -> Profile {
+        toml::from_str(include_str!("../../profiles/12337.toml")).unwrap()
+    }
+
+    #[test]
+    fn blanks_and_hidden_fields_are_unclear() {
+        let p = doc();
+        let mut a = initial_answers(&p);
+        assert_eq!(
+            a.get("reporter/identity").map(String::as_str),
+            Some("anonymous")
+        );
+        // Typed while "real name" was chosen, then switched back to anonymous: not submitted.
+        a.insert("reporter/identity".into(), "real_name".into());
+        a.insert("reporter/name".into(), "张三".into());
+        a.insert("situation/what".into(), "  ".into());
+        let real = sections(&p, &a);
+        assert_eq!(real[0].fields[1].answer, Answer::Given("张三".into()));
+        a.insert("reporter/identity".into(), "anonymous".into());
+        let s = sections(&p, &a);
+        assert_eq!(
+            s[0].fields[1].answer,
+            Answer::Unclear,
+            "hidden when anonymous"
+        );
+        let situation = s.iter().find(|s| s.id == "situation").unwrap();
+        assert!(
+            situation.fields.iter().all(|f| f.answer == Answer::Unclear),
+            "blank is unclear"
+        );
+    }
+
+    #[test]
+    fn the_region_chooses_extra_recipients() {
+        let p = doc();
+        let mut a = initial_answers(&p);
+        assert_eq!(chosen_region(&p, &a), None);
+        a.insert("reported/region".into(), "440000".into());
+        assert_eq!(chosen_region(&p, &a).as_deref(), Some("440000"));
+    }
+
+    #[test]
+    fn retries_back_off() {
+        let waits: Vec<u32> = (1..=MAX_ATTEMPTS).map(backoff_seconds).collect();
+        assert!(waits.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(waits[0], 1);
+    }
+}

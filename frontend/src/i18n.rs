@@ -1,0 +1,267 @@
+//! Message catalogs: every string the portal shows that does not come from the hotline profile.
+//!
+//! Simplified Chinese is the default; English is one switch away. Components take their text
+//! from [`Text`] and never spell a sentence themselves. Placeholders such as `{n}` are filled
+//! with [`fill`].
+
+use cluebox_protocol::code::CodeError;
+
+/// The interface language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Simplified Chinese.
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// The catalog.
+    pub fn text(self) -> &'static Text {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+
+    /// The BCP 47 tag (stored in reports; `lang` of the page).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The profile's text in this language.
+    pub fn pick(self, text: &cluebox_protocol::profile::Localized) -> &str {
+        text.get(self.tag())
+    }
+}
+
+/// One language's strings.
+#[allow(missing_docs)]
+pub struct Text {
+    pub switch_label: &'static str,
+    pub switch_to: &'static str,
+    pub loading: &'static str,
+    pub load_failed: &'static str,
+    pub retry: &'static str,
+    pub home: &'static str,
+    pub report_title: &'static str,
+    pub all_optional: &'static str,
+    pub step_of: &'static str,
+    pub review: &'static str,
+    pub review_intro: &'static str,
+    pub back: &'static str,
+    pub next: &'static str,
+    pub edit: &'static str,
+    pub unclear: &'static str,
+    pub choose: &'static str,
+    pub id_invalid_length: &'static str,
+    pub id_invalid_check: &'static str,
+    pub mobile_invalid: &'static str,
+    pub too_long: &'static str,
+    pub fix_errors: &'static str,
+    pub submit: &'static str,
+    pub deriving: &'static str,
+    pub sealing: &'static str,
+    pub uploading: &'static str,
+    pub retrying: &'static str,
+    pub failed_network: &'static str,
+    pub failed_server: &'static str,
+    pub receipt_title: &'static str,
+    pub your_code: &'static str,
+    pub code_warning: &'static str,
+    pub copy: &'static str,
+    pub copied: &'static str,
+    pub copy_failed: &'static str,
+    pub save_receipt: &'static str,
+    pub received_at: &'static str,
+    pub receipt_hash: &'static str,
+    pub receipt_file: &'static str,
+    pub go_status: &'static str,
+    pub status_title: &'static str,
+    pub status_intro: &'static str,
+    pub code_label: &'static str,
+    pub code_hint: &'static str,
+    pub code_ok: &'static str,
+    pub look_up: &'static str,
+    pub looking_up: &'static str,
+    pub not_found: &'static str,
+    pub current_status: &'static str,
+    pub timeline: &'static str,
+    pub replies: &'static str,
+    pub no_replies: &'static str,
+    pub reply_unreadable: &'static str,
+    pub your_follow_ups: &'static str,
+    pub follow_up_label: &'static str,
+    pub follow_up_hint: &'static str,
+    pub send: &'static str,
+    pub sending: &'static str,
+    pub sent: &'static str,
+    pub empty_message: &'static str,
+    pub code_empty: &'static str,
+    pub code_bad_char: &'static str,
+    pub code_short: &'static str,
+    pub code_long: &'static str,
+    pub code_typo: &'static str,
+}
+
+/// Simplified Chinese.
+pub static ZH: Text = Text {
+    switch_label: "English",
+    switch_to: "Switch to English",
+    loading: "正在加载…",
+    load_failed: "无法连接举报平台，请检查网络后重试。",
+    retry: "重试",
+    home: "返回首页",
+    report_title: "在线举报",
+    all_optional: "每一项都可以不填，不填的按“不清楚”处理。",
+    step_of: "第 {n} 步，共 {m} 步",
+    review: "核对并提交",
+    review_intro: "请核对以下内容。提交前，内容会在您的设备上加密。",
+    back: "上一步",
+    next: "下一步",
+    edit: "修改",
+    unclear: "不清楚",
+    choose: "请选择（可不选）",
+    id_invalid_length: "身份证号码应为 18 位：前 17 位是数字，最后一位是数字或 X。",
+    id_invalid_check: "身份证号码的校验位不对，请逐位核对。",
+    mobile_invalid: "手机号码应为 11 位数字，以 1 开头。",
+    too_long: "内容太长，最多 {n} 个字。",
+    fix_errors: "请先改正标出的错误，或清空该项。",
+    submit: "加密并提交",
+    deriving: "正在生成查询码和密钥…",
+    sealing: "正在加密举报内容…",
+    uploading: "正在发送…",
+    retrying: "网络不通，{n} 秒后自动重试（第 {k} 次）。请不要关闭本页。",
+    failed_network: "发送失败：网络不可用。您填写的内容仍在本页，请稍后再点“加密并提交”。",
+    failed_server: "平台未能接收：{msg}",
+    receipt_title: "举报已提交",
+    your_code: "您的查询码",
+    code_warning: "请立即抄写或保存查询码。任何人（包括受理机关）都无法找回它；没有它，就无法查询进度、阅读答复。",
+    copy: "复制查询码",
+    copied: "已复制",
+    copy_failed: "无法自动复制，请手动抄写。",
+    save_receipt: "保存回执",
+    received_at: "接收时间",
+    receipt_hash: "举报摘要（SHA-256）",
+    receipt_file: "举报回执",
+    go_status: "查询进度",
+    status_title: "查询办理进度",
+    status_intro: "输入提交举报时得到的查询码。",
+    code_label: "查询码",
+    code_hint: "20 位字母和数字，例如 7K3Q-M9XD-2HTV-P4WB-RG6E；不区分大小写，可省略横线。",
+    code_ok: "查询码格式正确。",
+    look_up: "查询",
+    looking_up: "正在查询…",
+    not_found: "没有找到这个查询码对应的举报，请核对查询码。",
+    current_status: "当前状态",
+    timeline: "办理记录",
+    replies: "受理机关的答复",
+    no_replies: "暂无答复。",
+    reply_unreadable: "这条答复无法解密。",
+    your_follow_ups: "您的补充",
+    follow_up_label: "补充情况或留言",
+    follow_up_hint: "内容会加密后发送，只有受理机关能看到。",
+    send: "加密并发送",
+    sending: "正在发送…",
+    sent: "已发送。",
+    empty_message: "请先填写内容。",
+    code_empty: "请输入查询码。",
+    code_bad_char: "查询码里不会有“{c}”（第 {n} 位）。",
+    code_short: "查询码还不完整：已输入 {n} 位，共 20 位。",
+    code_long: "查询码太长：输入了 {n} 位，应为 20 位。",
+    code_typo: "查询码有错字：请逐位核对。",
+};
+
+/// English.
+pub static EN: Text = Text {
+    switch_label: "中文",
+    switch_to: "切换到中文",
+    loading: "Loading…",
+    load_failed: "Cannot reach the reporting platform. Check your connection and try again.",
+    retry: "Try again",
+    home: "Home",
+    report_title: "Report online",
+    all_optional: "Every field is optional; a blank is recorded as \"unclear\".",
+    step_of: "Step {n} of {m}",
+    review: "Review and submit",
+    review_intro: "Check what you entered. It is encrypted on your device before it is sent.",
+    back: "Back",
+    next: "Next",
+    edit: "Edit",
+    unclear: "Unclear",
+    choose: "Choose (optional)",
+    id_invalid_length: "A resident ID number has 18 characters: 17 digits, then a digit or X.",
+    id_invalid_check: "The ID number's check digit does not match. Check each digit.",
+    mobile_invalid: "A mobile number has 11 digits and starts with 1.",
+    too_long: "Too long: at most {n} characters.",
+    fix_errors: "Please correct the marked fields first, or clear them.",
+    submit: "Encrypt and submit",
+    deriving: "Making your inquiry code and keys…",
+    sealing: "Encrypting your report…",
+    uploading: "Sending…",
+    retrying: "No connection. Trying again in {n} s (attempt {k}). Please keep this page open.",
+    failed_network: "Could not send: no connection. Your answers are still on this page; press \"Encrypt and submit\" again later.",
+    failed_server: "The platform did not accept the report: {msg}",
+    receipt_title: "Your report was submitted",
+    your_code: "Your inquiry code",
+    code_warning: "Write down or save this code now. Nobody, not even the office, can recover it; without it you cannot check progress or read replies.",
+    copy: "Copy the code",
+    copied: "Copied",
+    copy_failed: "Could not copy automatically; please write it down.",
+    save_receipt: "Save receipt",
+    received_at: "Received",
+    receipt_hash: "Report digest (SHA-256)",
+    receipt_file: "Report receipt",
+    go_status: "Check progress",
+    status_title: "Check the progress of a report",
+    status_intro: "Enter the inquiry code you received when you reported.",
+    code_label: "Inquiry code",
+    code_hint: "20 letters and digits, such as 7K3Q-M9XD-2HTV-P4WB-RG6E; any case, dashes optional.",
+    code_ok: "The code looks right.",
+    look_up: "Look up",
+    looking_up: "Looking up…",
+    not_found: "No report has this inquiry code. Please check the code.",
+    current_status: "Current status",
+    timeline: "History",
+    replies: "Replies from the office",
+    no_replies: "No replies yet.",
+    reply_unreadable: "This reply could not be decrypted.",
+    your_follow_ups: "Your follow-ups",
+    follow_up_label: "Add information or a message",
+    follow_up_hint: "It is encrypted before it is sent; only the office can read it.",
+    send: "Encrypt and send",
+    sending: "Sending…",
+    sent: "Sent.",
+    empty_message: "Please write something first.",
+    code_empty: "Please enter your inquiry code.",
+    code_bad_char: "An inquiry code never contains \"{c}\" (character {n}).",
+    code_short: "The code is not complete: {n} of 20 characters.",
+    code_long: "The code is too long: {n} characters, it has 20.",
+    code_typo: "This code has a typo: check each character.",
+};
+
+/// Fills `{n}`, `{m}`, `{k}`, `{c}`, `{msg}` placeholders.
+pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
+    let mut out = template.to_owned();
+    for (name, value) in args {
+        out = out.replace(&["{", name, "}"].concat(), value);
+    }
+    out
+}
+
+/// A code-entry problem in the reporter's language.
+pub fn code_error(t: &Text, err: &CodeError) -> String {
+    match err {
+        CodeError::Empty => t.code_empty.to_owned(),
+        CodeError::InvalidCharacter { ch, position } => fill(
+            t.code_bad_char,
+            &[("c", &ch.to_string()), ("n", &position.to_string())],
+        ),
+        CodeError::TooShort { found } => fill(t.code_short, &[("n", &found.to_string())]),
+        CodeError::TooLong { found } => fill(t.code_long, &[("n", &found.to_string())]),
+        _ => t.code_typo.to_owned(),
+    }
+}

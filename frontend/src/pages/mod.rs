@@ -1,0 +1,4 @@
+//! The portal's pages, one per route: `/report` and `/status`.
+
+pub mod report;
+pub mod status;

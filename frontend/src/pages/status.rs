@@ -1,0 +1,252 @@
+//! The status page: enter the inquiry code (typos are caught as you type, before any request),
+//! see the status and its history, read the office's replies (decrypted here with the key the
+//! code derives), and send a sealed follow-up.
+
+use cluebox_protocol::code::{self, InquiryCode};
+use cluebox_protocol::profile::Profile;
+use cluebox_protocol::worker::{CaseView, FromWorker, ToWorker};
+use leptos::prelude::*;
+
+use crate::api;
+use crate::form::ProfileDoc;
+use crate::i18n::{self, Lang};
+use crate::platform;
+use crate::sealer;
+
+#[derive(Clone)]
+enum Lookup {
+    Idle,
+    Working,
+    NotFound,
+    Failed,
+    Found(CaseView),
+}
+
+#[derive(Clone, PartialEq)]
+enum Sending {
+    Idle,
+    Working,
+    Sent,
+    Failed(String),
+}
+
+/// The status page for a loaded profile.
+#[component]
+pub fn StatusPage(
+    /// The hotline profile.
+    profile: ProfileDoc,
+    /// The interface language.
+    lang: RwSignal<Lang>,
+) -> impl IntoView {
+    let profile = StoredValue::new(profile);
+    let typed = RwSignal::new(String::new());
+    let lookup = RwSignal::new(Lookup::Idle);
+    // The code whose case is shown (its keys stay in the worker).
+    let shown_code: StoredValue<Option<String>> = StoredValue::new(None);
+    let message = RwSignal::new(String::new());
+    let sending = RwSignal::new(Sending::Idle);
+    // Checked on every keystroke; nothing is sent until the code is complete and valid.
+    let check = Memo::new(move |_| typed.with(|t| code::check_as_typed(t).map(|c| c.is_some())));
+    let feedback = move || {
+        let t = lang.get().text();
+        match check.get() {
+            Ok(true) => Some(("ok", t.code_ok.to_owned())),
+            Ok(false) => None,
+            Err(e) => Some(("error", i18n::code_error(t, &e))),
+        }
+        .map(|(class, text)| view! { <p class=["code-check ", class].concat() id="code-check" role="status" aria-live="polite">{text}</p> })
+    };
+
+    let run = move || {
+        let Ok(code) = InquiryCode::parse(&typed.get_untracked()) else {
+            return;
+        };
+        if matches!(lookup.get_untracked(), Lookup::Working) {
+            return;
+        }
+        lookup.set(Lookup::Working);
+        let code = code.expose_grouped().to_string();
+        leptos::task::spawn_local(async move {
+            shown_code.set_value(Some(code.clone()));
+            lookup.set(fetch_case(code).await);
+        });
+    };
+
+    let send = move || {
+        let text = message.get_untracked();
+        let t = lang.get_untracked().text();
+        if text.trim().is_empty() {
+            return sending.set(Sending::Failed(t.empty_message.to_owned()));
+        }
+        let Some(code) = shown_code.get_value() else {
+            return;
+        };
+        if sending.get_untracked() == Sending::Working {
+            return;
+        }
+        sending.set(Sending::Working);
+        leptos::task::spawn_local(async move {
+            let body = match sealer::call(|id| ToWorker::FollowUp {
+                id,
+                code: code.clone(),
+                text: text.trim().to_owned(),
+            })
+            .await
+            {
+                FromWorker::Body { body, .. } => body,
+                _ => return sending.set(Sending::Failed(t.load_failed.to_owned())),
+            };
+            // The same body on every attempt: its idempotency key makes retries safe.
+            let mut result = api::follow_up(&body).await;
+            for wait in [1, 2, 4] {
+                match &result {
+                    Err(e) if e.retryable() => {
+                        platform::sleep(wait * 1000).await;
+                        result = api::follow_up(&body).await;
+                    }
+                    _ => break,
+                }
+            }
+            match result {
+                Ok(()) => {
+                    message.set(String::new());
+                    sending.set(Sending::Sent);
+                    lookup.set(fetch_case(code).await);
+                }
+                Err(_) => sending.set(Sending::Failed(t.failed_network.to_owned())),
+            }
+        });
+    };
+
+    let result = move || {
+        let l = lang.get();
+        let t = l.text();
+        match lookup.get() {
+            Lookup::Idle => ().into_any(),
+            Lookup::Working => {
+                view! { <p class="status progress" role="status">{t.looking_up}</p> }.into_any()
+            }
+            Lookup::NotFound => {
+                view! { <p class="status error" role="alert">{t.not_found}</p> }.into_any()
+            }
+            Lookup::Failed => {
+                view! { <p class="status error" role="alert">{t.load_failed}</p> }.into_any()
+            }
+            Lookup::Found(found) => {
+                let label = |id: &str| {
+                    profile.with_value(|p| {
+                        Profile::label(&p.profile.statuses, id, l.tag())
+                            .unwrap_or(id)
+                            .to_owned()
+                    })
+                };
+                let current = label(&found.status);
+                let history = std::iter::once((t.received_at.to_owned(), found.received_at))
+                    .chain(found.timeline.iter().map(|e| (label(&e.status), e.at)))
+                    .map(|(what, at)| view! { <li><time>{platform::format_time(at)}</time> " " {what}</li> })
+                    .collect_view();
+                let replies = if found.replies.is_empty() {
+                    view! { <p class="muted">{t.no_replies}</p> }.into_any()
+                } else {
+                    found
+                        .replies
+                        .iter()
+                        .map(|r| {
+                            let text = r.text.clone().unwrap_or_else(|| t.reply_unreadable.to_owned());
+                            view! { <article class="reply"><time>{platform::format_time(r.at)}</time><p>{text}</p></article> }
+                        })
+                        .collect_view()
+                        .into_any()
+                };
+                let follow_ups = found
+                    .follow_ups
+                    .iter()
+                    .map(|f| {
+                        let text = f.text.clone().unwrap_or_default();
+                        view! { <article class="follow-up"><time>{platform::format_time(f.at)}</time><p>{text}</p></article> }
+                    })
+                    .collect_view();
+                view! {
+                    <section class="case" aria-live="polite">
+                        <h2>{t.current_status}</h2>
+                        <p class="current-status" id="current-status">{current}</p>
+                        <h3>{t.timeline}</h3>
+                        <ol class="timeline">{history}</ol>
+                        <h3>{t.replies}</h3>
+                        <div id="replies">{replies}</div>
+                        <h3>{t.your_follow_ups}</h3>
+                        <div id="follow-ups">{follow_ups}</div>
+                        <label for="follow-up">{t.follow_up_label}</label>
+                        <p class="hint" id="follow-up-hint">{t.follow_up_hint}</p>
+                        <textarea id="follow-up" rows="4" inputmode="text" autocomplete="off" aria-describedby="follow-up-hint"
+                            prop:value=move || message.get()
+                            on:input=move |ev| message.set(event_target_value(&ev))></textarea>
+                        <div class="nav">
+                            <button type="button" class="primary" id="send-follow-up"
+                                prop:disabled=move || sending.get() == Sending::Working
+                                on:click=move |_| send()>{t.send}</button>
+                        </div>
+                        <p class="status" role="status" aria-live="polite">{move || match sending.get() {
+                            Sending::Idle => String::new(),
+                            Sending::Working => lang.get().text().sending.to_owned(),
+                            Sending::Sent => lang.get().text().sent.to_owned(),
+                            Sending::Failed(m) => m,
+                        }}</p>
+                    </section>
+                }
+                .into_any()
+            }
+        }
+    };
+
+    view! {
+        <h1>{move || lang.get().text().status_title}</h1>
+        <p class="intro">{move || lang.get().text().status_intro}</p>
+        <form class="lookup" on:submit=move |ev| { ev.prevent_default(); run(); }>
+            <label for="code">{move || lang.get().text().code_label}</label>
+            <p class="hint" id="code-hint">{move || lang.get().text().code_hint}</p>
+            <input type="text" id="code" class="code-input" inputmode="text" autocomplete="off"
+                autocapitalize="characters" spellcheck="false" aria-describedby="code-hint code-check"
+                aria-invalid=move || check.get().is_err().to_string()
+                prop:value=move || typed.get()
+                on:input=move |ev| typed.set(event_target_value(&ev)) />
+            {feedback}
+            <div class="nav">
+                <button type="submit" class="primary" id="look-up"
+                    prop:disabled=move || !matches!(check.get(), Ok(true)) || matches!(lookup.get(), Lookup::Working)>
+                    {move || lang.get().text().look_up}
+                </button>
+            </div>
+        </form>
+        {result}
+    }
+}
+
+/// Looks a code up: the worker derives the token, the page asks the server, the worker opens
+/// the replies.
+async fn fetch_case(code: String) -> Lookup {
+    let body = match sealer::call(|id| ToWorker::Lookup {
+        id,
+        code: code.clone(),
+    })
+    .await
+    {
+        FromWorker::Body { body, .. } => body,
+        _ => return Lookup::Failed,
+    };
+    let inquiry_json = match api::inquiry(&body).await {
+        Ok(Some(text)) => text,
+        Ok(None) => return Lookup::NotFound,
+        Err(_) => return Lookup::Failed,
+    };
+    match sealer::call(|id| ToWorker::OpenCase {
+        id,
+        code,
+        inquiry_json,
+    })
+    .await
+    {
+        FromWorker::Case { case, .. } => Lookup::Found(case),
+        _ => Lookup::Failed,
+    }
+}

@@ -1,0 +1,113 @@
+//! The few browser facilities the portal uses beyond the DOM: timers, the clock, the clipboard,
+//! file download, the address bar. Nothing here stores anything: no cookies, no localStorage,
+//! no sessionStorage, no IndexedDB.
+
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::i18n::Lang;
+
+fn window() -> web_sys::Window {
+    web_sys::window().expect("a browser window")
+}
+
+/// Waits `ms` milliseconds, letting the browser render and handle input meanwhile.
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Lets the page paint before a heavy step.
+pub async fn yield_to_browser() {
+    sleep(30).await;
+}
+
+/// "2026-11-23 18:05" in the browser's time zone.
+pub fn format_time(unix_seconds: u64) -> String {
+    let d = js_sys::Date::new(&JsValue::from_f64(unix_seconds as f64 * 1000.0));
+    let two = |n: u32| {
+        if n < 10 {
+            ["0", &n.to_string()].concat()
+        } else {
+            n.to_string()
+        }
+    };
+    [
+        d.get_full_year().to_string(),
+        "-".into(),
+        two(d.get_month() + 1),
+        "-".into(),
+        two(d.get_date()),
+        " ".into(),
+        two(d.get_hours()),
+        ":".into(),
+        two(d.get_minutes()),
+    ]
+    .concat()
+}
+
+/// Copies text to the clipboard; `false` if the browser refused.
+pub async fn copy_text(text: &str) -> bool {
+    let clipboard = window().navigator().clipboard();
+    JsFuture::from(clipboard.write_text(text)).await.is_ok()
+}
+
+/// Offers `text` as a file download named `name`.
+pub fn download_text(name: &str, text: &str) -> Result<(), JsValue> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("text/plain;charset=utf-8");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let document = window().document().ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = document.create_element("a")?.dyn_into()?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    web_sys::Url::revoke_object_url(&url)?;
+    Ok(())
+}
+
+/// The page path (`/report`, `/status`).
+pub fn path() -> String {
+    window().location().pathname().unwrap_or_default()
+}
+
+/// The language asked for in the address (`?lang=en`), else Chinese.
+pub fn initial_lang() -> Lang {
+    let search = window().location().search().unwrap_or_default();
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
+    match params.and_then(|p| p.get("lang")) {
+        Some(l) if l.starts_with("en") => Lang::En,
+        _ => Lang::Zh,
+    }
+}
+
+/// Sets `<html lang>` so screen readers and fonts follow the switch.
+pub fn set_document_lang(lang: Lang) {
+    if let Some(root) = window().document().and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("lang", lang.tag());
+    }
+}
+
+/// Removes the static "needs WebAssembly" block once the app runs.
+pub fn remove_fallback() {
+    if let Some(el) = window()
+        .document()
+        .and_then(|d| d.get_element_by_id("fallback"))
+    {
+        el.remove();
+    }
+}
+
+/// Moves keyboard focus to the first element matching `selector`.
+pub fn focus(selector: &str) {
+    let el = window()
+        .document()
+        .and_then(|d| d.query_selector(selector).ok().flatten());
+    if let Some(el) = el.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = el.focus();
+    }
+}
