@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Runs every check and test Cluebox has, installing missing tools first. This is the README's
-# test command, and what CI runs (.ci/run).
+# Runs every check and test Cluebox has, installing missing tools first (the wasm32 target,
+# Trunk, wasm-bindgen-cli, wasm-opt, Chromium and chromedriver with CJK fonts). This is the
+# README's test command, and what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/tools.sh
 source scripts/tools.sh
 
 ensure_rust_targets
+ensure_trunk
+ensure_wasm_bindgen
+ensure_wasm_opt
+ensure_browser
+# Trunk builds offline (Trunk.toml), so the crates must be here first.
+cargo fetch --locked
 
 say "format"
 cargo fmt --all --check
 
-say "lint"
+say "lint (host, and the browser crates for wasm32)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+cargo clippy -p cluebox-frontend -p cluebox-sealer --target wasm32-unknown-unknown --locked -- -D warnings
 
 say "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked
@@ -20,5 +28,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --lock
 say "wasm32 build of the protocol crate"
 cargo build -p cluebox-protocol --target wasm32-unknown-unknown --locked
 
-say "tests"
+say "the portal's release build (trunk build --release)"
+trunk build --release
+
+say "weight of the form route's critical path"
+cargo run --release --locked -q -p cluebox-bench --bin cluebox-weight
+
+say "tests (unit, integration, and end-to-end in headless Chromium)"
 cargo test --workspace --all-features --locked

@@ -109,5 +109,6 @@ pub fn focus(selector: &str) {
         .and_then(|d| d.query_selector(selector).ok().flatten());
     if let Some(el) = el.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
         let _ = el.focus();
+        el.scroll_into_view();
     }
 }

@@ -45,6 +45,8 @@ pub fn ReceiptView(
             let _ = platform::download_text(&name, &text);
         }
     };
+    // Show the receipt from its top, and tell screen readers where they are.
+    Effect::new(move |_| platform::focus("#receipt-title"));
     let received = platform::format_time(done.receipt.received_at);
     let hash = hex::encode(done.receipt.report_hash);
     let status_href = move || match lang.get() {

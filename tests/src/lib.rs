@@ -1,0 +1,346 @@
+//! The end-to-end harness: the real `cluebox` server (in process, on a free loopback port, with a
+//! temporary data directory and keys made at test time) serving the built portal (`dist/`), and
+//! headless Chromium driven through chromedriver.
+//!
+//! Every process it starts is killed when its guard drops, also when an assertion fails:
+//! chromedriver runs in its own process group and the whole group is killed. Each test saves
+//! screenshots under `target/e2e-screenshots/<test>/`.
+//!
+//! Every page load also records, from before the page's first script runs, console errors and
+//! Content-Security-Policy violations ([`Browser::problems`]).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_owned()
+}
+
+/// The built portal; `scripts/test.sh` builds it (`trunk build --release`) before the tests.
+pub fn dist() -> anyhow::Result<PathBuf> {
+    let dist = workspace().join("dist");
+    anyhow::ensure!(
+        dist.join("app.html").exists(),
+        "the portal is not built: run `trunk build --release` (./scripts/test.sh does) before these tests"
+    );
+    Ok(dist)
+}
+
+/// A running server.
+pub struct Portal {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Its data directory (a temporary directory kept for the test's life).
+    pub data: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    /// The server's state (store, profile), for checks behind the API.
+    pub state: cluebox_api::state::AppState,
+}
+
+impl Portal {
+    /// Starts a server for `profile` (`12337`, `12389`) on a free port.
+    pub async fn start(profile: &str) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        let mut portal = Self::start_on(profile, &data, "127.0.0.1:0".parse()?).await?;
+        portal._dir = Some(dir);
+        Ok(portal)
+    }
+
+    /// Starts a server on a given data directory and address (to restart one).
+    pub async fn start_on(profile: &str, data: &Path, addr: SocketAddr) -> anyhow::Result<Self> {
+        let config = cluebox_api::config::Config {
+            data_dir: data.to_owned(),
+            site_dir: dist()?,
+            profile: profile.into(),
+            hsts: false,
+            log: "warn".into(),
+            ..Default::default()
+        };
+        let state = cluebox_api::build_state(&config)?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let serving = state.clone();
+        let task = tokio::spawn(async move {
+            let _ = cluebox_api::launch(listener, serving, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Ok(Self {
+            base,
+            data: data.to_owned(),
+            _dir: None,
+            shutdown: Some(tx),
+            task: Some(task),
+            state,
+        })
+    }
+
+    /// Stops the server and waits until its port is closed.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+    }
+
+    /// The demo desk bearer token.
+    pub fn desk_token(&self) -> String {
+        std::fs::read_to_string(self.data.join("demo-desk-token"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    }
+}
+
+impl Drop for Portal {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// chromedriver and the Chromium it drives.
+pub struct Browser {
+    /// The WebDriver client.
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+    shots: PathBuf,
+    shot: std::cell::Cell<usize>,
+}
+
+/// The device to emulate.
+#[derive(Debug, Clone, Copy)]
+pub enum Device {
+    /// 390x844, touch, mobile user agent metrics.
+    Phone,
+    /// 1366x768.
+    Desktop,
+}
+
+/// Records console errors and CSP violations from before the first script of every page.
+const WATCH: &str = r#"
+window.__cbx_problems = [];
+document.addEventListener('securitypolicyviolation', e =>
+  window.__cbx_problems.push('CSP: ' + e.violatedDirective + ' ' + e.blockedURI));
+const orig = console.error.bind(console);
+console.error = (...a) => { window.__cbx_problems.push('console.error: ' + a.map(String).join(' ')); orig(...a); };
+window.addEventListener('error', e => window.__cbx_problems.push('error: ' + e.message));
+window.addEventListener('unhandledrejection', e => window.__cbx_problems.push('rejection: ' + e.reason));
+"#;
+
+#[derive(Debug)]
+struct Cdp(Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.0.to_string()))
+    }
+}
+
+impl Browser {
+    /// Starts chromedriver and a fresh headless Chromium emulating `device`.
+    pub async fn start(device: Device, test: &str) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let profile = tempfile::tempdir()?;
+        let driver = {
+            use std::os::unix::process::CommandExt as _;
+            Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .env("HOME", profile.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .context("chromedriver is not installed (./scripts/test.sh installs it)")?
+        };
+        let mut args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            format!(
+                "--user-data-dir={}",
+                profile.path().join("chromium").display()
+            ),
+        ];
+        let mut options = json!({ "binary": "/usr/bin/chromium" });
+        match device {
+            Device::Phone => {
+                options["mobileEmulation"] = json!({"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1.0, "mobile": true, "touch": true}});
+            }
+            Device::Desktop => args.push("--window-size=1366,768".into()),
+        }
+        options["args"] = json!(args);
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), options);
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(e) => return Err(e).context("cannot start Chromium through chromedriver"),
+            }
+        };
+        client
+            .issue_cmd(Cdp(json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": WATCH}})))
+            .await
+            .context("installing the problem watcher")?;
+        let shots = workspace().join("target/e2e-screenshots").join(test);
+        std::fs::create_dir_all(&shots)?;
+        Ok(Self {
+            client,
+            driver,
+            _profile: profile,
+            shots,
+            shot: std::cell::Cell::new(0),
+        })
+    }
+
+    /// Sends a Chrome DevTools command (network emulation, CPU throttling).
+    pub async fn cdp(&self, cmd: &str, params: Value) -> anyhow::Result<Value> {
+        Ok(self
+            .client
+            .issue_cmd(Cdp(json!({"cmd": cmd, "params": params})))
+            .await?)
+    }
+
+    /// Saves a screenshot `NN-name.png`.
+    pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
+        self.shot.set(self.shot.get() + 1);
+        let path = self
+            .shots
+            .join(format!("{:02}-{name}.png", self.shot.get()));
+        std::fs::write(&path, self.client.screenshot().await?)?;
+        Ok(path)
+    }
+
+    /// Waits for an element.
+    pub async fn wait(&self, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("waiting for {css}"))
+    }
+
+    /// Waits until `script` (a JS expression) is truthy.
+    pub async fn wait_js(&self, script: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let v = self
+                .client
+                .execute(&format!("return !!({script});"), vec![])
+                .await?;
+            if v == Value::Bool(true) {
+                return Ok(());
+            }
+            anyhow::ensure!(Instant::now() < deadline, "timed out waiting for: {script}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The text of the first element matching `css`.
+    pub async fn text(&self, css: &str) -> anyhow::Result<String> {
+        Ok(self.wait(css).await?.text().await?)
+    }
+
+    /// Console errors and CSP violations seen on the current page.
+    pub async fn problems(&self) -> anyhow::Result<Vec<String>> {
+        let v = self
+            .client
+            .execute("return window.__cbx_problems || [];", vec![])
+            .await?;
+        Ok(serde_json::from_value(v)?)
+    }
+
+    /// Every URL the current page requested.
+    pub async fn requested_urls(&self) -> anyhow::Result<Vec<String>> {
+        let v = self
+            .client
+            .execute("return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);", vec![])
+            .await?;
+        Ok(serde_json::from_value(v)?)
+    }
+}
+
+impl Browser {
+    /// Ends the session (Chromium exits cleanly), then stops chromedriver.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        let client = self.client.clone();
+        client.close().await?;
+        self.stop_driver();
+        Ok(())
+    }
+
+    fn stop_driver(&mut self) {
+        if let Ok(Some(_)) = self.driver.try_wait() {
+            return;
+        }
+        // SIGTERM to chromedriver's process group (Chromium and its helpers are in it), a
+        // moment to exit, then SIGKILL for whatever is left.
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.driver.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // After a failed assertion the session is still open: stop everything anyway.
+        self.stop_driver();
+    }
+}
