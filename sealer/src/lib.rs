@@ -175,3 +175,165 @@ fn open_note(keys: &ReporterKeys, item: &SealedItem) -> Option<String> {
 fn json<T: serde::Serialize>(value: &T) -> Result<String, String> {
     serde_json::to_string(value).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cluebox_protocol::derive::Argon2Params;
+    use cluebox_protocol::keys::SecretKey;
+    use cluebox_protocol::letter::{Answer, FieldAnswer, SectionAnswers};
+    use cluebox_protocol::profile::{Profile, PublicProfile, Recipients};
+    use cluebox_protocol::wire::{Inquiry, SealedItem};
+
+    fn sealer(office: &SecretKey, region: &SecretKey) -> Sealer {
+        let mut profile: Profile = toml_profile();
+        // Cheap Argon2 for tests; the construction is the same.
+        profile.argon2 = Argon2Params {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let doc = PublicProfile {
+            profile,
+            recipients: Recipients {
+                national: vec![office.public_key()],
+                regions: [("440000".to_owned(), vec![region.public_key()])].into(),
+            },
+            server_key: String::new(),
+            max_class: REPORT_LIMIT,
+        };
+        let mut s = Sealer::default();
+        let init = ToWorker::Init {
+            profile_json: serde_json::to_string(&doc).unwrap(),
+        };
+        assert_eq!(s.handle(init), None);
+        s
+    }
+
+    fn toml_profile() -> Profile {
+        toml::from_str(include_str!("../../profiles/12337.toml")).unwrap()
+    }
+
+    #[test]
+    fn a_report_is_sealed_to_the_national_and_regional_offices() {
+        let (office, region, stranger) = (
+            SecretKey::generate(),
+            SecretKey::generate(),
+            SecretKey::generate(),
+        );
+        let mut s = sealer(&office, &region);
+        let Some(FromWorker::Code { id: 1, code }) = s.handle(ToWorker::NewCode { id: 1 }) else {
+            panic!()
+        };
+        InquiryCode::parse(&code).unwrap();
+        let sections = vec![SectionAnswers {
+            id: "situation".into(),
+            fields: vec![FieldAnswer {
+                id: "what".into(),
+                answer: Answer::Given("线索".into()),
+            }],
+        }];
+        let request = ToWorker::SealReport {
+            id: 2,
+            code: code.clone(),
+            locale: "zh-CN".into(),
+            region: Some("440000".into()),
+            sections: sections.clone(),
+        };
+        let Some(FromWorker::Report { id: 2, body }) = s.handle(request) else {
+            panic!()
+        };
+        let submit: SubmitReport = serde_json::from_str(&body).unwrap();
+        for key in [&office, &region] {
+            let Letter::Report(r) =
+                Letter::from_bytes(&envelope::open(key, &submit.sealed.0).unwrap()).unwrap()
+            else {
+                panic!()
+            };
+            assert_eq!(r.sections, sections);
+            assert_eq!(r.reply_key, submit.reply_key);
+        }
+        assert!(envelope::open(&stranger, &submit.sealed.0).is_err());
+        // The lookup for the same code uses the same token.
+        let Some(FromWorker::Body { body, .. }) = s.handle(ToWorker::Lookup { id: 3, code }) else {
+            panic!()
+        };
+        let lookup: InquiryRequest = serde_json::from_str(&body).unwrap();
+        assert_eq!(lookup.lookup_token, submit.lookup_token);
+    }
+
+    #[test]
+    fn replies_and_own_follow_ups_open_others_do_not() {
+        let (office, region) = (SecretKey::generate(), SecretKey::generate());
+        let mut s = sealer(&office, &region);
+        let Some(FromWorker::Code { code, .. }) = s.handle(ToWorker::NewCode { id: 1 }) else {
+            panic!()
+        };
+        let Some(FromWorker::Body { body, .. }) = s.handle(ToWorker::FollowUp {
+            id: 2,
+            code: code.clone(),
+            text: "补充".into(),
+        }) else {
+            panic!()
+        };
+        let follow: FollowUpRequest = serde_json::from_str(&body).unwrap();
+        assert!(
+            envelope::open(&office, &follow.sealed.0).is_ok(),
+            "the office reads follow-ups"
+        );
+        let reply_key = s.keys(&code).unwrap().reply_public();
+        let reply = Letter::Reply(Note {
+            text: "已受理".into(),
+        });
+        let sealed_reply = envelope::seal(&[reply_key], &reply.to_bytes(), REPORT_LIMIT).unwrap();
+        let junk = envelope::seal(&[office.public_key()], &reply.to_bytes(), REPORT_LIMIT).unwrap();
+        let inquiry = Inquiry {
+            status: "accepted".into(),
+            received_at: 1,
+            timeline: vec![],
+            replies: vec![
+                SealedItem {
+                    sealed: Sealed(sealed_reply),
+                    at: 2,
+                },
+                SealedItem {
+                    sealed: Sealed(junk),
+                    at: 3,
+                },
+            ],
+            follow_ups: vec![SealedItem {
+                sealed: follow.sealed,
+                at: 4,
+            }],
+        };
+        let request = ToWorker::OpenCase {
+            id: 3,
+            code,
+            inquiry_json: serde_json::to_string(&inquiry).unwrap(),
+        };
+        let Some(FromWorker::Case { case, .. }) = s.handle(request) else {
+            panic!()
+        };
+        assert_eq!(case.replies[0].text.as_deref(), Some("已受理"));
+        assert_eq!(case.replies[1].text, None, "not sealed to this code");
+        assert_eq!(case.follow_ups[0].text.as_deref(), Some("补充"));
+    }
+
+    #[test]
+    fn failures_are_answers_not_panics() {
+        let mut s = Sealer::default();
+        let Some(FromWorker::Failed { id: 7, message }) = s.handle(ToWorker::NewCode { id: 7 })
+        else {
+            panic!()
+        };
+        assert!(message.contains("no profile"));
+        let (office, region) = (SecretKey::generate(), SecretKey::generate());
+        let mut s = sealer(&office, &region);
+        let Some(FromWorker::Failed { id: 8, .. }) = s.handle(ToWorker::Lookup {
+            id: 8,
+            code: "not a code".into(),
+        }) else {
+            panic!()
+        };
+    }
+}
