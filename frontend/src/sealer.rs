@@ -77,6 +77,13 @@ pub fn start(profile_json: &str) {
                         std::mem::take(&mut c.queue)
                     });
                     queued.into_iter().for_each(send);
+                    // A visible state, for people debugging and for the browser tests.
+                    let root = web_sys::window()
+                        .and_then(|w| w.document())
+                        .and_then(|d| d.document_element());
+                    if let Some(root) = root {
+                        let _ = root.set_attribute("data-sealer", "ready");
+                    }
                     return;
                 }
                 FromWorker::Code { id, .. }

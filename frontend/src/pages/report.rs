@@ -110,6 +110,8 @@ pub fn ReportPage(
             blocked.set(true);
             return;
         }
+        // Busy from this instant: a second tap before the task starts must not start another.
+        stage.set(Stage::Deriving);
         leptos::task::spawn_local(run_submission(profile, answers, lang, stage, prepared));
     };
 

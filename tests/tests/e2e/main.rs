@@ -1,4 +1,6 @@
 //! End-to-end tests in headless Chromium against the real server and the release build of the
 //! portal. One binary; each test starts its own server and browser.
 
+mod desktop;
 mod portal;
+mod retry;

@@ -1,0 +1,82 @@
+//! The 12389 profile on a desktop browser: its categories, a category chosen, the report opened
+//! by the office key with that category.
+
+use cluebox_e2e::{Browser, Device, Portal};
+use cluebox_protocol::envelope;
+use cluebox_protocol::keys::SecretKey;
+use cluebox_protocol::letter::{Answer, Letter};
+use fantoccini::Locator;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_12389_report_with_a_category_from_a_desktop() -> anyhow::Result<()> {
+    let portal = Portal::start("12389").await?;
+    let browser = Browser::start(Device::Desktop, "desktop-12389").await?;
+    browser
+        .client
+        .goto(&format!("{}/report?lang=en", portal.base))
+        .await?;
+    browser
+        .wait_js("document.querySelector('.step:not([hidden]) h2')?.textContent === 'About you'")
+        .await?;
+    let next = || async {
+        browser
+            .client
+            .find(Locator::Css(".nav button.primary:not([hidden])"))
+            .await?
+            .click()
+            .await
+    };
+    next().await?;
+    browser
+        .wait("#f-subject-unit")
+        .await?
+        .send_keys("Example Road Police Station")
+        .await?;
+    next().await?;
+    let options = browser
+        .client
+        .find_all(Locator::Css("#f-matter-category option"))
+        .await?;
+    anyhow::ensure!(
+        options.len() == 10,
+        "nine categories and 'none': {}",
+        options.len()
+    );
+    browser
+        .wait("#f-matter-category")
+        .await?
+        .select_by_value("inaction")
+        .await?;
+    browser.screenshot("matter").await?;
+    next().await?;
+    next().await?;
+    let review = browser.text(".step:not([hidden])").await?;
+    anyhow::ensure!(
+        review.contains("Unclear") && review.contains("inaction, slowness"),
+        "{review}"
+    );
+    browser.wait("#submit").await?.click().await?;
+    browser.text("#inquiry-code").await?;
+    browser.screenshot("receipt").await?;
+    let problems = browser.problems().await?;
+    anyhow::ensure!(problems.is_empty(), "{problems:?}");
+
+    let inbox = portal.state.store.inbox(0, 10).await?;
+    let entry = portal
+        .state
+        .store
+        .inbox_entry(inbox[0].seq)
+        .await?
+        .expect("entry");
+    let office = SecretKey::from_secret_text(&std::fs::read_to_string(
+        portal.data.join("demo-office.key"),
+    )?)?;
+    let Letter::Report(report) = Letter::from_bytes(&envelope::open(&office, &entry.sealed.0)?)?
+    else {
+        anyhow::bail!("not a report")
+    };
+    anyhow::ensure!(report.profile == "12389" && report.locale == "en");
+    anyhow::ensure!(report.answer("matter", "category") == Some(&Answer::Given("inaction".into())));
+    anyhow::ensure!(report.answer("subject", "officer") == Some(&Answer::Unclear));
+    browser.close().await
+}

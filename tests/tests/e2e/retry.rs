@@ -1,0 +1,82 @@
+//! Exactly one report, whatever the reporter's fingers or network do: a double click on submit,
+//! and a submit made while the server is unreachable (retried until it is back).
+
+use cluebox_e2e::{Browser, Device, Portal};
+use fantoccini::Locator;
+
+/// Walks the wizard to the review step, typing one marker.
+async fn fill_to_review(browser: &Browser, base: &str, marker: &str) -> anyhow::Result<()> {
+    browser.client.goto(&format!("{base}/report")).await?;
+    browser
+        .wait_js("document.querySelector('.step:not([hidden]) h2')")
+        .await?;
+    for step in 0..4 {
+        if step == 2 {
+            browser
+                .wait("#f-situation-what")
+                .await?
+                .send_keys(marker)
+                .await?;
+        }
+        browser
+            .client
+            .find(Locator::Css(".nav button.primary:not([hidden])"))
+            .await?
+            .click()
+            .await?;
+    }
+    browser
+        .wait_js("!document.getElementById('submit').hidden")
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_click_files_one_report() -> anyhow::Result<()> {
+    let portal = Portal::start("12337").await?;
+    let browser = Browser::start(Device::Desktop, "double-click").await?;
+    fill_to_review(&browser, &portal.base, "double click").await?;
+    browser
+        .client
+        .execute(
+            "const b = document.getElementById('submit'); b.click(); b.click();",
+            vec![],
+        )
+        .await?;
+    browser.text("#inquiry-code").await?;
+    browser.screenshot("receipt").await?;
+    let inbox = portal.state.store.inbox(0, 100).await?;
+    anyhow::ensure!(
+        inbox.len() == 1,
+        "{} reports from a double click",
+        inbox.len()
+    );
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submit_while_the_server_is_down_is_retried_and_files_one_report() -> anyhow::Result<()> {
+    let mut portal = Portal::start("12337").await?;
+    let addr = portal.base.trim_start_matches("http://").parse()?;
+    let browser = Browser::start(Device::Phone, "server-down").await?;
+    fill_to_review(&browser, &portal.base, "retry").await?;
+    // Let the worker load before the server goes away (it is fetched in the background).
+    browser
+        .wait_js("document.documentElement.dataset.sealer === 'ready'")
+        .await?;
+    portal.stop().await;
+    browser.wait("#submit").await?.click().await?;
+    // The page says it will retry, and keeps the answers.
+    browser
+        .wait_js("document.querySelector('.status.warning')")
+        .await?;
+    browser.screenshot("retrying").await?;
+    let data = portal.data.clone();
+    let restarted = Portal::start_on("12337", &data, addr).await?;
+    let code = browser.text("#inquiry-code").await?;
+    browser.screenshot("receipt").await?;
+    anyhow::ensure!(code.len() == 24, "{code}");
+    let inbox = restarted.state.store.inbox(0, 100).await?;
+    anyhow::ensure!(inbox.len() == 1, "{} reports after retries", inbox.len());
+    browser.close().await
+}
