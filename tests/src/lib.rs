@@ -101,6 +101,29 @@ impl Portal {
         }
     }
 
+    /// Every report received so far, opened with the demo office key (as the desk would).
+    pub async fn opened_reports(&self) -> anyhow::Result<Vec<cluebox_protocol::letter::Report>> {
+        use cluebox_protocol::letter::Letter;
+        let office = cluebox_protocol::keys::SecretKey::from_secret_text(
+            &std::fs::read_to_string(self.data.join("demo-office.key"))?,
+        )?;
+        let mut reports = Vec::new();
+        for item in self.state.store.inbox(0, 1000).await? {
+            let entry = self
+                .state
+                .store
+                .inbox_entry(item.seq)
+                .await?
+                .context("inbox entry")?;
+            if let Letter::Report(r) =
+                Letter::from_bytes(&cluebox_protocol::envelope::open(&office, &entry.sealed.0)?)?
+            {
+                reports.push(r);
+            }
+        }
+        Ok(reports)
+    }
+
     /// The demo desk bearer token.
     pub fn desk_token(&self) -> String {
         std::fs::read_to_string(self.data.join("demo-desk-token"))

@@ -2,9 +2,7 @@
 //! by the office key with that category.
 
 use cluebox_e2e::{Browser, Device, Portal};
-use cluebox_protocol::envelope;
-use cluebox_protocol::keys::SecretKey;
-use cluebox_protocol::letter::{Answer, Letter};
+use cluebox_protocol::letter::Answer;
 use fantoccini::Locator;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,20 +59,9 @@ async fn a_12389_report_with_a_category_from_a_desktop() -> anyhow::Result<()> {
     let problems = browser.problems().await?;
     anyhow::ensure!(problems.is_empty(), "{problems:?}");
 
-    let inbox = portal.state.store.inbox(0, 10).await?;
-    let entry = portal
-        .state
-        .store
-        .inbox_entry(inbox[0].seq)
-        .await?
-        .expect("entry");
-    let office = SecretKey::from_secret_text(&std::fs::read_to_string(
-        portal.data.join("demo-office.key"),
-    )?)?;
-    let Letter::Report(report) = Letter::from_bytes(&envelope::open(&office, &entry.sealed.0)?)?
-    else {
-        anyhow::bail!("not a report")
-    };
+    let reports = portal.opened_reports().await?;
+    anyhow::ensure!(reports.len() == 1, "{} reports", reports.len());
+    let report = &reports[0];
     anyhow::ensure!(report.profile == "12389" && report.locale == "en");
     anyhow::ensure!(report.answer("matter", "category") == Some(&Answer::Given("inaction".into())));
     anyhow::ensure!(report.answer("subject", "officer") == Some(&Answer::Unclear));

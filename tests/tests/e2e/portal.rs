@@ -4,9 +4,7 @@
 
 use cluebox_e2e::{Browser, Device, Portal};
 use cluebox_protocol::code::InquiryCode;
-use cluebox_protocol::envelope;
-use cluebox_protocol::keys::SecretKey;
-use cluebox_protocol::letter::{Answer, Letter};
+use cluebox_protocol::letter::Answer;
 use fantoccini::Locator;
 
 async fn no_problems(browser: &Browser, base: &str) -> anyhow::Result<()> {
@@ -111,21 +109,9 @@ async fn release_build_starts_and_files_a_report_from_a_phone() -> anyhow::Resul
     no_problems(&browser, &portal.base).await?;
 
     // Exactly one report arrived, and the demo office key opens what was typed.
-    let inbox = portal.state.store.inbox(0, 100).await?;
-    anyhow::ensure!(inbox.len() == 1, "{} reports", inbox.len());
-    let entry = portal
-        .state
-        .store
-        .inbox_entry(inbox[0].seq)
-        .await?
-        .expect("entry");
-    let office = SecretKey::from_secret_text(&std::fs::read_to_string(
-        portal.data.join("demo-office.key"),
-    )?)?;
-    let Letter::Report(report) = Letter::from_bytes(&envelope::open(&office, &entry.sealed.0)?)?
-    else {
-        anyhow::bail!("not a report")
-    };
+    let reports = portal.opened_reports().await?;
+    anyhow::ensure!(reports.len() == 1, "{} reports", reports.len());
+    let report = &reports[0];
     anyhow::ensure!(
         report.answer("reported", "name") == Some(&Answer::Given("MARKER-某村委会主任".into()))
     );
