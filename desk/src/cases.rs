@@ -1,0 +1,129 @@
+//! Reading cases: `list` (one line per case) and `show` (every field, "unclear" where the
+//! reporter left a blank, the follow-ups).
+
+use std::fmt::Write as _;
+
+use cluebox_protocol::letter::{Answer, SectionAnswers};
+use cluebox_protocol::profile::{FieldKind, Profile};
+use rusqlite::{Connection, params};
+
+/// One line per case, newest first, optionally only those with `status`.
+pub fn list(conn: &Connection, status: Option<&str>) -> anyhow::Result<String> {
+    let mut out = String::from("CASE      RECEIVED             STATUS      PROFILE  CATEGORY\n");
+    let mut stmt = conn.prepare(
+        "SELECT case_id, received_at, status, profile, report_json FROM cases
+         WHERE ?1 IS NULL OR status = ?1 ORDER BY received_at DESC, case_id",
+    )?;
+    let mut rows = stmt.query(params![status])?;
+    while let Some(r) = rows.next()? {
+        let (id, at, st, profile, json): (String, u64, String, String, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        let sections: Vec<SectionAnswers> = serde_json::from_str(&json)?;
+        let category = sections
+            .iter()
+            .flat_map(|s| &s.fields)
+            .find(|f| f.id == "category")
+            .map_or("-".to_owned(), |f| match &f.answer {
+                Answer::Given(v) => v.clone(),
+                Answer::Unclear => "unclear".into(),
+            });
+        writeln!(
+            out,
+            "{:<9} {:<20} {:<11} {:<8} {}",
+            &id[..8.min(id.len())],
+            date(at),
+            st,
+            profile,
+            category
+        )?;
+    }
+    Ok(out)
+}
+
+/// Every field of a case, with labels from its profile, and its follow-ups.
+pub fn show(conn: &Connection, case_id: &str) -> anyhow::Result<String> {
+    let (profile_id, locale, json, at, status): (String, String, String, u64, String) = conn.query_row(
+        "SELECT profile, locale, report_json, received_at, status FROM cases WHERE case_id = ?1",
+        [case_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )?;
+    let sections: Vec<SectionAnswers> = serde_json::from_str(&json)?;
+    let profile = crate::builtin_profile(&profile_id);
+    let mut out = String::new();
+    writeln!(
+        out,
+        "Case {case_id}  (profile {profile_id}, reported in {locale})"
+    )?;
+    writeln!(out, "Received: {}   Status: {status}", date(at))?;
+    for section in &sections {
+        let def = profile
+            .as_ref()
+            .and_then(|p| p.sections.iter().find(|s| s.id == section.id));
+        writeln!(
+            out,
+            "\n== {}",
+            def.map_or(section.id.as_str(), |d| d.title.zh.as_str())
+        )?;
+        for field in &section.fields {
+            let fdef = def.and_then(|d| d.fields.iter().find(|f| f.id == field.id));
+            let label = fdef.map_or(field.id.as_str(), |f| f.label.zh.as_str());
+            let value = match &field.answer {
+                Answer::Unclear => "不清楚 (unclear)".to_owned(),
+                Answer::Given(v) => display(profile.as_ref(), fdef.map(|f| &f.kind), v),
+            };
+            writeln!(out, "{label}: {value}")?;
+        }
+    }
+    let mut stmt =
+        conn.prepare("SELECT received_at, text FROM follow_ups WHERE case_id = ?1 ORDER BY seq")?;
+    let follow_ups: Vec<(u64, String)> = stmt
+        .query_map([case_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    if !follow_ups.is_empty() {
+        writeln!(out, "\n== Follow-ups")?;
+        for (at, text) in follow_ups {
+            writeln!(out, "[{}] {text}", date(at))?;
+        }
+    }
+    Ok(out)
+}
+
+/// An option id with its label, when the field is a list.
+fn display(profile: Option<&Profile>, kind: Option<&FieldKind>, value: &str) -> String {
+    let label = match (profile, kind) {
+        (Some(p), Some(FieldKind::Category)) => Profile::label(&p.categories, value, "zh"),
+        (Some(p), Some(FieldKind::Region)) => Profile::label(&p.regions, value, "zh"),
+        (_, Some(FieldKind::Choice { options })) => Profile::label(options, value, "zh"),
+        _ => None,
+    };
+    match label {
+        Some(l) => format!("{l} [{value}]"),
+        None => value.to_owned(),
+    }
+}
+
+/// `YYYY-MM-DD HH:MM` UTC.
+pub fn date(unix: u64) -> String {
+    let days = (unix / 86_400) as i64;
+    let (h, m) = ((unix % 86_400) / 3600, (unix % 3600) / 60);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates() {
+        assert_eq!(super::date(0), "1970-01-01 00:00");
+        assert_eq!(super::date(1_795_392_000 + 3_660), "2026-11-23 01:01");
+    }
+}

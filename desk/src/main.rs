@@ -1,0 +1,178 @@
+//! `cluebox-desk`: the intranet case desk's command line.
+
+#![allow(clippy::print_stdout)]
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use cluebox_desk::{audit, cases, db, intake, keyfile, pull};
+use cluebox_protocol::keys::SecretKey;
+
+/// Cluebox case desk: holds the office keys, opens reports, keeps the cases and their audit log.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The desk database.
+    #[arg(
+        long,
+        global = true,
+        env = "CLUEBOX_DESK_DB",
+        default_value = "desk-data/desk.sqlite3"
+    )]
+    db: PathBuf,
+    /// Office key files to open reports with (repeat for several offices or rotated keys).
+    #[arg(
+        long = "key",
+        global = true,
+        env = "CLUEBOX_DESK_KEYS",
+        value_delimiter = ','
+    )]
+    keys: Vec<PathBuf>,
+    /// Who is acting (recorded in the audit log).
+    #[arg(
+        long,
+        global = true,
+        env = "CLUEBOX_DESK_ACTOR",
+        default_value = "desk"
+    )]
+    actor: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make an office key pair: writes the private key file (mode 0600) and prints the public
+    /// key for the API's config. With CLUEBOX_DESK_PASSPHRASE set, the file is protected by it.
+    Keygen {
+        /// The private key file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Fetch new sealed items from the intake API, store them, acknowledge them, open them.
+    Pull {
+        /// The API's base URL.
+        #[arg(long, env = "CLUEBOX_DESK_SERVER")]
+        server: String,
+        /// A file holding the desk bearer token.
+        #[arg(long, env = "CLUEBOX_DESK_TOKEN_FILE")]
+        token_file: PathBuf,
+    },
+    /// Import a bundle written by `cluebox export` (air-gapped transfer), then open it.
+    Import {
+        /// The bundle file.
+        bundle: PathBuf,
+    },
+    /// List cases.
+    List {
+        /// Only cases with this status.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Show one case: every field ("unclear" where left blank) and its follow-ups.
+    Show {
+        /// The case id (or its first characters, at least 6).
+        case: String,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; names the first bad entry.
+    Verify,
+}
+
+fn load_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<SecretKey>> {
+    let passphrase = std::env::var("CLUEBOX_DESK_PASSPHRASE").ok();
+    paths
+        .iter()
+        .map(|p| keyfile::read(p, passphrase.as_deref()))
+        .collect()
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Keygen { out } => {
+            let passphrase = std::env::var("CLUEBOX_DESK_PASSPHRASE").ok();
+            let key = keyfile::write_new(&out, passphrase.as_deref())?;
+            println!("{}", key.public_key());
+            eprintln_note(&format!(
+                "wrote the private key to {} (mode 0600{}); put the line above in the API config: \
+                 [recipients] national = [\"{}\"]",
+                out.display(),
+                if passphrase.is_some() {
+                    ", passphrase-protected"
+                } else {
+                    ""
+                },
+                key.public_key()
+            ));
+        }
+        Command::Pull { server, token_file } => {
+            let token = std::fs::read_to_string(&token_file)
+                .with_context(|| format!("cannot read the token file {}", token_file.display()))?;
+            let keys = load_keys(&cli.keys)?;
+            let mut conn = db::open(&cli.db)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let stored =
+                runtime.block_on(pull::pull(&mut conn, &server, token.trim(), &cli.actor))?;
+            let opened = intake::open_pending(&mut conn, &keys, &cli.actor)?;
+            println!(
+                "pulled {} new items ({} already stored); opened {}",
+                stored.new, stored.known, opened.new
+            );
+        }
+        Command::Import { bundle } => {
+            let keys = load_keys(&cli.keys)?;
+            let text = std::fs::read(&bundle)
+                .with_context(|| format!("cannot read {}", bundle.display()))?;
+            let bundle: cluebox_protocol::wire::Bundle =
+                serde_json::from_slice(&text).context("this is not a Cluebox export bundle")?;
+            anyhow::ensure!(
+                bundle.bundle_version == 1,
+                "bundle version {} is not supported",
+                bundle.bundle_version
+            );
+            let mut conn = db::open(&cli.db)?;
+            let stored = intake::store(&mut conn, &bundle.entries, "import", &cli.actor)?;
+            let opened = intake::open_pending(&mut conn, &keys, &cli.actor)?;
+            println!(
+                "imported {} new items ({} already stored); opened {}",
+                stored.new, stored.known, opened.new
+            );
+        }
+        Command::List { status } => {
+            let conn = db::open(&cli.db)?;
+            print!("{}", cases::list(&conn, status.as_deref())?);
+        }
+        Command::Show { case } => {
+            let conn = db::open(&cli.db)?;
+            let id = intake::find_case(&conn, &case)?;
+            print!("{}", cases::show(&conn, &id)?);
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let conn = db::open(&cli.db)?;
+            match audit::verify(&conn)? {
+                Ok(n) => println!("audit log intact: {n} entries"),
+                Err(bad) => anyhow::bail!("audit log broken: {bad}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::print_stderr)]
+fn eprintln_note(text: &str) {
+    eprintln!("{text}");
+}

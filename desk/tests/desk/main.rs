@@ -1,0 +1,333 @@
+//! The desk's command line against a real intake API: keys, pull, import, list, show, audit.
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+use cluebox_protocol::code::InquiryCode;
+use cluebox_protocol::derive::{Argon2Params, derive};
+use cluebox_protocol::envelope::{self, REPORT_LIMIT};
+use cluebox_protocol::keys::PublicKey;
+use cluebox_protocol::letter::{Answer, FieldAnswer, Letter, Note, Report, SectionAnswers};
+use cluebox_protocol::profile::Recipients;
+use cluebox_protocol::wire::{API_VERSION, FollowUpRequest, IdempotencyKey, Sealed, SubmitReport};
+
+fn desk(db: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("cluebox-desk").unwrap();
+    cmd.env_clear()
+        .env("CLUEBOX_DESK_DB", db)
+        .env("CLUEBOX_DESK_ACTOR", "tester");
+    cmd
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn keygen(dir: &Path, name: &str, passphrase: Option<&str>) -> (std::path::PathBuf, PublicKey) {
+    let path = dir.join(name);
+    let mut cmd = desk(&dir.join("unused.sqlite3"));
+    if let Some(p) = passphrase {
+        cmd.env("CLUEBOX_DESK_PASSPHRASE", p);
+    }
+    let out = cmd.args(["keygen", "--out"]).arg(&path).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pk = stdout(&out).trim().parse().unwrap();
+    (path, pk)
+}
+
+#[test]
+fn keygen_writes_a_private_file_and_prints_the_public_key() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, pk) = keygen(dir.path(), "office.key", None);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(&pk.to_string()) && text.contains("cbxsk1"));
+    // Never overwritten.
+    let out = desk(&dir.path().join("x"))
+        .args(["keygen", "--out"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("must not exist"), "{}", stderr(&out));
+    // Protected by a passphrase: no secret in the file.
+    let (protected, _) = keygen(dir.path(), "protected.key", Some("correct horse"));
+    let text = std::fs::read_to_string(&protected).unwrap();
+    assert!(text.contains("cbxenc1:") && !text.contains("cbxsk1"));
+}
+
+/// A running API whose national recipient is `office`.
+struct Api {
+    base: String,
+    data: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+    state: cluebox_api::state::AppState,
+}
+
+async fn api(office: &PublicKey) -> Api {
+    let dir = tempfile::tempdir().unwrap();
+    let config = cluebox_api::config::Config {
+        data_dir: dir.path().join("data"),
+        site_dir: dir.path().join("no-site"),
+        recipients: Some(Recipients {
+            national: vec![office.clone()],
+            regions: Default::default(),
+        }),
+        log: "warn".into(),
+        ..Default::default()
+    };
+    let state = cluebox_api::build_state(&config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let serving = state.clone();
+    tokio::spawn(
+        async move { cluebox_api::launch(listener, serving, std::future::pending()).await },
+    );
+    Api {
+        base,
+        data: dir.path().join("data"),
+        _dir: dir,
+        state,
+    }
+}
+
+const FAST: Argon2Params = Argon2Params {
+    memory_kib: 64,
+    iterations: 1,
+    parallelism: 1,
+};
+
+/// Files a report whose "what happened" is `what` (the rest blank); returns its code.
+async fn file(api: &Api, office: &PublicKey, what: &str) -> InquiryCode {
+    let code = InquiryCode::generate();
+    let keys = derive(&code, &FAST, "cn-12337").unwrap();
+    let letter = Letter::Report(Report {
+        profile: "12337".into(),
+        locale: "zh-CN".into(),
+        reply_key: keys.reply_public(),
+        sections: vec![SectionAnswers {
+            id: "situation".into(),
+            fields: vec![
+                FieldAnswer {
+                    id: "category".into(),
+                    answer: Answer::Given("village_tyrant".into()),
+                },
+                FieldAnswer {
+                    id: "what".into(),
+                    answer: Answer::Given(what.into()),
+                },
+                FieldAnswer {
+                    id: "harm".into(),
+                    answer: Answer::Unclear,
+                },
+            ],
+        }],
+    });
+    let body = SubmitReport {
+        v: API_VERSION,
+        sealed: Sealed(
+            envelope::seal(
+                std::slice::from_ref(office),
+                &letter.to_bytes(),
+                REPORT_LIMIT,
+            )
+            .unwrap(),
+        ),
+        lookup_token: keys.lookup_token.clone(),
+        reply_key: keys.reply_public(),
+        idempotency_key: IdempotencyKey::generate(),
+    };
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/reports", api.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let note = Letter::FollowUp(Note {
+        text: format!("补充：{what}"),
+    });
+    let follow = FollowUpRequest {
+        v: API_VERSION,
+        lookup_token: keys.lookup_token.clone(),
+        sealed: Sealed(
+            envelope::seal(std::slice::from_ref(office), &note.to_bytes(), REPORT_LIMIT).unwrap(),
+        ),
+        idempotency_key: IdempotencyKey::generate(),
+    };
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/inquiries/follow-ups", api.base))
+        .json(&follow)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    code
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_opens_lists_and_shows_cases_and_is_safe_to_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", Some("s3cret"));
+    let api = api(&office).await;
+    file(&api, &office, "村主任操纵选举").await;
+    file(&api, &office, "强占土地").await;
+    let db = dir.path().join("desk.sqlite3");
+    let token = api.data.join("demo-desk-token");
+    let pull = |passphrase: &'static str| {
+        let (db, key, token, base) = (db.clone(), key.clone(), token.clone(), api.base.clone());
+        tokio::task::spawn_blocking(move || {
+            desk(&db)
+                .env("CLUEBOX_DESK_PASSPHRASE", passphrase)
+                .args(["pull", "--server", &base, "--token-file"])
+                .arg(&token)
+                .arg("--key")
+                .arg(&key)
+                .output()
+                .unwrap()
+        })
+    };
+    let out = pull("wrong").await.unwrap();
+    assert!(
+        !out.status.success() && stderr(&out).contains("wrong passphrase"),
+        "{}",
+        stderr(&out)
+    );
+    let out = pull("s3cret").await.unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "pulled 4 new items (0 already stored); opened 4"
+    );
+    let out = pull("s3cret").await.unwrap();
+    assert_eq!(
+        stdout(&out).trim(),
+        "pulled 0 new items (0 already stored); opened 0"
+    );
+    // The API knows the desk has them.
+    let inbox = api.state.store.inbox(0, 100).await.unwrap();
+    assert!(inbox.iter().all(|i| i.acknowledged));
+
+    let out = desk(&db).arg("list").output().unwrap();
+    let list = stdout(&out);
+    assert_eq!(list.lines().count(), 3, "{list}");
+    assert!(
+        list.contains("received") && list.contains("village_tyrant"),
+        "{list}"
+    );
+    let case = &inbox[0].case_id;
+    let out = desk(&db).args(["show", &case[..8]]).output().unwrap();
+    let shown = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(shown.contains("主要问题: 村主任操纵选举"), "{shown}");
+    assert!(
+        shown.contains("造成的危害或涉及金额: 不清楚 (unclear)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("“村霸”把持基层政权、操纵选举 [village_tyrant]"),
+        "{shown}"
+    );
+    assert!(shown.contains("补充：村主任操纵选举"), "{shown}");
+    let out = desk(&db).args(["show", "zzzzzzzz"]).output().unwrap();
+    assert!(!out.status.success() && stderr(&out).contains("no case starts with"));
+
+    let out = desk(&db).args(["audit", "verify"]).output().unwrap();
+    assert!(
+        stdout(&out).contains("audit log intact"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn importing_a_bundle_twice_changes_nothing_and_the_audit_log_catches_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let api = api(&office).await;
+    file(&api, &office, "air-gapped").await;
+    let bundle = dir.path().join("bundle.json");
+    cluebox_api::export::export(
+        api.state.store.as_ref(),
+        "12337",
+        cluebox_api::store::Since::Seq(0),
+        &bundle,
+    )
+    .await
+    .unwrap();
+    let db = dir.path().join("desk.sqlite3");
+    let import = || {
+        desk(&db)
+            .arg("import")
+            .arg(&bundle)
+            .arg("--key")
+            .arg(&key)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(
+        stdout(&import()).trim(),
+        "imported 2 new items (0 already stored); opened 2"
+    );
+    assert_eq!(
+        stdout(&import()).trim(),
+        "imported 0 new items (2 already stored); opened 0"
+    );
+    let out = desk(&db)
+        .arg("import")
+        .arg(dir.path().join("office.key"))
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("not a Cluebox export bundle"),
+        "{}",
+        stderr(&out)
+    );
+
+    let verify = || desk(&db).args(["audit", "verify"]).output().unwrap();
+    assert!(
+        stdout(&verify()).contains("intact: 4 entries"),
+        "{}",
+        stdout(&verify())
+    );
+    // Each kind of tampering, on its own copy of the database.
+    let tampered = |sql: &str| {
+        let copy = dir.path().join(format!("tampered-{}.sqlite3", sql.len()));
+        std::fs::copy(&db, &copy).unwrap();
+        rusqlite::Connection::open(&copy)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        let out = desk(&copy).args(["audit", "verify"]).output().unwrap();
+        assert!(!out.status.success(), "{sql}: not caught");
+        stderr(&out)
+    };
+    let edited = tampered("UPDATE audit SET detail = 'nothing happened' WHERE id = 2;");
+    assert!(
+        edited.contains("entry 2") && edited.contains("was edited"),
+        "{edited}"
+    );
+    let removed = tampered("DELETE FROM audit WHERE id = 3;");
+    assert!(removed.contains("entry 3 is missing"), "{removed}");
+    // An entry copied in at the end (a forged "import", say).
+    let inserted = tampered(
+        "INSERT INTO audit SELECT 5, at, actor, action, subject, detail, prev_hash, hash FROM audit WHERE id = 1;",
+    );
+    assert!(
+        inserted.contains("entry 5 does not follow entry 4"),
+        "{inserted}"
+    );
+    let reordered = tampered(
+        "UPDATE audit SET id = 100 WHERE id = 2; UPDATE audit SET id = 2 WHERE id = 3; UPDATE audit SET id = 3 WHERE id = 100;",
+    );
+    assert!(reordered.contains("entry 2"), "{reordered}");
+}
