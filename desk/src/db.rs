@@ -17,8 +17,11 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    Migrations::new(vec![M::up(include_str!("../migrations/0001_init.sql"))])
-        .to_latest(&mut conn)
-        .context("cannot migrate the desk database")?;
+    Migrations::new(vec![
+        M::up(include_str!("../migrations/0001_init.sql")),
+        M::up(include_str!("../migrations/0002_workflow.sql")),
+    ])
+    .to_latest(&mut conn)
+    .context("cannot migrate the desk database")?;
     Ok(conn)
 }

@@ -11,7 +11,8 @@ pub mod cases;
 pub mod db;
 pub mod intake;
 pub mod keyfile;
-pub mod pull;
+pub mod sync;
+pub mod workflow;
 
 /// Seconds since the Unix epoch.
 pub fn now() -> u64 {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use cluebox_desk::{audit, cases, db, intake, keyfile, pull};
+use cluebox_desk::{audit, cases, db, intake, keyfile, sync, workflow};
 use cluebox_protocol::keys::SecretKey;
 
 /// Cluebox case desk: holds the office keys, opens reports, keeps the cases and their audit log.
@@ -75,11 +75,79 @@ enum Command {
         /// The case id (or its first characters, at least 6).
         case: String,
     },
+    /// Move a case to the next step of the procedure (pushes the public status if --server is set).
+    Transition {
+        /// The case id (or its first characters).
+        case: String,
+        /// The new state: accepted, not_accepted, assigned, verifying, concluded,
+        /// feedback_given, visited, archived.
+        #[arg(long)]
+        to: String,
+        /// A note for the file (stays in the intranet).
+        #[arg(long, default_value = "")]
+        note: String,
+        /// For `assigned`: the handling unit.
+        #[arg(long)]
+        unit: Option<String>,
+        /// For `not_accepted`: the competent department the report is passed to.
+        #[arg(long)]
+        department: Option<String>,
+        /// For `not_accepted`: the reason.
+        #[arg(long)]
+        reason: Option<String>,
+        /// For `concluded`: the result of verification.
+        #[arg(long)]
+        result: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Send the reporter a reply, sealed to their key (pushed if --server is set).
+    Reply {
+        /// The case id (or its first characters).
+        case: String,
+        /// The reply.
+        #[arg(long)]
+        text: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Send queued status changes and replies to the API.
+    Push {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+/// Where the API is (optional for transition and reply: without it changes wait for `push`).
+#[derive(clap::Args)]
+struct ApiArgs {
+    /// The API's base URL.
+    #[arg(long, env = "CLUEBOX_DESK_SERVER")]
+    server: Option<String>,
+    /// A file holding the desk bearer token.
+    #[arg(long, env = "CLUEBOX_DESK_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+}
+
+impl ApiArgs {
+    /// Pushes the queue if the API is configured; says what happened.
+    fn push(&self, conn: &rusqlite::Connection) -> anyhow::Result<String> {
+        let (Some(server), Some(token_file)) = (&self.server, &self.token_file) else {
+            return Ok("queued; run `cluebox-desk push` to send it".into());
+        };
+        let token = std::fs::read_to_string(token_file)
+            .with_context(|| format!("cannot read the token file {}", token_file.display()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let sent = runtime.block_on(sync::push(conn, server, token.trim()))?;
+        Ok(format!("sent {sent} change(s) to the API"))
+    }
 }
 
 #[derive(Subcommand)]
@@ -124,7 +192,7 @@ fn main() -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             let stored =
-                runtime.block_on(pull::pull(&mut conn, &server, token.trim(), &cli.actor))?;
+                runtime.block_on(sync::pull(&mut conn, &server, token.trim(), &cli.actor))?;
             let opened = intake::open_pending(&mut conn, &keys, &cli.actor)?;
             println!(
                 "pulled {} new items ({} already stored); opened {}",
@@ -158,6 +226,43 @@ fn main() -> anyhow::Result<()> {
             let conn = db::open(&cli.db)?;
             let id = intake::find_case(&conn, &case)?;
             print!("{}", cases::show(&conn, &id)?);
+        }
+        Command::Transition {
+            case,
+            to,
+            note,
+            unit,
+            department,
+            reason,
+            result,
+            api,
+        } => {
+            let mut conn = db::open(&cli.db)?;
+            let id = intake::find_case(&conn, &case)?;
+            let details = workflow::Details {
+                note,
+                unit,
+                department,
+                reason,
+                result,
+            };
+            let public = workflow::transition(&mut conn, &id, &to, &details, &cli.actor)?;
+            println!(
+                "case {} is now {}; {}",
+                &id[..8],
+                public.status,
+                api.push(&conn)?
+            );
+        }
+        Command::Reply { case, text, api } => {
+            let mut conn = db::open(&cli.db)?;
+            let id = intake::find_case(&conn, &case)?;
+            workflow::reply(&mut conn, &id, &text, &cli.actor)?;
+            println!("reply to case {} sealed; {}", &id[..8], api.push(&conn)?);
+        }
+        Command::Push { api } => {
+            let conn = db::open(&cli.db)?;
+            println!("{}", api.push(&conn)?);
         }
         Command::Audit {
             command: AuditCommand::Verify,

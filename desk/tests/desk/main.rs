@@ -331,3 +331,128 @@ async fn importing_a_bundle_twice_changes_nothing_and_the_audit_log_catches_tamp
     );
     assert!(reordered.contains("entry 2"), "{reordered}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transitions_and_replies_reach_the_reporter_and_bad_steps_are_refused() {
+    use cluebox_protocol::wire::{Inquiry, InquiryRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let api = api(&office).await;
+    let code = file(&api, &office, "需要答复").await;
+    let db = dir.path().join("desk.sqlite3");
+    let token = api.data.join("demo-desk-token");
+    let run = |args: Vec<String>| {
+        let (db, key, token, base) = (db.clone(), key.clone(), token.clone(), api.base.clone());
+        tokio::task::spawn_blocking(move || {
+            desk(&db)
+                .env("CLUEBOX_DESK_SERVER", base)
+                .env("CLUEBOX_DESK_TOKEN_FILE", token)
+                .arg("--key")
+                .arg(key)
+                .args(args)
+                .output()
+                .unwrap()
+        })
+    };
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let out = run(args(&["pull"])).await.unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let case = api.state.store.inbox(0, 10).await.unwrap()[0]
+        .case_id
+        .clone();
+
+    // Steps the procedure does not allow, with a sentence saying what is allowed.
+    let out = run(args(&["transition", &case, "--to", "concluded"]))
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot become concluded")
+            && stderr(&out).contains("accepted, not_accepted"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(args(&[
+        "transition",
+        &case,
+        "--to",
+        "not_accepted",
+        "--reason",
+        "out of scope",
+    ]))
+    .await
+    .unwrap();
+    assert!(
+        stderr(&out).contains("not_accepted needs --department"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = run(args(&[
+        "transition",
+        &case,
+        "--to",
+        "accepted",
+        "--note",
+        "INTRANET-ONLY note",
+    ]))
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("is now accepted; sent 1 change(s)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(args(&[
+        "reply",
+        &case,
+        "--text",
+        "已受理，我们会在三十日内与您联系。",
+    ]))
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // The reporter sees the status and opens the reply with the code's key; the note never left.
+    let keys = derive(&code, &FAST, "cn-12337").unwrap();
+    let inquiry: Inquiry = reqwest::Client::new()
+        .post(format!("{}/api/v1/inquiries", api.base))
+        .json(&InquiryRequest {
+            v: API_VERSION,
+            lookup_token: keys.lookup_token.clone(),
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inquiry.status, "accepted");
+    assert!(inquiry.timeline[0].at > 0);
+    let reply = Letter::from_bytes(
+        &envelope::open(&keys.reply_secret, &inquiry.replies[0].sealed.0).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        reply,
+        Letter::Reply(Note {
+            text: "已受理，我们会在三十日内与您联系。".into()
+        })
+    );
+    let api_files = std::fs::read_dir(&api.data).unwrap().count();
+    assert!(api_files > 0);
+    for entry in std::fs::read_dir(&api.data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(13).any(|w| w == b"INTRANET-ONLY"),
+                "the note reached {}",
+                path.display()
+            );
+        }
+    }
+    let out = desk(&db).args(["audit", "verify"]).output().unwrap();
+    assert!(stdout(&out).contains("intact"), "{}", stdout(&out));
+}

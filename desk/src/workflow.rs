@@ -1,0 +1,210 @@
+//! The handling procedure (12337 and 12389): received, accepted or not accepted, assigned to a
+//! unit, verifying, concluded, feedback given, follow-up visit, archived.
+//!
+//! Each transition records who, when, the note and its details in the intranet (`events`), and
+//! appends to the audit log. What the reporter may see is exactly [`PublicChange`]: the new status
+//! and its date, queued in `outbox` for the API. Notes, units, departments, reasons, results and
+//! names stay here.
+
+use cluebox_protocol::envelope::{self, REPORT_LIMIT};
+use cluebox_protocol::keys::PublicKey;
+use cluebox_protocol::letter::{Letter, Note};
+use cluebox_protocol::wire::IdempotencyKey;
+use rusqlite::{Connection, params};
+
+use crate::audit;
+
+/// The states, in procedure order.
+pub const STATES: [&str; 9] = [
+    "received",
+    "accepted",
+    "not_accepted",
+    "assigned",
+    "verifying",
+    "concluded",
+    "feedback_given",
+    "visited",
+    "archived",
+];
+
+/// Which states may follow which.
+pub fn allowed(from: &str, to: &str) -> bool {
+    matches!(
+        (from, to),
+        ("received", "accepted" | "not_accepted")
+            | ("accepted", "assigned")
+            | ("assigned", "verifying")
+            | ("verifying", "concluded")
+            | ("concluded", "feedback_given")
+            | ("feedback_given", "visited" | "archived")
+            | ("visited", "archived")
+            | ("not_accepted", "archived")
+    )
+}
+
+/// What a transition needs besides the target state. Stays in the intranet.
+#[derive(Debug, Default, Clone)]
+pub struct Details {
+    /// Free text, for the file.
+    pub note: String,
+    /// `assigned`: the unit handling it.
+    pub unit: Option<String>,
+    /// `not_accepted`: the competent department it is passed to.
+    pub department: Option<String>,
+    /// `not_accepted`: why.
+    pub reason: Option<String>,
+    /// `concluded`: the result of verification.
+    pub result: Option<String>,
+}
+
+/// The only part of a transition the reporter sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicChange {
+    /// The new status id.
+    pub status: String,
+    /// When (Unix seconds).
+    pub at: u64,
+}
+
+/// Moves a case to `to`, or says in a sentence why the procedure does not allow it.
+pub fn transition(
+    conn: &mut Connection,
+    case_id: &str,
+    to: &str,
+    d: &Details,
+    actor: &str,
+) -> anyhow::Result<PublicChange> {
+    anyhow::ensure!(
+        STATES.contains(&to),
+        "{to:?} is not a state; states: {}",
+        STATES.join(", ")
+    );
+    let from: String = conn.query_row(
+        "SELECT status FROM cases WHERE case_id = ?1",
+        [case_id],
+        |r| r.get(0),
+    )?;
+    anyhow::ensure!(
+        allowed(&from, to),
+        "a case that is {from} cannot become {to}; next steps from {from}: {}",
+        STATES
+            .iter()
+            .filter(|s| allowed(&from, s))
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let required: &[(&str, &Option<String>)] = match to {
+        "not_accepted" => &[("--department", &d.department), ("--reason", &d.reason)],
+        "assigned" => &[("--unit", &d.unit)],
+        "concluded" => &[("--result", &d.result)],
+        _ => &[],
+    };
+    for (flag, value) in required {
+        anyhow::ensure!(
+            value.as_deref().is_some_and(|v| !v.trim().is_empty()),
+            "{to} needs {flag}"
+        );
+    }
+    let at = crate::now();
+    let detail = serde_json::json!({
+        "unit": d.unit, "department": d.department, "reason": d.reason, "result": d.result,
+    })
+    .to_string();
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT INTO events (case_id, at, actor, from_status, to_status, note, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![case_id, at, actor, from, to, d.note, detail],
+    )?;
+    tx.execute(
+        "UPDATE cases SET status = ?2 WHERE case_id = ?1",
+        params![case_id, to],
+    )?;
+    if to == "accepted" {
+        tx.execute(
+            "UPDATE cases SET accepted_at = ?2 WHERE case_id = ?1",
+            params![case_id, at],
+        )?;
+    }
+    if let Some(unit) = &d.unit {
+        tx.execute(
+            "UPDATE cases SET unit = ?2 WHERE case_id = ?1",
+            params![case_id, unit],
+        )?;
+    }
+    let public = PublicChange {
+        status: to.to_owned(),
+        at,
+    };
+    tx.execute(
+        "INSERT INTO outbox (case_id, kind, status, at, idempotency_key) VALUES (?1, 'status', ?2, ?3, ?4)",
+        params![case_id, public.status, public.at, IdempotencyKey::generate().as_str()],
+    )?;
+    audit::append(
+        &tx,
+        actor,
+        "transition",
+        case_id,
+        &format!("{from} -> {to}"),
+    )?;
+    tx.commit()?;
+    Ok(public)
+}
+
+/// Seals a reply to the reporter's key (the one inside their sealed report) and queues it.
+pub fn reply(conn: &mut Connection, case_id: &str, text: &str, actor: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(!text.trim().is_empty(), "the reply is empty");
+    let key: String = conn.query_row(
+        "SELECT reply_key FROM cases WHERE case_id = ?1",
+        [case_id],
+        |r| r.get(0),
+    )?;
+    let key: PublicKey = key.parse()?;
+    let letter = Letter::Reply(Note {
+        text: text.trim().to_owned(),
+    });
+    let sealed = envelope::seal(&[key], &letter.to_bytes(), REPORT_LIMIT)?;
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT INTO outbox (case_id, kind, sealed, at, idempotency_key) VALUES (?1, 'reply', ?2, ?3, ?4)",
+        params![case_id, sealed, crate::now(), IdempotencyKey::generate().as_str()],
+    )?;
+    audit::append(
+        &tx,
+        actor,
+        "reply",
+        case_id,
+        &format!(
+            "{} characters, sealed to the reporter",
+            text.chars().count()
+        ),
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_procedure_moves_forward_only() {
+        let path = [
+            "received",
+            "accepted",
+            "assigned",
+            "verifying",
+            "concluded",
+            "feedback_given",
+            "visited",
+            "archived",
+        ];
+        for w in path.windows(2) {
+            assert!(allowed(w[0], w[1]), "{} -> {}", w[0], w[1]);
+            assert!(!allowed(w[1], w[0]), "{} -> {} backwards", w[1], w[0]);
+        }
+        assert!(allowed("received", "not_accepted") && allowed("not_accepted", "archived"));
+        assert!(!allowed("received", "concluded"));
+        assert!(!allowed("archived", "received"));
+    }
+}
