@@ -141,7 +141,10 @@ pub fn StatusPage(
                     })
                 };
                 let current = label(&found.status);
-                let history = std::iter::once((t.received_at.to_owned(), found.received_at))
+                // The first entry is the filing itself, named like the first status ("received").
+                let first_status = profile.with_value(|p| p.profile.statuses[0].id.clone());
+                let first_status = label(&first_status);
+                let history = std::iter::once((first_status.clone(), found.received_at))
                     .chain(found.timeline.iter().map(|e| (label(&e.status), e.at)))
                     .map(|(what, at)| view! { <li><time>{platform::format_time(at)}</time> " " {what}</li> })
                     .collect_view();

@@ -2,5 +2,6 @@
 //! portal. One binary; each test starts its own server and browser.
 
 mod desktop;
+mod journey;
 mod portal;
 mod retry;
