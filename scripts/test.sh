@@ -32,7 +32,7 @@ say "the portal's release build (trunk build --release)"
 trunk build --release
 
 say "weight of the form route's critical path"
-cargo run --release --locked -q -p cluebox-bench --bin cluebox-weight
+cargo run --locked -q -p cluebox-bench --bin cluebox-weight
 
 say "tests (unit, integration, and end-to-end in headless Chromium)"
 cargo test --workspace --all-features --locked
