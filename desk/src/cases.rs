@@ -5,39 +5,25 @@ use std::fmt::Write as _;
 
 use cluebox_protocol::letter::{Answer, SectionAnswers};
 use cluebox_protocol::profile::{FieldKind, Profile};
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
-/// One line per case, newest first, optionally only those with `status`.
-pub fn list(conn: &Connection, status: Option<&str>) -> anyhow::Result<String> {
-    let mut out = String::from("CASE      RECEIVED             STATUS      PROFILE  CATEGORY\n");
-    let mut stmt = conn.prepare(
-        "SELECT case_id, received_at, status, profile, report_json FROM cases
-         WHERE ?1 IS NULL OR status = ?1 ORDER BY received_at DESC, case_id",
-    )?;
-    let mut rows = stmt.query(params![status])?;
-    while let Some(r) = rows.next()? {
-        let (id, at, st, profile, json): (String, u64, String, String, String) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-        let sections: Vec<SectionAnswers> = serde_json::from_str(&json)?;
-        let category = sections
-            .iter()
-            .flat_map(|s| &s.fields)
-            .find(|f| f.id == "category")
-            .map_or("-".to_owned(), |f| match &f.answer {
-                Answer::Given(v) => v.clone(),
-                Answer::Unclear => "unclear".into(),
-            });
-        writeln!(
+/// One line per case.
+pub fn list(rows: &[crate::reports::CaseRow]) -> String {
+    let mut out =
+        String::from("CASE      RECEIVED          STATUS          PROFILE  NAME  CATEGORY\n");
+    for c in rows {
+        let _ = writeln!(
             out,
-            "{:<9} {:<20} {:<11} {:<8} {}",
-            &id[..8.min(id.len())],
-            date(at),
-            st,
-            profile,
-            category
-        )?;
+            "{:<9} {:<17} {:<15} {:<8} {:<5} {}",
+            &c.id[..8.min(c.id.len())],
+            date(c.received_at),
+            c.status,
+            c.profile,
+            if c.real_name() { "real" } else { "anon" },
+            c.answer("category").unwrap_or("unclear")
+        );
     }
-    Ok(out)
+    out
 }
 
 /// Every field of a case, with labels from its profile, and its follow-ups.
@@ -100,6 +86,16 @@ fn display(profile: Option<&Profile>, kind: Option<&FieldKind>, value: &str) -> 
         Some(l) => format!("{l} [{value}]"),
         None => value.to_owned(),
     }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
 }
 
 /// `YYYY-MM-DD HH:MM` UTC.

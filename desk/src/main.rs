@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use cluebox_desk::{audit, cases, db, intake, keyfile, sync, workflow};
+use cluebox_desk::{audit, cases, db, intake, keyfile, reports, sync, workflow};
 use cluebox_protocol::keys::SecretKey;
 
 /// Cluebox case desk: holds the office keys, opens reports, keeps the cases and their audit log.
@@ -64,11 +64,53 @@ enum Command {
         /// The bundle file.
         bundle: PathBuf,
     },
-    /// List cases.
+    /// List cases (filters combine).
     List {
         /// Only cases with this status.
         #[arg(long)]
         status: Option<String>,
+        /// Only this category id.
+        #[arg(long)]
+        category: Option<String>,
+        /// Only this region id.
+        #[arg(long)]
+        region: Option<String>,
+        /// Only cases assigned to this unit.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Only cases past a deadline.
+        #[arg(long)]
+        overdue: bool,
+        /// Only real-name reports.
+        #[arg(long, conflicts_with = "anonymous")]
+        real_name: bool,
+        /// Only anonymous reports.
+        #[arg(long)]
+        anonymous: bool,
+    },
+    /// Cases that are late or due within N days, with what is due.
+    Overdue {
+        /// Also list cases due within this many days.
+        #[arg(long, default_value_t = 0)]
+        within: u64,
+    },
+    /// Draw real-name cases concluded in a month for a follow-up visit (reproducible by seed).
+    Sample {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// How many cases.
+        #[arg(long)]
+        count: usize,
+        /// The seed (a random one is made and printed if absent).
+        #[arg(long)]
+        seed: Option<String>,
+    },
+    /// Counts by category, region, month, status and overdue.
+    Stats {
+        /// CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
     },
     /// Show one case: every field ("unclear" where left blank) and its follow-ups.
     Show {
@@ -218,9 +260,42 @@ fn main() -> anyhow::Result<()> {
                 stored.new, stored.known, opened.new
             );
         }
-        Command::List { status } => {
+        Command::List {
+            status,
+            category,
+            region,
+            unit,
+            overdue,
+            real_name,
+            anonymous,
+        } => {
             let conn = db::open(&cli.db)?;
-            print!("{}", cases::list(&conn, status.as_deref())?);
+            let now = cluebox_desk::now();
+            let rows: Vec<reports::CaseRow> = reports::cases(&conn)?
+                .into_iter()
+                .rev()
+                .filter(|c| status.as_deref().is_none_or(|s| c.status == s))
+                .filter(|c| {
+                    category
+                        .as_deref()
+                        .is_none_or(|v| c.answer("category") == Some(v))
+                })
+                .filter(|c| {
+                    region
+                        .as_deref()
+                        .is_none_or(|v| c.answer("region") == Some(v))
+                })
+                .filter(|c| unit.as_deref().is_none_or(|v| c.unit.as_deref() == Some(v)))
+                .filter(|c| !real_name || c.real_name())
+                .filter(|c| !anonymous || !c.real_name())
+                .filter(|c| {
+                    !overdue
+                        || cluebox_desk::builtin_profile(&c.profile)
+                            .and_then(|p| c.next_deadline(&p.deadlines))
+                            .is_some_and(|(due, _)| due < now)
+                })
+                .collect();
+            print!("{}", cases::list(&rows));
         }
         Command::Show { case } => {
             let conn = db::open(&cli.db)?;
@@ -263,6 +338,27 @@ fn main() -> anyhow::Result<()> {
         Command::Push { api } => {
             let conn = db::open(&cli.db)?;
             println!("{}", api.push(&conn)?);
+        }
+        Command::Overdue { within } => {
+            let conn = db::open(&cli.db)?;
+            print!("{}", reports::overdue(&conn, cluebox_desk::now(), within)?);
+        }
+        Command::Sample { month, count, seed } => {
+            let conn = db::open(&cli.db)?;
+            let seed = seed.unwrap_or_else(|| {
+                let mut b = [0u8; 8];
+                getrandom::fill(&mut b).expect("the OS random source works");
+                hex::encode(b)
+            });
+            let drawn = reports::sample(&conn, &month, count, &seed, &cli.actor)?;
+            println!("seed {seed}: {} of {count} drawn", drawn.len());
+            for id in drawn {
+                println!("{id}");
+            }
+        }
+        Command::Stats { csv } => {
+            let conn = db::open(&cli.db)?;
+            print!("{}", reports::stats(&conn, cluebox_desk::now(), csv)?);
         }
         Command::Audit {
             command: AuditCommand::Verify,

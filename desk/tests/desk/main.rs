@@ -108,29 +108,43 @@ const FAST: Argon2Params = Argon2Params {
 
 /// Files a report whose "what happened" is `what` (the rest blank); returns its code.
 async fn file(api: &Api, office: &PublicKey, what: &str) -> InquiryCode {
+    file_as(api, office, what, false).await
+}
+
+/// Files a report, anonymous or under a real name.
+async fn file_as(api: &Api, office: &PublicKey, what: &str, real_name: bool) -> InquiryCode {
     let code = InquiryCode::generate();
     let keys = derive(&code, &FAST, "cn-12337").unwrap();
     let letter = Letter::Report(Report {
         profile: "12337".into(),
         locale: "zh-CN".into(),
         reply_key: keys.reply_public(),
-        sections: vec![SectionAnswers {
-            id: "situation".into(),
-            fields: vec![
-                FieldAnswer {
-                    id: "category".into(),
-                    answer: Answer::Given("village_tyrant".into()),
-                },
-                FieldAnswer {
-                    id: "what".into(),
-                    answer: Answer::Given(what.into()),
-                },
-                FieldAnswer {
-                    id: "harm".into(),
-                    answer: Answer::Unclear,
-                },
-            ],
-        }],
+        sections: vec![
+            SectionAnswers {
+                id: "reporter".into(),
+                fields: vec![FieldAnswer {
+                    id: "identity".into(),
+                    answer: Answer::Given(if real_name { "real_name" } else { "anonymous" }.into()),
+                }],
+            },
+            SectionAnswers {
+                id: "situation".into(),
+                fields: vec![
+                    FieldAnswer {
+                        id: "category".into(),
+                        answer: Answer::Given("village_tyrant".into()),
+                    },
+                    FieldAnswer {
+                        id: "what".into(),
+                        answer: Answer::Given(what.into()),
+                    },
+                    FieldAnswer {
+                        id: "harm".into(),
+                        answer: Answer::Unclear,
+                    },
+                ],
+            },
+        ],
     });
     let body = SubmitReport {
         v: API_VERSION,
@@ -455,4 +469,104 @@ async fn transitions_and_replies_reach_the_reporter_and_bad_steps_are_refused() 
     }
     let out = desk(&db).args(["audit", "verify"]).output().unwrap();
     assert!(stdout(&out).contains("intact"), "{}", stdout(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadlines_sample_and_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let api = api(&office).await;
+    file_as(&api, &office, "real name one", true).await;
+    file_as(&api, &office, "anonymous one", false).await;
+    let db = dir.path().join("desk.sqlite3");
+    let token = api.data.join("demo-desk-token");
+    let (db2, key2, token2, base) = (db.clone(), key.clone(), token.clone(), api.base.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        desk(&db2)
+            .args(["pull", "--server", &base, "--token-file"])
+            .arg(&token2)
+            .arg("--key")
+            .arg(&key2)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let inbox = api.state.store.inbox(0, 10).await.unwrap();
+    let (real, anon) = (inbox[0].case_id.clone(), inbox[2].case_id.clone());
+    let run = |a: &[&str]| desk(&db).args(a).output().unwrap();
+
+    // 12337: contact the reporter within 30 days of acceptance.
+    assert!(
+        run(&["transition", &anon, "--to", "accepted"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        stdout(&run(&["overdue"])).lines().count(),
+        1,
+        "nothing late yet"
+    );
+    let soon = stdout(&run(&["overdue", "--within", "31"]));
+    assert!(
+        soon.contains(&anon[..8]) && soon.contains("contact the reporter"),
+        "{soon}"
+    );
+    assert!(
+        !soon.contains(&real[..8]),
+        "not accepted, so no contact deadline yet: {soon}"
+    );
+
+    // Filters.
+    let real_only = stdout(&run(&["list", "--real-name"]));
+    assert!(
+        real_only.contains(&real[..8]) && !real_only.contains(&anon[..8]),
+        "{real_only}"
+    );
+    let accepted = stdout(&run(&["list", "--status", "accepted"]));
+    assert!(
+        accepted.contains(&anon[..8]) && !accepted.contains(&real[..8]),
+        "{accepted}"
+    );
+
+    // Conclude the real-name case this month, then draw the follow-up sample twice with one seed.
+    for (to, extra) in [
+        ("accepted", vec![]),
+        ("assigned", vec!["--unit", "县公安局"]),
+        ("verifying", vec![]),
+        ("concluded", vec!["--result", "属实，已立案"]),
+    ] {
+        let mut args = vec!["transition", real.as_str(), "--to", to];
+        args.extend(extra);
+        let out = run(&args);
+        assert!(out.status.success(), "{to}: {}", stderr(&out));
+    }
+    let month = cluebox_desk::cases::date(cluebox_desk::now())[..7].to_owned();
+    let first = stdout(&run(&[
+        "sample", "--month", &month, "--count", "5", "--seed", "abc",
+    ]));
+    let again = stdout(&run(&[
+        "sample", "--month", &month, "--count", "5", "--seed", "abc",
+    ]));
+    assert_eq!(first, again, "the same seed draws the same cases");
+    assert!(
+        first.starts_with("seed abc: 1 of 5 drawn") && first.contains(&real),
+        "{first}"
+    );
+    assert!(stdout(&run(&["list", "--unit", "县公安局"])).contains(&real[..8]));
+    let out = run(&["sample", "--month", "2026-13", "--count", "1"]);
+    assert!(stderr(&out).contains("YYYY-MM"), "{}", stderr(&out));
+
+    let csv = stdout(&run(&["stats", "--csv"]));
+    assert!(csv.starts_with("what,key,count\n"), "{csv}");
+    assert!(
+        csv.contains("status,concluded,1") && csv.contains("status,accepted,1"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("category,village_tyrant,2") && csv.contains("overdue,no,2"),
+        "{csv}"
+    );
+    assert!(stdout(&run(&["audit", "verify"])).contains("intact"));
 }

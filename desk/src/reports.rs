@@ -1,0 +1,265 @@
+//! Reading cases for management: filters, deadlines, the monthly follow-up sample, statistics.
+//!
+//! Everything here reads the desk database; only [`sample`] writes (its draw goes into the
+//! audit log with its seed, so anyone can redo it).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use cluebox_protocol::letter::{Answer, SectionAnswers};
+use cluebox_protocol::profile::Deadlines;
+use rusqlite::Connection;
+use sha2::{Digest as _, Sha256};
+
+use crate::audit;
+
+const DAY: u64 = 86_400;
+
+/// A case as these reports see it.
+#[derive(Debug, Clone)]
+pub struct CaseRow {
+    /// Case id.
+    pub id: String,
+    /// Hotline profile.
+    pub profile: String,
+    /// Current state.
+    pub status: String,
+    /// When the report arrived.
+    pub received_at: u64,
+    /// When it was accepted, if it was.
+    pub accepted_at: Option<u64>,
+    /// The handling unit, if assigned.
+    pub unit: Option<String>,
+    /// The answers.
+    pub sections: Vec<SectionAnswers>,
+}
+
+impl CaseRow {
+    /// An answer by field id (the first section that has it).
+    pub fn answer(&self, field: &str) -> Option<&str> {
+        self.sections
+            .iter()
+            .flat_map(|s| &s.fields)
+            .find(|f| f.id == field)
+            .and_then(|f| match &f.answer {
+                Answer::Given(v) => Some(v.as_str()),
+                Answer::Unclear => None,
+            })
+    }
+
+    /// Whether the reporter gave their real name.
+    pub fn real_name(&self) -> bool {
+        self.answer("identity") == Some("real_name")
+    }
+
+    /// The next deadline this case has to meet, with what it is for, if any.
+    pub fn next_deadline(&self, d: &Deadlines) -> Option<(u64, &'static str)> {
+        let order = [
+            "received",
+            "accepted",
+            "assigned",
+            "verifying",
+            "concluded",
+            "feedback_given",
+            "visited",
+            "archived",
+        ];
+        let reached = |state: &str| {
+            let pos = |s: &str| order.iter().position(|o| *o == s);
+            match (pos(&self.status), pos(state)) {
+                (Some(now), Some(goal)) => now >= goal,
+                _ => self.status == "not_accepted" || self.status == "archived",
+            }
+        };
+        let mut due = Vec::new();
+        if let Some(days) = d.acknowledge_days
+            && !reached("accepted")
+        {
+            due.push((self.received_at + u64::from(days) * DAY, "acknowledge"));
+        }
+        if let (Some(days), Some(accepted)) = (d.contact_days, self.accepted_at)
+            && !reached("feedback_given")
+        {
+            due.push((accepted + u64::from(days) * DAY, "contact the reporter"));
+        }
+        if let (Some(days), Some(accepted)) = (d.handle_days, self.accepted_at)
+            && !reached("concluded")
+        {
+            due.push((accepted + u64::from(days) * DAY, "conclude handling"));
+        }
+        if let Some(days) = d.feedback_days
+            && !reached("feedback_given")
+        {
+            due.push((self.received_at + u64::from(days) * DAY, "give feedback"));
+        }
+        due.into_iter().min()
+    }
+}
+
+/// Every case.
+pub fn cases(conn: &Connection) -> anyhow::Result<Vec<CaseRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT case_id, profile, status, received_at, accepted_at, unit, report_json FROM cases ORDER BY received_at, case_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get::<_, String>(6)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, profile, status, received_at, accepted_at, unit, json) = row?;
+        out.push(CaseRow {
+            id,
+            profile,
+            status,
+            received_at,
+            accepted_at,
+            unit,
+            sections: serde_json::from_str(&json)?,
+        });
+    }
+    Ok(out)
+}
+
+fn deadlines(profile: &str) -> Deadlines {
+    crate::builtin_profile(profile)
+        .map(|p| p.deadlines)
+        .unwrap_or_default()
+}
+
+/// Cases that are late, or due within `within_days`, soonest first: one line each.
+pub fn overdue(conn: &Connection, now: u64, within_days: u64) -> anyhow::Result<String> {
+    let mut rows: Vec<(u64, &'static str, CaseRow)> = cases(conn)?
+        .into_iter()
+        .filter_map(|c| {
+            c.next_deadline(&deadlines(&c.profile))
+                .map(|(due, what)| (due, what, c))
+        })
+        .filter(|(due, _, _)| *due <= now + within_days * DAY)
+        .collect();
+    rows.sort_by_key(|(due, _, c)| (*due, c.id.clone()));
+    let mut out = String::from("CASE      DUE               LATE  TO DO\n");
+    for (due, what, c) in rows {
+        let late = if due < now {
+            format!("{}d", (now - due).div_ceil(DAY))
+        } else {
+            "-".into()
+        };
+        writeln!(
+            out,
+            "{:<9} {:<17} {:<5} {what}",
+            &c.id[..8],
+            crate::cases::date(due),
+            late
+        )?;
+    }
+    Ok(out)
+}
+
+/// The monthly follow-up visit draw: `count` real-name cases concluded in `month` (`YYYY-MM`),
+/// chosen by SHA-256(seed || case id). The same seed gives the same draw; the draw and its seed
+/// go into the audit log.
+pub fn sample(
+    conn: &Connection,
+    month: &str,
+    count: usize,
+    seed: &str,
+    actor: &str,
+) -> anyhow::Result<Vec<String>> {
+    let (start, end) = month_bounds(month)?;
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT case_id FROM events WHERE to_status = 'concluded' AND at >= ?1 AND at < ?2",
+    )?;
+    let concluded: Vec<String> = stmt
+        .query_map([start, end], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let all = cases(conn)?;
+    let mut eligible: Vec<(String, String)> = all
+        .iter()
+        .filter(|c| c.real_name() && concluded.contains(&c.id))
+        .map(|c| {
+            (
+                hex::encode(Sha256::digest(format!("{seed}\0{}", c.id))),
+                c.id.clone(),
+            )
+        })
+        .collect();
+    eligible.sort();
+    let drawn: Vec<String> = eligible.into_iter().take(count).map(|(_, id)| id).collect();
+    audit::append(
+        conn,
+        actor,
+        "sample",
+        month,
+        &format!(
+            "seed {seed}; {count} asked; drawn: {}",
+            if drawn.is_empty() {
+                "none".into()
+            } else {
+                drawn.join(" ")
+            }
+        ),
+    )?;
+    Ok(drawn)
+}
+
+/// Unix seconds of the first instant of `YYYY-MM` and of the next month (UTC).
+pub fn month_bounds(month: &str) -> anyhow::Result<(u64, u64)> {
+    let (y, m) = month
+        .split_once('-')
+        .and_then(|(y, m)| Some((y.parse::<i64>().ok()?, m.parse::<u32>().ok()?)))
+        .filter(|(_, m)| (1..=12).contains(m))
+        .ok_or_else(|| anyhow::anyhow!("--month takes YYYY-MM, not {month:?}"))?;
+    let first = |y: i64, m: u32| crate::cases::days_from_civil(y, m, 1) as u64 * DAY;
+    let next = if m == 12 {
+        first(y + 1, 1)
+    } else {
+        first(y, m + 1)
+    };
+    Ok((first(y, m), next))
+}
+
+/// Counts by category, region, month, status, and overdue: a table, or CSV (`what,key,count`).
+pub fn stats(conn: &Connection, now: u64, csv: bool) -> anyhow::Result<String> {
+    let mut groups: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
+    for c in cases(conn)? {
+        let mut add = |what: &'static str, key: String| {
+            *groups.entry(what).or_default().entry(key).or_default() += 1
+        };
+        add(
+            "category",
+            c.answer("category").unwrap_or("unclear").to_owned(),
+        );
+        add("region", c.answer("region").unwrap_or("unclear").to_owned());
+        add("month", crate::cases::date(c.received_at)[..7].to_owned());
+        add("status", c.status.clone());
+        let late = c
+            .next_deadline(&deadlines(&c.profile))
+            .is_some_and(|(due, _)| due < now);
+        add("overdue", if late { "yes" } else { "no" }.to_owned());
+    }
+    let mut out = String::new();
+    if csv {
+        out.push_str("what,key,count\n");
+    }
+    for (what, counts) in &groups {
+        if !csv {
+            writeln!(out, "== {what}")?;
+        }
+        for (key, n) in counts {
+            if csv {
+                writeln!(out, "{what},{},{n}", key.replace(',', " "))?;
+            } else {
+                writeln!(out, "  {key:<24} {n}")?;
+            }
+        }
+    }
+    Ok(out)
+}
