@@ -60,6 +60,20 @@ pub fn show(conn: &Connection, case_id: &str) -> anyhow::Result<String> {
             writeln!(out, "{label}: {value}")?;
         }
     }
+    let mut stmt = conn.prepare(
+        "SELECT candidate, reason, EXISTS (SELECT 1 FROM links l WHERE l.case_id = f.case_id AND l.other = f.candidate)
+         FROM repeat_flags f WHERE case_id = ?1 ORDER BY candidate",
+    )?;
+    let flags: Vec<(String, String, bool)> = stmt
+        .query_map([case_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    if !flags.is_empty() {
+        writeln!(out, "\n== Possible repeats")?;
+        for (other, why, linked) in flags {
+            let mark = if linked { " [linked]" } else { "" };
+            writeln!(out, "{} ({why}){mark}", &other[..8.min(other.len())])?;
+        }
+    }
     let mut stmt =
         conn.prepare("SELECT received_at, text FROM follow_ups WHERE case_id = ?1 ORDER BY seq")?;
     let follow_ups: Vec<(u64, String)> = stmt

@@ -20,6 +20,7 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
     Migrations::new(vec![
         M::up(include_str!("../migrations/0001_init.sql")),
         M::up(include_str!("../migrations/0002_workflow.sql")),
+        M::up(include_str!("../migrations/0003_repeats.sql")),
     ])
     .to_latest(&mut conn)
     .context("cannot migrate the desk database")?;

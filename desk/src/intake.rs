@@ -112,6 +112,18 @@ pub fn open_pending(
             "UPDATE items SET opened_at = ?2 WHERE seq = ?1",
             params![seq, crate::now()],
         )?;
+        if matches!(letter, Letter::Report(_)) {
+            let repeats = crate::repeats::flag(&tx, &case_id)?;
+            if repeats > 0 {
+                audit::append(
+                    &tx,
+                    actor,
+                    "flag",
+                    &case_id,
+                    &format!("{repeats} possible repeat(s)"),
+                )?;
+            }
+        }
         let what = if matches!(letter, Letter::Report(_)) {
             "report"
         } else {

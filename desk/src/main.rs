@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use cluebox_desk::{audit, cases, db, intake, keyfile, reports, sync, workflow};
+use cluebox_desk::{audit, cases, db, intake, keyfile, repeats, reports, sync, workflow};
 use cluebox_protocol::keys::SecretKey;
 
 /// Cluebox case desk: holds the office keys, opens reports, keeps the cases and their audit log.
@@ -152,6 +152,13 @@ enum Command {
         text: String,
         #[command(flatten)]
         api: ApiArgs,
+    },
+    /// Record that two cases are the same matter (after a repeat flag, or otherwise).
+    Link {
+        /// One case (id or first characters).
+        case: String,
+        /// The other case.
+        other: String,
     },
     /// Send queued status changes and replies to the API.
     Push {
@@ -334,6 +341,19 @@ fn main() -> anyhow::Result<()> {
             let id = intake::find_case(&conn, &case)?;
             workflow::reply(&mut conn, &id, &text, &cli.actor)?;
             println!("reply to case {} sealed; {}", &id[..8], api.push(&conn)?);
+        }
+        Command::Link { case, other } => {
+            let mut conn = db::open(&cli.db)?;
+            let (a, b) = (
+                intake::find_case(&conn, &case)?,
+                intake::find_case(&conn, &other)?,
+            );
+            repeats::link(&mut conn, &a, &b, &cli.actor)?;
+            println!(
+                "cases {} and {} linked as the same matter",
+                &a[..8],
+                &b[..8]
+            );
         }
         Command::Push { api } => {
             let conn = db::open(&cli.db)?;

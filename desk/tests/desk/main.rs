@@ -570,3 +570,65 @@ async fn deadlines_sample_and_stats() {
     );
     assert!(stdout(&run(&["audit", "verify"])).contains("intact"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_report_is_flagged_and_can_be_linked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let api = api(&office).await;
+    file(&api, &office, "村主任王某操纵换届选举，威胁不投票的村民").await;
+    file(
+        &api,
+        &office,
+        "村主任王某操纵换届选举，还威胁不投票的村民！",
+    )
+    .await;
+    file(&api, &office, "镇上的赌场天天开门").await;
+    let db = dir.path().join("desk.sqlite3");
+    let (db2, key2, token, base) = (
+        db.clone(),
+        key.clone(),
+        api.data.join("demo-desk-token"),
+        api.base.clone(),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        desk(&db2)
+            .args(["pull", "--server", &base, "--token-file"])
+            .arg(&token)
+            .arg("--key")
+            .arg(&key2)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let inbox = api.state.store.inbox(0, 10).await.unwrap();
+    let (first, second, third) = (
+        inbox[0].case_id.clone(),
+        inbox[2].case_id.clone(),
+        inbox[4].case_id.clone(),
+    );
+    let show = |case: &str| stdout(&desk(&db).args(["show", case]).output().unwrap());
+    let shown = show(&second);
+    assert!(
+        shown.contains("Possible repeats")
+            && shown.contains(&first[..8])
+            && shown.contains("similar description"),
+        "{shown}"
+    );
+    assert!(
+        !show(&third).contains("Possible repeats"),
+        "unrelated reports are not flagged"
+    );
+    let out = desk(&db).args(["link", &second, &first]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(show(&second).contains("[linked]"));
+    let out = desk(&db).args(["link", &second, &second]).output().unwrap();
+    assert!(
+        stderr(&out).contains("cannot be linked to itself"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&desk(&db).args(["audit", "verify"]).output().unwrap()).contains("intact"));
+}
