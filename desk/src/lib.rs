@@ -11,6 +11,7 @@ pub mod cases;
 pub mod db;
 pub mod intake;
 pub mod keyfile;
+pub mod phone;
 pub mod repeats;
 pub mod reports;
 pub mod sync;

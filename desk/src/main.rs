@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use cluebox_desk::{audit, cases, db, intake, keyfile, repeats, reports, sync, workflow};
+use cluebox_desk::{audit, cases, db, intake, keyfile, phone, repeats, reports, sync, workflow};
 use cluebox_protocol::keys::SecretKey;
 
 /// Cluebox case desk: holds the office keys, opens reports, keeps the cases and their audit log.
@@ -63,6 +63,19 @@ enum Command {
     Import {
         /// The bundle file.
         bundle: PathBuf,
+    },
+    /// Record a report received by phone, letter, email or in person: sealed as the browser
+    /// would, filed with the API; prints the inquiry code for the caller.
+    Intake {
+        /// The API's base URL.
+        #[arg(long, env = "CLUEBOX_DESK_SERVER")]
+        server: String,
+        /// How it came in: phone, letter, email, in-person.
+        #[arg(long)]
+        channel: String,
+        /// An answer, as section/field=value (repeat); every other field is "unclear".
+        #[arg(long = "field")]
+        fields: Vec<String>,
     },
     /// List cases (filters combine).
     List {
@@ -341,6 +354,23 @@ fn main() -> anyhow::Result<()> {
             let id = intake::find_case(&conn, &case)?;
             workflow::reply(&mut conn, &id, &text, &cli.actor)?;
             println!("reply to case {} sealed; {}", &id[..8], api.push(&conn)?);
+        }
+        Command::Intake {
+            server,
+            channel,
+            fields,
+        } => {
+            let conn = db::open(&cli.db)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let (code, filed) =
+                runtime.block_on(phone::file(&conn, &server, &fields, &channel, &cli.actor))?;
+            println!("inquiry code for the caller: {code}");
+            println!(
+                "received {}; it arrives with the next pull",
+                cases::date(filed.receipt.received_at)
+            );
         }
         Command::Link { case, other } => {
             let mut conn = db::open(&cli.db)?;

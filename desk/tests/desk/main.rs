@@ -632,3 +632,110 @@ async fn a_repeated_report_is_flagged_and_can_be_linked() {
     );
     assert!(stdout(&desk(&db).args(["audit", "verify"]).output().unwrap()).contains("intact"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_report_is_sealed_like_the_browsers_and_its_code_works() {
+    use cluebox_protocol::wire::{Inquiry, InquiryRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let api = api(&office).await;
+    let db = dir.path().join("desk.sqlite3");
+    let (db2, base) = (db.clone(), api.base.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        desk(&db2)
+            .env("CLUEBOX_DESK_ACTOR", "接线员小李")
+            .args(["intake", "--server", &base, "--channel", "phone"])
+            .args([
+                "--field",
+                "reported/name=某砂场老板",
+                "--field",
+                "situation/what=夜间非法采砂",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let code = text
+        .lines()
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let code = InquiryCode::parse(&code).unwrap();
+    // The caller's code finds the case (the API's Argon2 settings are the profile's).
+    let profile = api.state.profile.profile.clone();
+    let keys = derive(&code, &profile.argon2, &profile.argon2_salt).unwrap();
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/inquiries", api.base))
+        .json(&InquiryRequest {
+            v: API_VERSION,
+            lookup_token: keys.lookup_token.clone(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Inquiry>().await.unwrap().status, "received");
+    // It arrives with the next pull, channel and recorder noted, blanks unclear.
+    let (db3, key3, token, base) = (
+        db.clone(),
+        key.clone(),
+        api.data.join("demo-desk-token"),
+        api.base.clone(),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        desk(&db3)
+            .args(["pull", "--server", &base, "--token-file"])
+            .arg(&token)
+            .arg("--key")
+            .arg(&key3)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let case = api.state.store.inbox(0, 10).await.unwrap()[0]
+        .case_id
+        .clone();
+    let shown = stdout(&desk(&db).args(["show", &case]).output().unwrap());
+    assert!(
+        shown.contains("某砂场老板")
+            && shown.contains("channel: phone")
+            && shown.contains("接线员小李"),
+        "{shown}"
+    );
+    assert!(shown.contains("职务及工作单位: 不清楚"), "{shown}");
+    // Bad input is refused before anything is filed.
+    let out = desk(&db)
+        .args(["intake", "--server", &api.base, "--channel", "fax"])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("--channel takes one of"),
+        "{}",
+        stderr(&out)
+    );
+    let out = desk(&db)
+        .args([
+            "intake",
+            "--server",
+            &api.base,
+            "--channel",
+            "letter",
+            "--field",
+            "nope/x=1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("has no field nope/x"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(api.state.store.inbox(0, 10).await.unwrap().len(), 1);
+}
