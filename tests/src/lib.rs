@@ -37,6 +37,41 @@ pub fn dist() -> anyhow::Result<PathBuf> {
     Ok(dist)
 }
 
+/// Everything the servers in this test process logged (the access log and warnings included).
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogSink;
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures the servers' logs, at debug level, from the first server started.
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .with_writer(|| LogSink)
+            .with_ansi(false)
+            .try_init();
+    });
+}
+
+/// What the servers of this test process have logged so far.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().map(|l| l.clone()).unwrap_or_default()).into_owned()
+}
+
 /// A running server.
 pub struct Portal {
     /// `http://127.0.0.1:PORT`.
@@ -62,6 +97,7 @@ impl Portal {
 
     /// Starts a server on a given data directory and address (to restart one).
     pub async fn start_on(profile: &str, data: &Path, addr: SocketAddr) -> anyhow::Result<Self> {
+        capture_logs();
         let config = cluebox_api::config::Config {
             data_dir: data.to_owned(),
             site_dir: dist()?,
