@@ -34,5 +34,8 @@ trunk build --release
 say "weight of the form route's critical path"
 cargo run --locked -q -p cluebox-bench --bin cluebox-weight
 
-say "tests (unit, integration, and end-to-end in headless Chromium)"
-cargo test --workspace --all-features --locked
+say "tests (unit and integration)"
+cargo test --workspace --all-features --locked --exclude cluebox-e2e
+
+say "end-to-end tests in headless Chromium (one browser at a time: 2 cores)"
+cargo test -p cluebox-e2e --locked -- --test-threads=1
