@@ -162,6 +162,21 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_file_loads_by_path() {
+        let config = Config {
+            profile: concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../profiles/eu-whistleblowing.toml"
+            )
+            .into(),
+            ..Config::default()
+        };
+        let profile = config.load_profile().unwrap();
+        assert_eq!(profile.deadlines.acknowledge_days, Some(7));
+        assert_eq!(profile.deadlines.feedback_days, Some(90));
+    }
+
+    #[test]
     fn unknown_profile_is_a_clear_error() {
         let config = Config {
             profile: "99999".into(),

@@ -27,14 +27,18 @@ pub fn list(rows: &[crate::reports::CaseRow]) -> String {
 }
 
 /// Every field of a case, with labels from its profile, and its follow-ups.
-pub fn show(conn: &Connection, case_id: &str) -> anyhow::Result<String> {
+pub fn show(
+    conn: &Connection,
+    case_id: &str,
+    profiles: &crate::Profiles,
+) -> anyhow::Result<String> {
     let (profile_id, locale, json, at, status): (String, String, String, u64, String) = conn.query_row(
         "SELECT profile, locale, report_json, received_at, status FROM cases WHERE case_id = ?1",
         [case_id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
     let sections: Vec<SectionAnswers> = serde_json::from_str(&json)?;
-    let profile = crate::builtin_profile(&profile_id);
+    let profile = profiles.get(&profile_id);
     let mut out = String::new();
     writeln!(
         out,

@@ -21,6 +21,7 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
         M::up(include_str!("../migrations/0001_init.sql")),
         M::up(include_str!("../migrations/0002_workflow.sql")),
         M::up(include_str!("../migrations/0003_repeats.sql")),
+        M::up(include_str!("../migrations/0004_extensions.sql")),
     ])
     .to_latest(&mut conn)
     .context("cannot migrate the desk database")?;

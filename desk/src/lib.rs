@@ -24,16 +24,38 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The profiles that ship with Cluebox, for labels and deadlines.
-pub fn builtin_profile(id: &str) -> Option<cluebox_protocol::profile::Profile> {
-    let text = match id {
-        "12337" => include_str!("../../profiles/12337.toml"),
-        "12389" => include_str!("../../profiles/12389.toml"),
-        _ => return None,
-    };
-    toml_profile(text)
+/// The hotline profiles the desk knows: files given with `--profile`, then the two that ship
+/// with Cluebox. Labels, deadlines and the field list come from here.
+#[derive(Debug, Clone, Default)]
+pub struct Profiles {
+    files: Vec<cluebox_protocol::profile::Profile>,
 }
 
-fn toml_profile(text: &str) -> Option<cluebox_protocol::profile::Profile> {
-    toml::from_str(text).ok()
+impl Profiles {
+    /// Reads and checks profile files.
+    pub fn load(paths: &[std::path::PathBuf]) -> anyhow::Result<Self> {
+        let mut files = Vec::new();
+        for path in paths {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read the profile {}: {e}", path.display()))?;
+            let profile: cluebox_protocol::profile::Profile = toml::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("the profile {} is not valid: {e}", path.display()))?;
+            profile.validate()?;
+            files.push(profile);
+        }
+        Ok(Self { files })
+    }
+
+    /// The profile with this id.
+    pub fn get(&self, id: &str) -> Option<cluebox_protocol::profile::Profile> {
+        if let Some(p) = self.files.iter().find(|p| p.id == id) {
+            return Some(p.clone());
+        }
+        let text = match id {
+            "12337" => include_str!("../../profiles/12337.toml"),
+            "12389" => include_str!("../../profiles/12389.toml"),
+            _ => return None,
+        };
+        toml::from_str(text).ok()
+    }
 }

@@ -29,6 +29,14 @@ struct Cli {
         value_delimiter = ','
     )]
     keys: Vec<PathBuf>,
+    /// Hotline profile files beyond the built-in 12337 and 12389 (labels, deadlines).
+    #[arg(
+        long = "profile",
+        global = true,
+        env = "CLUEBOX_DESK_PROFILES",
+        value_delimiter = ','
+    )]
+    profiles: Vec<PathBuf>,
     /// Who is acting (recorded in the audit log).
     #[arg(
         long,
@@ -173,6 +181,22 @@ enum Command {
         /// The other case.
         other: String,
     },
+    /// Extend a case's handling time and tell the reporter why (pushed if --server is set).
+    Delay {
+        /// The case id (or its first characters).
+        case: String,
+        /// Days to add.
+        #[arg(long)]
+        days: u64,
+        /// Why (stays in the intranet).
+        #[arg(long)]
+        reason: String,
+        /// What the reporter is told (sealed to their key).
+        #[arg(long)]
+        message: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
     /// Send queued status changes and replies to the API.
     Push {
         #[command(flatten)]
@@ -228,6 +252,7 @@ fn load_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<SecretKey>> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let profiles = cluebox_desk::Profiles::load(&cli.profiles)?;
     match cli.command {
         Command::Keygen { out } => {
             let passphrase = std::env::var("CLUEBOX_DESK_PASSPHRASE").ok();
@@ -310,7 +335,8 @@ fn main() -> anyhow::Result<()> {
                 .filter(|c| !anonymous || !c.real_name())
                 .filter(|c| {
                     !overdue
-                        || cluebox_desk::builtin_profile(&c.profile)
+                        || profiles
+                            .get(&c.profile)
                             .and_then(|p| c.next_deadline(&p.deadlines))
                             .is_some_and(|(due, _)| due < now)
                 })
@@ -320,7 +346,7 @@ fn main() -> anyhow::Result<()> {
         Command::Show { case } => {
             let conn = db::open(&cli.db)?;
             let id = intake::find_case(&conn, &case)?;
-            print!("{}", cases::show(&conn, &id)?);
+            print!("{}", cases::show(&conn, &id, &profiles)?);
         }
         Command::Transition {
             case,
@@ -372,6 +398,22 @@ fn main() -> anyhow::Result<()> {
                 cases::date(filed.receipt.received_at)
             );
         }
+        Command::Delay {
+            case,
+            days,
+            reason,
+            message,
+            api,
+        } => {
+            let mut conn = db::open(&cli.db)?;
+            let id = intake::find_case(&conn, &case)?;
+            workflow::delay(&mut conn, &id, days, &reason, &message, &cli.actor)?;
+            println!(
+                "case {} extended by {days} days; the reporter is told; {}",
+                &id[..8],
+                api.push(&conn)?
+            );
+        }
         Command::Link { case, other } => {
             let mut conn = db::open(&cli.db)?;
             let (a, b) = (
@@ -391,7 +433,10 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Overdue { within } => {
             let conn = db::open(&cli.db)?;
-            print!("{}", reports::overdue(&conn, cluebox_desk::now(), within)?);
+            print!(
+                "{}",
+                reports::overdue(&conn, &profiles, cluebox_desk::now(), within)?
+            );
         }
         Command::Sample { month, count, seed } => {
             let conn = db::open(&cli.db)?;
@@ -408,7 +453,19 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Stats { csv } => {
             let conn = db::open(&cli.db)?;
-            print!("{}", reports::stats(&conn, cluebox_desk::now(), csv)?);
+            print!(
+                "{}",
+                reports::stats(&conn, &profiles, cluebox_desk::now(), csv)?
+            );
+            if csv {
+                audit::append(
+                    &conn,
+                    &cli.actor,
+                    "export",
+                    "stats",
+                    "statistics written as CSV",
+                )?;
+            }
         }
         Command::Audit {
             command: AuditCommand::Verify,

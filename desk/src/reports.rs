@@ -30,6 +30,8 @@ pub struct CaseRow {
     pub accepted_at: Option<u64>,
     /// The handling unit, if assigned.
     pub unit: Option<String>,
+    /// Days added to the handling deadlines (`delay`).
+    pub extension_days: u64,
     /// The answers.
     pub sections: Vec<SectionAnswers>,
 }
@@ -80,12 +82,18 @@ impl CaseRow {
         if let (Some(days), Some(accepted)) = (d.contact_days, self.accepted_at)
             && !reached("feedback_given")
         {
-            due.push((accepted + u64::from(days) * DAY, "contact the reporter"));
+            due.push((
+                accepted + (u64::from(days) + self.extension_days) * DAY,
+                "contact the reporter",
+            ));
         }
         if let (Some(days), Some(accepted)) = (d.handle_days, self.accepted_at)
             && !reached("concluded")
         {
-            due.push((accepted + u64::from(days) * DAY, "conclude handling"));
+            due.push((
+                accepted + (u64::from(days) + self.extension_days) * DAY,
+                "conclude handling",
+            ));
         }
         if let Some(days) = d.feedback_days
             && !reached("feedback_given")
@@ -99,7 +107,8 @@ impl CaseRow {
 /// Every case.
 pub fn cases(conn: &Connection) -> anyhow::Result<Vec<CaseRow>> {
     let mut stmt = conn.prepare(
-        "SELECT case_id, profile, status, received_at, accepted_at, unit, report_json FROM cases ORDER BY received_at, case_id",
+        "SELECT case_id, profile, status, received_at, accepted_at, unit, report_json, extension_days FROM cases
+         ORDER BY received_at, case_id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -110,11 +119,12 @@ pub fn cases(conn: &Connection) -> anyhow::Result<Vec<CaseRow>> {
             r.get(4)?,
             r.get(5)?,
             r.get::<_, String>(6)?,
+            r.get(7)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, profile, status, received_at, accepted_at, unit, json) = row?;
+        let (id, profile, status, received_at, accepted_at, unit, json, extension_days) = row?;
         out.push(CaseRow {
             id,
             profile,
@@ -122,24 +132,31 @@ pub fn cases(conn: &Connection) -> anyhow::Result<Vec<CaseRow>> {
             received_at,
             accepted_at,
             unit,
+            extension_days,
             sections: serde_json::from_str(&json)?,
         });
     }
     Ok(out)
 }
 
-fn deadlines(profile: &str) -> Deadlines {
-    crate::builtin_profile(profile)
+fn deadlines(profiles: &crate::Profiles, profile: &str) -> Deadlines {
+    profiles
+        .get(profile)
         .map(|p| p.deadlines)
         .unwrap_or_default()
 }
 
 /// Cases that are late, or due within `within_days`, soonest first: one line each.
-pub fn overdue(conn: &Connection, now: u64, within_days: u64) -> anyhow::Result<String> {
+pub fn overdue(
+    conn: &Connection,
+    profiles: &crate::Profiles,
+    now: u64,
+    within_days: u64,
+) -> anyhow::Result<String> {
     let mut rows: Vec<(u64, &'static str, CaseRow)> = cases(conn)?
         .into_iter()
         .filter_map(|c| {
-            c.next_deadline(&deadlines(&c.profile))
+            c.next_deadline(&deadlines(profiles, &c.profile))
                 .map(|(due, what)| (due, what, c))
         })
         .filter(|(due, _, _)| *due <= now + within_days * DAY)
@@ -227,7 +244,12 @@ pub fn month_bounds(month: &str) -> anyhow::Result<(u64, u64)> {
 }
 
 /// Counts by category, region, month, status, and overdue: a table, or CSV (`what,key,count`).
-pub fn stats(conn: &Connection, now: u64, csv: bool) -> anyhow::Result<String> {
+pub fn stats(
+    conn: &Connection,
+    profiles: &crate::Profiles,
+    now: u64,
+    csv: bool,
+) -> anyhow::Result<String> {
     let mut groups: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
     for c in cases(conn)? {
         let mut add = |what: &'static str, key: String| {
@@ -241,7 +263,7 @@ pub fn stats(conn: &Connection, now: u64, csv: bool) -> anyhow::Result<String> {
         add("month", crate::cases::date(c.received_at)[..7].to_owned());
         add("status", c.status.clone());
         let late = c
-            .next_deadline(&deadlines(&c.profile))
+            .next_deadline(&deadlines(profiles, &c.profile))
             .is_some_and(|(due, _)| due < now);
         add("overdue", if late { "yes" } else { "no" }.to_owned());
     }
@@ -262,4 +284,66 @@ pub fn stats(conn: &Connection, now: u64, csv: bool) -> anyhow::Result<String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(status: &str, accepted_at: Option<u64>, extension_days: u64) -> CaseRow {
+        CaseRow {
+            id: "c".repeat(32),
+            profile: "x".into(),
+            status: status.into(),
+            received_at: 1_000 * DAY,
+            accepted_at,
+            unit: None,
+            extension_days,
+            sections: vec![],
+        }
+    }
+
+    #[test]
+    fn eu_style_deadlines_acknowledge_then_feedback() {
+        let eu = Deadlines {
+            acknowledge_days: Some(7),
+            feedback_days: Some(90),
+            ..Deadlines::default()
+        };
+        assert_eq!(
+            case("received", None, 0).next_deadline(&eu),
+            Some((1_007 * DAY, "acknowledge"))
+        );
+        let accepted = case("accepted", Some(1_002 * DAY), 0);
+        assert_eq!(
+            accepted.next_deadline(&eu),
+            Some((1_090 * DAY, "give feedback"))
+        );
+        assert_eq!(
+            case("feedback_given", Some(1_002 * DAY), 0).next_deadline(&eu),
+            None
+        );
+    }
+
+    #[test]
+    fn handling_deadlines_count_from_acceptance_and_extensions() {
+        let d12389 = Deadlines {
+            handle_days: Some(30),
+            ..Deadlines::default()
+        };
+        assert_eq!(case("received", None, 0).next_deadline(&d12389), None);
+        assert_eq!(
+            case("verifying", Some(1_000 * DAY), 0).next_deadline(&d12389),
+            Some((1_030 * DAY, "conclude handling"))
+        );
+        assert_eq!(
+            case("verifying", Some(1_000 * DAY), 15).next_deadline(&d12389),
+            Some((1_045 * DAY, "conclude handling"))
+        );
+        assert_eq!(
+            case("concluded", Some(1_000 * DAY), 0).next_deadline(&d12389),
+            None
+        );
+        assert_eq!(case("not_accepted", None, 0).next_deadline(&d12389), None);
+    }
 }

@@ -183,6 +183,51 @@ pub fn reply(conn: &mut Connection, case_id: &str, text: &str, actor: &str) -> a
     Ok(())
 }
 
+/// Extends a case's handling deadline by `days` and tells the reporter, in a reply sealed to
+/// their key, why it takes longer (12389: special cases within the 30 days).
+pub fn delay(
+    conn: &mut Connection,
+    case_id: &str,
+    days: u64,
+    reason: &str,
+    message: &str,
+    actor: &str,
+) -> anyhow::Result<()> {
+    let status: String = conn.query_row(
+        "SELECT status FROM cases WHERE case_id = ?1",
+        [case_id],
+        |r| r.get(0),
+    )?;
+    anyhow::ensure!(
+        ["accepted", "assigned", "verifying"].contains(&status.as_str()),
+        "only a case being handled can be delayed; this one is {status}"
+    );
+    anyhow::ensure!((1..=365).contains(&days), "--days takes 1 to 365");
+    anyhow::ensure!(
+        !reason.trim().is_empty(),
+        "a delay needs --reason (kept in the intranet)"
+    );
+    reply(conn, case_id, message, actor)?;
+    let tx = conn.transaction()?;
+    tx.execute(
+        "UPDATE cases SET extension_days = extension_days + ?2 WHERE case_id = ?1",
+        params![case_id, days],
+    )?;
+    tx.execute(
+        "INSERT INTO events (case_id, at, actor, from_status, to_status, note, detail) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
+        params![case_id, crate::now(), actor, status, reason, serde_json::json!({ "extended_days": days }).to_string()],
+    )?;
+    audit::append(
+        &tx,
+        actor,
+        "delay",
+        case_id,
+        &format!("{days} more days; the reporter was told"),
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

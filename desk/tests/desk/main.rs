@@ -739,3 +739,139 @@ async fn a_phone_report_is_sealed_like_the_browsers_and_its_code_works() {
     );
     assert_eq!(api.state.store.inbox(0, 10).await.unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_keys_delays_and_a_separate_push() {
+    use cluebox_protocol::wire::{Inquiry, InquiryRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let (old_key, old) = keygen(dir.path(), "old.key", None);
+    let (new_key, new) = keygen(dir.path(), "new.key", None);
+    let api = api(&old).await;
+    file(&api, &old, "sealed to the old key").await;
+    let code = file(&api, &new, "sealed to the new key").await;
+    let db = dir.path().join("desk.sqlite3");
+    let token = api.data.join("demo-desk-token");
+    let (db2, token2, base, k1, k2) = (
+        db.clone(),
+        token.clone(),
+        api.base.clone(),
+        old_key.clone(),
+        new_key.clone(),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        desk(&db2)
+            .args(["pull", "--server", &base, "--token-file"])
+            .arg(&token2)
+            .arg("--key")
+            .arg(format!("{},{}", k1.display(), k2.display()))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        stdout(&out).trim(),
+        "pulled 4 new items (0 already stored); opened 4",
+        "{}",
+        stderr(&out)
+    );
+    let case = api.state.store.inbox(0, 10).await.unwrap()[2]
+        .case_id
+        .clone();
+    let run = |a: &[&str]| desk(&db).args(a).output().unwrap();
+
+    // Refusals: an empty reply; a delay before acceptance or without a reason.
+    assert!(stderr(&run(&["reply", &case, "--text", "  "])).contains("the reply is empty"));
+    let out = run(&[
+        "delay",
+        &case,
+        "--days",
+        "15",
+        "--reason",
+        "r",
+        "--message",
+        "m",
+    ]);
+    assert!(
+        stderr(&out).contains("only a case being handled can be delayed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        run(&["transition", &case, "--to", "accepted"])
+            .status
+            .success()
+    );
+    let out = run(&[
+        "delay",
+        &case,
+        "--days",
+        "15",
+        "--reason",
+        " ",
+        "--message",
+        "m",
+    ]);
+    assert!(stderr(&out).contains("needs --reason"), "{}", stderr(&out));
+    // Without --server, changes wait in the queue; push sends them.
+    let out = run(&[
+        "delay",
+        &case,
+        "--days",
+        "15",
+        "--reason",
+        "需要调取监控",
+        "--message",
+        "因需调取录像，办理期限延长 15 天。",
+    ]);
+    assert!(
+        stdout(&out).contains("queued; run `cluebox-desk push`"),
+        "{}",
+        stdout(&out)
+    );
+    // 30 days to contact the reporter, plus 15: not due within 40 days, due within 46.
+    assert!(!stdout(&run(&["overdue", "--within", "40"])).contains(&case[..8]));
+    assert!(stdout(&run(&["overdue", "--within", "46"])).contains(&case[..8]));
+    let (db3, base) = (db.clone(), api.base.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        desk(&db3)
+            .args(["push", "--server", &base, "--token-file"])
+            .arg(&token)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        stdout(&out).trim(),
+        "sent 2 change(s) to the API",
+        "{}",
+        stderr(&out)
+    );
+    // The reporter reads why it takes longer.
+    let keys = derive(&code, &FAST, "cn-12337").unwrap();
+    let inquiry: Inquiry = reqwest::Client::new()
+        .post(format!("{}/api/v1/inquiries", api.base))
+        .json(&InquiryRequest {
+            v: API_VERSION,
+            lookup_token: keys.lookup_token.clone(),
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inquiry.status, "accepted");
+    let told = Letter::from_bytes(
+        &envelope::open(&keys.reply_secret, &inquiry.replies[0].sealed.0).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        told,
+        Letter::Reply(Note {
+            text: "因需调取录像，办理期限延长 15 天。".into()
+        })
+    );
+    assert!(stdout(&run(&["audit", "verify"])).contains("intact"));
+}

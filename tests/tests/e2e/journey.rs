@@ -94,7 +94,7 @@ async fn report_desk_reply_follow_up_on_a_phone() -> anyhow::Result<()> {
     anyhow::ensure!(report.answer("reported", "name") == Some(&Answer::Unclear));
     anyhow::ensure!(report.answer("situation", "what") == Some(&Answer::Unclear));
     let case_id: String = desk.query_row("SELECT case_id FROM cases", [], |r| r.get(0))?;
-    let shown = cluebox_desk::cases::show(&desk, &case_id)?;
+    let shown = cluebox_desk::cases::show(&desk, &case_id, &cluebox_desk::Profiles::default())?;
     anyhow::ensure!(
         shown.contains("JOURNEY-MARKER-镇长") && shown.contains("不清楚"),
         "{shown}"
@@ -179,7 +179,7 @@ async fn report_desk_reply_follow_up_on_a_phone() -> anyhow::Result<()> {
     browser.screenshot("follow-up").await?;
     sync::pull(&mut desk, &portal.base, &portal.desk_token(), "officer").await?;
     intake::open_pending(&mut desk, std::slice::from_ref(&office), "officer")?;
-    let shown = cluebox_desk::cases::show(&desk, &case_id)?;
+    let shown = cluebox_desk::cases::show(&desk, &case_id, &cluebox_desk::Profiles::default())?;
     anyhow::ensure!(shown.contains("补充：JOURNEY-FOLLOW-UP"), "{shown}");
 
     let problems = browser.problems().await?;
