@@ -38,4 +38,4 @@ say "tests (unit and integration)"
 cargo test --workspace --all-features --locked --exclude cluebox-e2e
 
 say "end-to-end tests in headless Chromium (one browser at a time: 2 cores)"
-cargo test -p cluebox-e2e --locked -- --test-threads=1
+cargo test -p cluebox-e2e --locked --test e2e -- --test-threads=1

@@ -65,6 +65,30 @@ pub fn show(
         }
     }
     let mut stmt = conn.prepare(
+        "SELECT at, actor, from_status, to_status, note FROM events WHERE case_id = ?1 ORDER BY id",
+    )?;
+    let history: Vec<(u64, String, String, String, String)> = stmt
+        .query_map([case_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    if !history.is_empty() {
+        writeln!(out, "\n== History")?;
+        for (at, actor, from, to, note) in history {
+            let step = if from == to {
+                format!("{to} (extended)")
+            } else {
+                format!("{from} -> {to}")
+            };
+            let note = if note.is_empty() {
+                String::new()
+            } else {
+                format!(": {note}")
+            };
+            writeln!(out, "[{}] {actor}: {step}{note}", date(at))?;
+        }
+    }
+    let mut stmt = conn.prepare(
         "SELECT candidate, reason, EXISTS (SELECT 1 FROM links l WHERE l.case_id = f.case_id AND l.other = f.candidate)
          FROM repeat_flags f WHERE case_id = ?1 ORDER BY candidate",
     )?;

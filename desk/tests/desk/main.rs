@@ -555,6 +555,11 @@ async fn deadlines_sample_and_stats() {
         "{first}"
     );
     assert!(stdout(&run(&["list", "--unit", "县公安局"])).contains(&real[..8]));
+    let shown = stdout(&run(&["show", &real]));
+    assert!(
+        shown.contains("== History") && shown.contains("tester: verifying -> concluded"),
+        "{shown}"
+    );
     let out = run(&["sample", "--month", "2026-13", "--count", "1"]);
     assert!(stderr(&out).contains("YYYY-MM"), "{}", stderr(&out));
 
