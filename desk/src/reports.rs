@@ -56,16 +56,7 @@ impl CaseRow {
 
     /// The next deadline this case has to meet, with what it is for, if any.
     pub fn next_deadline(&self, d: &Deadlines) -> Option<(u64, &'static str)> {
-        let order = [
-            "received",
-            "accepted",
-            "assigned",
-            "verifying",
-            "concluded",
-            "feedback_given",
-            "visited",
-            "archived",
-        ];
+        let order = crate::workflow::MAIN_LINE;
         let reached = |state: &str| {
             let pos = |s: &str| order.iter().position(|o| *o == s);
             match (pos(&self.status), pos(state)) {

@@ -27,6 +27,18 @@ pub const STATES: [&str; 9] = [
     "archived",
 ];
 
+/// The procedure's main line, in order (every state but `not_accepted`).
+pub const MAIN_LINE: [&str; 8] = [
+    "received",
+    "accepted",
+    "assigned",
+    "verifying",
+    "concluded",
+    "feedback_given",
+    "visited",
+    "archived",
+];
+
 /// Which states may follow which.
 pub fn allowed(from: &str, to: &str) -> bool {
     matches!(
@@ -234,16 +246,7 @@ mod tests {
 
     #[test]
     fn the_procedure_moves_forward_only() {
-        let path = [
-            "received",
-            "accepted",
-            "assigned",
-            "verifying",
-            "concluded",
-            "feedback_given",
-            "visited",
-            "archived",
-        ];
+        let path = MAIN_LINE;
         for w in path.windows(2) {
             assert!(allowed(w[0], w[1]), "{} -> {}", w[0], w[1]);
             assert!(!allowed(w[1], w[0]), "{} -> {} backwards", w[1], w[0]);

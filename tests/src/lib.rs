@@ -344,6 +344,16 @@ impl Browser {
         }
     }
 
+    /// Presses the wizard's visible primary button ("next").
+    pub async fn next_step(&self) -> anyhow::Result<()> {
+        self.client
+            .find(Locator::Css(".nav button.primary:not([hidden])"))
+            .await?
+            .click()
+            .await?;
+        Ok(())
+    }
+
     /// The text of the first element matching `css`.
     pub async fn text(&self, css: &str) -> anyhow::Result<String> {
         Ok(self.wait(css).await?.text().await?)

@@ -16,21 +16,13 @@ async fn a_12389_report_with_a_category_from_a_desktop() -> anyhow::Result<()> {
     browser
         .wait_js("document.querySelector('.step:not([hidden]) h2')?.textContent === 'About you'")
         .await?;
-    let next = || async {
-        browser
-            .client
-            .find(Locator::Css(".nav button.primary:not([hidden])"))
-            .await?
-            .click()
-            .await
-    };
-    next().await?;
+    browser.next_step().await?;
     browser
         .wait("#f-subject-unit")
         .await?
         .send_keys("Example Road Police Station")
         .await?;
-    next().await?;
+    browser.next_step().await?;
     let options = browser
         .client
         .find_all(Locator::Css("#f-matter-category option"))
@@ -46,8 +38,8 @@ async fn a_12389_report_with_a_category_from_a_desktop() -> anyhow::Result<()> {
         .select_by_value("inaction")
         .await?;
     browser.screenshot("matter").await?;
-    next().await?;
-    next().await?;
+    browser.next_step().await?;
+    browser.next_step().await?;
     let review = browser.text(".step:not([hidden])").await?;
     anyhow::ensure!(
         review.contains("Unclear") && review.contains("inaction, slowness"),

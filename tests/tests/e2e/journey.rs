@@ -51,28 +51,20 @@ async fn report_desk_reply_follow_up_on_a_phone() -> anyhow::Result<()> {
     browser
         .wait_js("document.querySelector('.step:not([hidden]) h2')?.textContent === '举报人信息'")
         .await?;
-    let next = || async {
-        browser
-            .client
-            .find(Locator::Css(".nav button.primary:not([hidden])"))
-            .await?
-            .click()
-            .await
-    };
-    next().await?;
+    browser.next_step().await?;
     browser
         .wait("#f-reported-position")
         .await?
         .send_keys("JOURNEY-MARKER-镇长")
         .await?;
-    next().await?;
+    browser.next_step().await?;
     browser
         .wait("#f-situation-where")
         .await?
         .send_keys("JOURNEY-MARKER-河边砂场")
         .await?;
-    next().await?;
-    next().await?;
+    browser.next_step().await?;
+    browser.next_step().await?;
     browser.wait("#submit").await?.click().await?;
     let code = browser.text("#inquiry-code").await?;
     browser.screenshot("receipt").await?;

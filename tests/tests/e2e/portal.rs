@@ -5,7 +5,6 @@
 use cluebox_e2e::{Browser, Device, Portal};
 use cluebox_protocol::code::InquiryCode;
 use cluebox_protocol::letter::Answer;
-use fantoccini::Locator;
 
 async fn no_problems(browser: &Browser, base: &str) -> anyhow::Result<()> {
     // Mobile first: nothing wider than the screen.
@@ -47,15 +46,7 @@ async fn release_build_starts_and_files_a_report_from_a_phone() -> anyhow::Resul
     browser.screenshot("step-1").await?;
     no_problems(&browser, &portal.base).await?;
 
-    let next = || async {
-        browser
-            .client
-            .find(Locator::Css(".nav button.primary:not([hidden])"))
-            .await?
-            .click()
-            .await
-    };
-    next().await?;
+    browser.next_step().await?;
     browser
         .wait_js(
             "document.querySelector('.step:not([hidden]) h2')?.textContent.includes('被举报人')",
@@ -73,7 +64,7 @@ async fn release_build_starts_and_files_a_report_from_a_phone() -> anyhow::Resul
         .await?;
     browser.screenshot("step-2").await?;
     no_problems(&browser, &portal.base).await?;
-    next().await?;
+    browser.next_step().await?;
     browser
         .wait("#f-situation-category")
         .await?
@@ -84,8 +75,8 @@ async fn release_build_starts_and_files_a_report_from_a_phone() -> anyhow::Resul
         .await?
         .send_keys("MARKER-强揽工程，威胁村民")
         .await?;
-    next().await?;
-    next().await?;
+    browser.next_step().await?;
+    browser.next_step().await?;
     // The review step shows blanks as unclear.
     browser
         .wait_js("document.querySelector('.step:not([hidden]) h2')?.textContent === '核对并提交'")

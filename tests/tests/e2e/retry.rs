@@ -2,7 +2,6 @@
 //! and a submit made while the server is unreachable (retried until it is back).
 
 use cluebox_e2e::{Browser, Device, Portal};
-use fantoccini::Locator;
 
 /// Walks the wizard to the review step, typing one marker.
 async fn fill_to_review(browser: &Browser, base: &str, marker: &str) -> anyhow::Result<()> {
@@ -18,12 +17,7 @@ async fn fill_to_review(browser: &Browser, base: &str, marker: &str) -> anyhow::
                 .send_keys(marker)
                 .await?;
         }
-        browser
-            .client
-            .find(Locator::Css(".nav button.primary:not([hidden])"))
-            .await?
-            .click()
-            .await?;
+        browser.next_step().await?;
     }
     browser
         .wait_js("!document.getElementById('submit').hidden")
