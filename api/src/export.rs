@@ -17,26 +17,24 @@ pub fn parse_since(text: &str) -> anyhow::Result<Since> {
     if let Ok(seq) = text.parse::<u64>() {
         return Ok(Since::Seq(seq));
     }
-    let parts: Vec<&str> = text.split('-').collect();
-    let [y, m, d] = parts.as_slice() else {
-        anyhow::bail!("--since takes an inbox position (42) or a date (2026-11-01), not {text:?}");
-    };
-    let (y, m, d): (i64, u32, u32) = (y.parse()?, m.parse()?, d.parse()?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        anyhow::bail!("{text:?} is not a valid date");
-    }
-    Ok(Since::Time(days_from_civil(y, m, d) as u64 * 86_400))
+    let date = parse_date(text).ok_or_else(|| {
+        anyhow::anyhow!("--since takes an inbox position (42) or a date (2026-11-01), not {text:?}")
+    })?;
+    let at = date.midnight().assume_utc().unix_timestamp();
+    Ok(Since::Time(u64::try_from(at).unwrap_or(0)))
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+fn parse_date(text: &str) -> Option<time::Date> {
+    let mut parts = text.split('-');
+    let (y, m, d) = (
+        parts.next()?.parse().ok()?,
+        parts.next()?.parse::<u8>().ok()?,
+        parts.next()?.parse().ok()?,
+    );
+    if parts.next().is_some() {
+        return None;
+    }
+    time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()
 }
 
 /// Writes the bundle to `out` (atomically: a temporary file, fsync, rename). Returns the number

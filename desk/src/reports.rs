@@ -225,13 +225,19 @@ pub fn month_bounds(month: &str) -> anyhow::Result<(u64, u64)> {
         .and_then(|(y, m)| Some((y.parse::<i64>().ok()?, m.parse::<u32>().ok()?)))
         .filter(|(_, m)| (1..=12).contains(m))
         .ok_or_else(|| anyhow::anyhow!("--month takes YYYY-MM, not {month:?}"))?;
-    let first = |y: i64, m: u32| crate::cases::days_from_civil(y, m, 1) as u64 * DAY;
-    let next = if m == 12 {
-        first(y + 1, 1)
-    } else {
-        first(y, m + 1)
+    let first = |y: i64, m: u32| -> anyhow::Result<u64> {
+        let month = time::Month::try_from(u8::try_from(m)?)?;
+        let date = time::Date::from_calendar_date(i32::try_from(y)?, month, 1)?;
+        Ok(u64::try_from(
+            date.midnight().assume_utc().unix_timestamp(),
+        )?)
     };
-    Ok((first(y, m), next))
+    let next = if m == 12 {
+        first(y + 1, 1)?
+    } else {
+        first(y, m + 1)?
+    };
+    Ok((first(y, m)?, next))
 }
 
 /// Counts by category, region, month, status, and overdue: a table, or CSV (`what,key,count`).
