@@ -131,11 +131,11 @@ mod tests {
         let keys = derive(&code, &Argon2Params::RECOMMENDED, "cn-12337").unwrap();
         assert_eq!(
             hex::encode(keys.lookup_token.as_bytes()),
-            include_str!("../tests/data/derive-kat-token.hex").trim()
+            include_str!("../tests/vectors/derive-kat-token.hex").trim()
         );
         assert_eq!(
             hex::encode(keys.reply_public().to_bytes()),
-            include_str!("../tests/data/derive-kat-reply-key.hex").trim()
+            include_str!("../tests/vectors/derive-kat-reply-key.hex").trim()
         );
     }
 

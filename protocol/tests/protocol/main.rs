@@ -116,7 +116,7 @@ fn wire_format_is_frozen() {
     )
     .unwrap();
     assert_eq!(sealed.len(), envelope::sealed_len(4, 4096));
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/envelope-v1.hex");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/envelope-v1.hex");
     if std::env::var_os("CLUEBOX_BLESS").is_some() {
         std::fs::write(path, hex::encode(&sealed) + "\n").unwrap();
     }

@@ -74,7 +74,7 @@ type Kem = X25519HkdfSha256;
 #[test]
 fn rfc9180_vectors_for_our_suite() {
     let vectors: Vec<Vector> = serde_json::from_str(include_str!(
-        "../data/rfc9180-x25519-sha256-chacha20poly1305.json"
+        "../vectors/rfc9180-x25519-sha256-chacha20poly1305.json"
     ))
     .unwrap();
     assert_eq!(vectors.len(), 4, "one vector per mode");
@@ -136,7 +136,7 @@ fn rfc9180_vectors_for_our_suite() {
 fn rfc9180_vectors_fail_when_altered() {
     // The `fail_` direction: a flipped ciphertext bit or the wrong info must not open.
     let vectors: Vec<Vector> = serde_json::from_str(include_str!(
-        "../data/rfc9180-x25519-sha256-chacha20poly1305.json"
+        "../vectors/rfc9180-x25519-sha256-chacha20poly1305.json"
     ))
     .unwrap();
     let v = vectors.iter().find(|v| v.mode == 0).unwrap();
