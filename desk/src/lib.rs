@@ -12,6 +12,7 @@ pub mod db;
 pub mod intake;
 pub mod keyfile;
 pub mod phone;
+pub mod poster;
 pub mod repeats;
 pub mod reports;
 pub mod sync;

@@ -85,6 +85,27 @@ enum Command {
         #[arg(long = "field")]
         fields: Vec<String>,
     },
+    /// Write a printable A4 poster (SVG) with the entry URL's QR code.
+    Poster {
+        /// The entry URL (one per region, say).
+        #[arg(long)]
+        url: String,
+        /// The title.
+        #[arg(long)]
+        title: String,
+        /// A line under the title.
+        #[arg(long, default_value = "")]
+        subtitle: String,
+        /// The phone number.
+        #[arg(long, default_value = "")]
+        phone: String,
+        /// A line of what the hotline accepts (repeat).
+        #[arg(long = "line")]
+        lines: Vec<String>,
+        /// The SVG file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// List cases (filters combine).
     List {
         /// Only cases with this status.
@@ -413,6 +434,24 @@ fn main() -> anyhow::Result<()> {
                 &id[..8],
                 api.push(&conn)?
             );
+        }
+        Command::Poster {
+            url,
+            title,
+            subtitle,
+            phone,
+            lines,
+            out,
+        } => {
+            let svg = cluebox_desk::poster::render(&cluebox_desk::poster::Poster {
+                url: &url,
+                title: &title,
+                subtitle: &subtitle,
+                phone: &phone,
+                lines: &lines,
+            })?;
+            std::fs::write(&out, svg).with_context(|| format!("cannot write {}", out.display()))?;
+            println!("poster for {url} written to {}", out.display());
         }
         Command::Link { case, other } => {
             let mut conn = db::open(&cli.db)?;

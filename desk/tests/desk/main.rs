@@ -2,6 +2,7 @@
 //! and the handling procedure. One test binary; this file holds the shared helpers.
 
 mod keys;
+mod poster;
 mod procedure;
 mod transfer;
 
