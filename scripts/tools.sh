@@ -59,9 +59,9 @@ ensure_wasm_opt() {
 apt_install() {
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    if [ -z "${CLUEBOX_APT_UPDATED:-}" ]; then
+    if [ -z "${TOOLS_APT_UPDATED:-}" ]; then
         $sudo apt-get update -qq
-        export CLUEBOX_APT_UPDATED=1
+        export TOOLS_APT_UPDATED=1
     fi
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
@@ -72,7 +72,8 @@ ensure_browser() {
     command -v chromedriver >/dev/null || missing+=(chromium-driver)
     command -v zbarimg >/dev/null || missing+=(zbar-tools)
     command -v pdftoppm >/dev/null || missing+=(poppler-utils)
-    fc-list 2>/dev/null | grep -qi 'noto.*cjk' || missing+=(fonts-noto-cjk)
+    # Not grep -q: with pipefail, an early exit would make fc-list fail with SIGPIPE.
+    fc-list 2>/dev/null | grep -i 'noto.*cjk' >/dev/null || missing+=(fonts-noto-cjk)
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing from Debian: ${missing[*]}"
         apt_install "${missing[@]}"
