@@ -36,6 +36,9 @@ pub struct Config {
     /// SHA-256 (hex) of each desk bearer token; `cluebox desk-token` makes one. Empty: a demo
     /// token is made on first start.
     pub desk_token_hashes: Vec<String>,
+    /// The address people reach the portal at (for the landing page's QR code). Default:
+    /// `http://` and the listen address.
+    pub public_url: Option<String>,
     /// Send `Strict-Transport-Security` (turn off only for plain-HTTP local testing).
     pub hsts: bool,
     /// Log filter (`info`, `cluebox_api=debug`, ...). Logs never carry addresses or report data.
@@ -52,6 +55,7 @@ impl Default for Config {
             profile: "12337".into(),
             recipients: None,
             desk_token_hashes: Vec::new(),
+            public_url: None,
             hsts: true,
             log: "info".into(),
         }
@@ -78,6 +82,15 @@ impl Config {
         figment
             .extract()
             .map_err(|e| anyhow::anyhow!("the configuration is invalid: {e}"))
+    }
+
+    /// The portal's public address, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     /// The secrets directory.

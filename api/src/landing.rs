@@ -28,6 +28,7 @@ struct Catalog {
     post: &'static str,
     needs_wasm: &'static str,
     needs_wasm_more: &'static str,
+    scan: &'static str,
 }
 
 const ZH: Catalog = Catalog {
@@ -54,6 +55,7 @@ const ZH: Catalog = Catalog {
     post: "来信地址",
     needs_wasm: "在线举报表单需要浏览器支持 WebAssembly，您的浏览器目前无法运行它（可能已被关闭，或浏览器版本过旧）。",
     needs_wasm_more: "请更换或更新浏览器后再试，或通过下面的电话、信件方式举报。",
+    scan: "用手机扫码，在手机上举报",
 };
 
 const EN: Catalog = Catalog {
@@ -80,6 +82,7 @@ const EN: Catalog = Catalog {
     post: "By letter",
     needs_wasm: "The online report form needs WebAssembly, which your browser cannot run right now (it may be turned off, or the browser may be too old).",
     needs_wasm_more: "Please try another or an updated browser, or report by telephone or letter as shown below.",
+    scan: "Scan with your phone to report from it",
 };
 
 fn t<'a>(c: &Catalog, text: &'a Localized) -> &'a str {
@@ -98,7 +101,7 @@ fn channels(c: &Catalog, p: &Profile) -> String {
     )
 }
 
-fn landing(c: &Catalog, p: &Profile) -> String {
+fn landing(c: &Catalog, p: &Profile, qr: &str) -> String {
     let list = |items: &[Localized]| {
         items
             .iter()
@@ -133,6 +136,7 @@ fn landing(c: &Catalog, p: &Profile) -> String {
          <main class=\"page\"><h1>{name}</h1><p class=\"intro\">{operator}</p><p>{summary}</p>\
          <div class=\"cta\"><a class=\"button primary\" href=\"/report{prefix}\">{start}</a>\
          <a class=\"button secondary\" href=\"/status{prefix}\">{status}</a></div>\
+         <figure class=\"qr desktop-only\" id=\"entry-qr\">{qr}<figcaption>{scan}</figcaption></figure>\
          <section class=\"card\"><h2>{accepts_h}</h2><ul>{accepts}</ul></section>\
          <section class=\"card\"><h2>{not_h}</h2><ul>{not_accepted}</ul></section>\
          <section class=\"card\"><h2>{how_h}</h2><ol>{steps}</ol></section>\
@@ -155,15 +159,21 @@ fn landing(c: &Catalog, p: &Profile) -> String {
         notices = list(&p.notices),
         confidential = c.confidential,
         channels = channels(c, p),
+        scan = c.scan,
     )
 }
 
-/// The landing pages: `(path, html)` for `index.html` (Chinese) and `en/index.html` (English).
-pub fn pages(profile: &Profile) -> [(&'static str, String); 2] {
-    [
-        ("index.html", landing(&ZH, profile)),
-        ("en/index.html", landing(&EN, profile)),
-    ]
+/// The landing pages: `(path, html)` for `index.html` (Chinese) and `en/index.html` (English),
+/// each with the QR code of its form's address under `public_url` (shown to desktop visitors,
+/// so they can move to their phone).
+pub fn pages(profile: &Profile, public_url: &str) -> anyhow::Result<[(&'static str, String); 2]> {
+    let qr = |c: &Catalog| {
+        cluebox_protocol::qr::qr_svg(&format!("{public_url}/report{}", c.prefix), 0, 0, 240)
+    };
+    Ok([
+        ("index.html", landing(&ZH, profile, &qr(&ZH)?)),
+        ("en/index.html", landing(&EN, profile, &qr(&EN)?)),
+    ])
 }
 
 /// The block the form page shows until the app starts, in both languages, with the hotline's
@@ -195,7 +205,11 @@ mod tests {
     #[test]
     fn landing_pages_say_what_the_issue_asks() {
         let p = profile();
-        let [(zh_path, zh), (en_path, en)] = pages(&p);
+        let [(zh_path, zh), (en_path, en)] = pages(&p, "https://jb.example.cn").unwrap();
+        assert!(
+            zh.contains("id=\"entry-qr\"") && zh.contains("<path"),
+            "a vector QR code"
+        );
         assert_eq!((zh_path, en_path), ("index.html", "en/index.html"));
         for needle in [
             "受理范围",
@@ -227,7 +241,7 @@ mod tests {
     fn profile_text_is_escaped() {
         let mut p = profile();
         p.summary.zh = "<script>alert(1)</script>".into();
-        let [(_, zh), _] = pages(&p);
+        let [(_, zh), _] = pages(&p, "https://jb.example.cn").unwrap();
         assert!(!zh.contains("<script>alert"));
         assert!(zh.contains("&lt;script&gt;"));
     }

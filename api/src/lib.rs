@@ -121,7 +121,7 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
     } else {
         std::path::PathBuf::from("public")
     };
-    let site = site::Site::load(&site_dir, &profile)?;
+    let site = site::Site::load(&site_dir, &profile, &config.public_url())?;
     if !site.has_app() {
         tracing::warn!(
             "the portal app is not built ({} has no app.html): only the landing pages and the \

@@ -52,7 +52,11 @@ pub struct Site {
 impl Site {
     /// Loads every file under `root` (none if `root` does not exist), fills the form page's
     /// fallback block and adds the landing pages, both made from `profile`.
-    pub fn load(root: &Path, profile: &cluebox_protocol::profile::Profile) -> anyhow::Result<Self> {
+    pub fn load(
+        root: &Path,
+        profile: &cluebox_protocol::profile::Profile,
+        public_url: &str,
+    ) -> anyhow::Result<Self> {
         let mut site = Site {
             files: HashMap::new(),
             root: root.to_owned(),
@@ -60,7 +64,7 @@ impl Site {
         if root.is_dir() {
             site.load_dir(root, root, profile)?;
         }
-        for (path, html) in crate::landing::pages(profile) {
+        for (path, html) in crate::landing::pages(profile, public_url)? {
             site.files
                 .insert(path.to_owned(), Asset::new(path, html.into_bytes()));
         }
@@ -315,7 +319,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("app.html"), "<p>hi</p>").unwrap();
         let profile = toml::from_str(include_str!("../../profiles/12337.toml")).unwrap();
-        let site = Site::load(dir.path(), &profile).unwrap();
+        let site = Site::load(dir.path(), &profile, "http://127.0.0.1:8080").unwrap();
         assert!(site.resolve("").is_some());
         assert!(site.resolve("report").is_some());
         assert!(site.resolve("en/").is_some());

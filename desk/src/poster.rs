@@ -1,13 +1,11 @@
 //! `poster`: a printable A4 poster (SVG) with the hotline's entry QR code, for batches such as
 //! one poster per region, each with its own URL.
 //!
-//! The QR code is vector (one SVG path per dark module) with error correction level M and the
-//! full four-module quiet zone, so it stays crisp at any print size. Text is escaped; the poster
-//! uses the system's CJK fonts when printed or rasterised.
+//! The QR code is vector ([`cluebox_protocol::qr`]), so it stays crisp at any print size. Text
+//! is escaped; the poster uses the system's CJK fonts when printed or rasterised.
 
+use cluebox_protocol::qr::qr_svg;
 use html_escape::encode_text as esc;
-use qrcode::render::svg;
-use qrcode::{EcLevel, QrCode};
 
 /// What goes on a poster.
 pub struct Poster<'a> {
@@ -21,34 +19,6 @@ pub struct Poster<'a> {
     pub phone: &'a str,
     /// A few lines of what the hotline accepts.
     pub lines: &'a [String],
-}
-
-/// The QR code of `url` as an SVG element of `size` user units at (`x`, `y`).
-pub fn qr_svg(url: &str, x: u32, y: u32, size: u32) -> anyhow::Result<String> {
-    let code = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)?;
-    let inner = code
-        .render::<svg::Color>()
-        .quiet_zone(true)
-        .dark_color(svg::Color("#000000"))
-        .light_color(svg::Color("#ffffff"))
-        .build();
-    // Nest the rendered document's contents under our own <svg> with its viewBox, so it scales
-    // as vector graphics into the place given.
-    let open_end = inner
-        .find("<svg")
-        .and_then(|start| inner[start..].find('>').map(|e| start + e + 1));
-    let view_box = inner
-        .split_once("viewBox=\"")
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(v, _)| v.to_owned());
-    let (Some(open_end), Some(view_box), Some(close)) = (open_end, view_box, inner.rfind("</svg>"))
-    else {
-        anyhow::bail!("unexpected QR code SVG");
-    };
-    Ok(format!(
-        "<svg x=\"{x}\" y=\"{y}\" width=\"{size}\" height=\"{size}\" viewBox=\"{view_box}\" shape-rendering=\"crispEdges\">{}</svg>",
-        &inner[open_end..close]
-    ))
 }
 
 /// The poster, A4 portrait (210 x 297 mm), as an SVG document.

@@ -37,6 +37,8 @@ pub mod keys;
 pub mod letter;
 pub mod padding;
 pub mod profile;
+#[cfg(feature = "qr")]
+pub mod qr;
 pub mod receipt;
 pub mod wire;
 pub mod worker;

@@ -98,17 +98,18 @@ impl Portal {
     /// Starts a server on a given data directory and address (to restart one).
     pub async fn start_on(profile: &str, data: &Path, addr: SocketAddr) -> anyhow::Result<Self> {
         capture_logs();
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let base = format!("http://{}", listener.local_addr()?);
         let config = cluebox_api::config::Config {
             data_dir: data.to_owned(),
             site_dir: dist()?,
             profile: profile.into(),
+            public_url: Some(base.clone()),
             hsts: false,
             log: "warn".into(),
             ..Default::default()
         };
         let state = cluebox_api::build_state(&config)?;
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let base = format!("http://{}", listener.local_addr()?);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let serving = state.clone();
         let task = tokio::spawn(async move {

@@ -1,5 +1,5 @@
-//! The 12389 profile on a desktop browser: its categories, a category chosen, the report opened
-//! by the office key with that category.
+//! The 12389 profile on a desktop browser: the landing page's QR code, its categories, a category
+//! chosen, the report opened by the office key with that category.
 
 use cluebox_e2e::{Browser, Device, Portal};
 use cluebox_protocol::letter::Answer;
@@ -9,6 +9,19 @@ use fantoccini::Locator;
 async fn a_12389_report_with_a_category_from_a_desktop() -> anyhow::Result<()> {
     let portal = Portal::start("12389").await?;
     let browser = Browser::start(Device::Desktop, "desktop-12389").await?;
+    // The landing page shows desktop visitors the QR code of the form, to move to their phone.
+    browser.client.goto(&portal.base).await?;
+    browser.wait("#entry-qr svg").await?;
+    let shot = browser.screenshot("landing-qr").await?;
+    let decoded = std::process::Command::new("zbarimg")
+        .args(["-q", "--raw"])
+        .arg(&shot)
+        .output()?;
+    let decoded = String::from_utf8_lossy(&decoded.stdout).trim().to_owned();
+    anyhow::ensure!(
+        decoded == format!("{}/report", portal.base),
+        "the landing QR code reads {decoded:?}"
+    );
     browser
         .client
         .goto(&format!("{}/report?lang=en", portal.base))
