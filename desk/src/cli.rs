@@ -1,0 +1,261 @@
+//! The desk's command line: every command and its arguments (clap). `main.rs` runs them.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use cluebox_desk::sync;
+
+/// Cluebox case desk: holds the office keys, opens reports, keeps the cases and their audit log.
+#[derive(Parser)]
+#[command(version, about)]
+pub(crate) struct Cli {
+    /// The desk database.
+    #[arg(
+        long,
+        global = true,
+        env = "CLUEBOX_DESK_DB",
+        default_value = "desk-data/desk.sqlite3"
+    )]
+    pub(crate) db: PathBuf,
+    /// Office key files to open reports with (repeat for several offices or rotated keys).
+    #[arg(
+        long = "key",
+        global = true,
+        env = "CLUEBOX_DESK_KEYS",
+        value_delimiter = ','
+    )]
+    pub(crate) keys: Vec<PathBuf>,
+    /// Hotline profile files beyond the built-in 12337 and 12389 (labels, deadlines).
+    #[arg(
+        long = "profile",
+        global = true,
+        env = "CLUEBOX_DESK_PROFILES",
+        value_delimiter = ','
+    )]
+    pub(crate) profiles: Vec<PathBuf>,
+    /// Who is acting (recorded in the audit log).
+    #[arg(
+        long,
+        global = true,
+        env = "CLUEBOX_DESK_ACTOR",
+        default_value = "desk"
+    )]
+    pub(crate) actor: String,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Make an office key pair: writes the private key file (mode 0600) and prints the public
+    /// key for the API's config. With CLUEBOX_DESK_PASSPHRASE set, the file is protected by it.
+    Keygen {
+        /// The private key file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Fetch new sealed items from the intake API, store them, acknowledge them, open them.
+    Pull {
+        /// The API's base URL.
+        #[arg(long, env = "CLUEBOX_DESK_SERVER")]
+        server: String,
+        /// A file holding the desk bearer token.
+        #[arg(long, env = "CLUEBOX_DESK_TOKEN_FILE")]
+        token_file: PathBuf,
+    },
+    /// Import a bundle written by `cluebox export` (air-gapped transfer), then open it.
+    Import {
+        /// The bundle file.
+        bundle: PathBuf,
+    },
+    /// Record a report received by phone, letter, email or in person: sealed as the browser
+    /// would, filed with the API; prints the inquiry code for the caller.
+    Intake {
+        /// The API's base URL.
+        #[arg(long, env = "CLUEBOX_DESK_SERVER")]
+        server: String,
+        /// How it came in: phone, letter, email, in-person.
+        #[arg(long)]
+        channel: String,
+        /// An answer, as section/field=value (repeat); every other field is "unclear".
+        #[arg(long = "field")]
+        fields: Vec<String>,
+    },
+    /// Write a printable A4 poster (SVG) with the entry URL's QR code.
+    Poster {
+        /// The entry URL (one per region, say).
+        #[arg(long)]
+        url: String,
+        /// The title.
+        #[arg(long)]
+        title: String,
+        /// A line under the title.
+        #[arg(long, default_value = "")]
+        subtitle: String,
+        /// The phone number.
+        #[arg(long, default_value = "")]
+        phone: String,
+        /// A line of what the hotline accepts (repeat).
+        #[arg(long = "line")]
+        lines: Vec<String>,
+        /// The SVG file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// List cases (filters combine).
+    List {
+        /// Only cases with this status.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this category id.
+        #[arg(long)]
+        category: Option<String>,
+        /// Only this region id.
+        #[arg(long)]
+        region: Option<String>,
+        /// Only cases assigned to this unit.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Only cases past a deadline.
+        #[arg(long)]
+        overdue: bool,
+        /// Only real-name reports.
+        #[arg(long, conflicts_with = "anonymous")]
+        real_name: bool,
+        /// Only anonymous reports.
+        #[arg(long)]
+        anonymous: bool,
+    },
+    /// Cases that are late or due within N days, with what is due.
+    Overdue {
+        /// Also list cases due within this many days.
+        #[arg(long, default_value_t = 0)]
+        within: u64,
+    },
+    /// Draw real-name cases concluded in a month for a follow-up visit (reproducible by seed).
+    Sample {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// How many cases.
+        #[arg(long)]
+        count: usize,
+        /// The seed (a random one is made and printed if absent).
+        #[arg(long)]
+        seed: Option<String>,
+    },
+    /// Counts by category, region, month, status and overdue.
+    Stats {
+        /// CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Show one case: every field ("unclear" where left blank) and its follow-ups.
+    Show {
+        /// The case id (or its first characters, at least 6).
+        case: String,
+    },
+    /// Move a case to the next step of the procedure (pushes the public status if --server is set).
+    Transition {
+        /// The case id (or its first characters).
+        case: String,
+        /// The new state: accepted, not_accepted, assigned, verifying, concluded,
+        /// feedback_given, visited, archived.
+        #[arg(long)]
+        to: String,
+        /// A note for the file (stays in the intranet).
+        #[arg(long, default_value = "")]
+        note: String,
+        /// For `assigned`: the handling unit.
+        #[arg(long)]
+        unit: Option<String>,
+        /// For `not_accepted`: the competent department the report is passed to.
+        #[arg(long)]
+        department: Option<String>,
+        /// For `not_accepted`: the reason.
+        #[arg(long)]
+        reason: Option<String>,
+        /// For `concluded`: the result of verification.
+        #[arg(long)]
+        result: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Send the reporter a reply, sealed to their key (pushed if --server is set).
+    Reply {
+        /// The case id (or its first characters).
+        case: String,
+        /// The reply.
+        #[arg(long)]
+        text: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Record that two cases are the same matter (after a repeat flag, or otherwise).
+    Link {
+        /// One case (id or first characters).
+        case: String,
+        /// The other case.
+        other: String,
+    },
+    /// Extend a case's handling time and tell the reporter why (pushed if --server is set).
+    Delay {
+        /// The case id (or its first characters).
+        case: String,
+        /// Days to add.
+        #[arg(long)]
+        days: u64,
+        /// Why (stays in the intranet).
+        #[arg(long)]
+        reason: String,
+        /// What the reporter is told (sealed to their key).
+        #[arg(long)]
+        message: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Send queued status changes and replies to the API.
+    Push {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// Where the API is (optional for transition and reply: without it changes wait for `push`).
+#[derive(clap::Args)]
+pub(crate) struct ApiArgs {
+    /// The API's base URL.
+    #[arg(long, env = "CLUEBOX_DESK_SERVER")]
+    pub(crate) server: Option<String>,
+    /// A file holding the desk bearer token.
+    #[arg(long, env = "CLUEBOX_DESK_TOKEN_FILE")]
+    pub(crate) token_file: Option<PathBuf>,
+}
+
+impl ApiArgs {
+    /// Pushes the queue if the API is configured; says what happened.
+    pub(crate) fn push(&self, conn: &rusqlite::Connection) -> anyhow::Result<String> {
+        let (Some(server), Some(token_file)) = (&self.server, &self.token_file) else {
+            return Ok("queued; run `cluebox-desk push` to send it".into());
+        };
+        let token = std::fs::read_to_string(token_file)
+            .with_context(|| format!("cannot read the token file {}", token_file.display()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let sent = runtime.block_on(sync::push(conn, server, token.trim()))?;
+        Ok(format!("sent {sent} change(s) to the API"))
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Check the hash chain; names the first bad entry.
+    Verify,
+}
