@@ -82,7 +82,7 @@ fn main() -> anyhow::Result<()> {
     let report = render(&args, &submit, &lookup, &unknown, &oracle, sealed_len);
     println!("{report}");
     if let Some(path) = &args.write {
-        write_block(path, &report)?;
+        cluebox_bench::write_block(path, "api", &report)?;
         println!("(written to {})", path.display());
     }
     Ok(())
@@ -454,15 +454,4 @@ fn render(
         u90 = oracle_unknown.ms(0.9),
         u99 = oracle_unknown.ms(0.99),
     )
-}
-
-fn write_block(path: &std::path::Path, block: &str) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let (start, end) = ("<!-- bench:api -->", "<!-- /bench:api -->");
-    let new = match (text.find(start), text.find(end)) {
-        (Some(a), Some(b)) if a < b => format!("{}{}{}", &text[..a], block, &text[b + end.len()..]),
-        _ => format!("{text}\n{block}\n"),
-    };
-    std::fs::write(path, new)?;
-    Ok(())
 }

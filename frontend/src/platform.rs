@@ -19,11 +19,6 @@ pub async fn sleep(ms: i32) {
     let _ = JsFuture::from(promise).await;
 }
 
-/// Lets the page paint before a heavy step.
-pub async fn yield_to_browser() {
-    sleep(30).await;
-}
-
 /// "2026-11-23 18:05" in the browser's time zone.
 pub fn format_time(unix_seconds: u64) -> String {
     let d = js_sys::Date::new(&JsValue::from_f64(unix_seconds as f64 * 1000.0));

@@ -104,15 +104,7 @@ fn main() -> anyhow::Result<()> {
     );
     println!("{block}");
     if let Some(path) = &args.write {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let (start, end) = ("<!-- bench:weight -->", "<!-- /bench:weight -->");
-        let new = match (text.find(start), text.find(end)) {
-            (Some(a), Some(b)) if a < b => {
-                format!("{}{}{}", &text[..a], block, &text[b + end.len()..])
-            }
-            _ => format!("{text}\n{block}\n"),
-        };
-        std::fs::write(path, new)?;
+        cluebox_bench::write_block(path, "weight", &block)?;
     }
     if args.enforce && total > BUDGET {
         anyhow::bail!(
