@@ -53,26 +53,13 @@ pub fn sections(
         }
         given.insert(key.to_owned(), value.to_owned());
     }
-    let mut sections: Vec<SectionAnswers> = profile
-        .profile
-        .sections
-        .iter()
-        .map(|s| SectionAnswers {
-            id: s.id.clone(),
-            fields: s
-                .fields
-                .iter()
-                .map(|f| FieldAnswer {
-                    id: f.id.clone(),
-                    answer: Answer::from_input(
-                        given
-                            .get(&[s.id.as_str(), "/", &f.id].concat())
-                            .map_or("", String::as_str),
-                    ),
-                })
-                .collect(),
-        })
-        .collect();
+    let mut sections = profile.profile.answers(|s, f| {
+        Answer::from_input(
+            given
+                .get(&[s.id.as_str(), "/", &f.id].concat())
+                .map_or("", String::as_str),
+        )
+    });
     sections.push(SectionAnswers {
         id: "intake".into(),
         fields: vec![

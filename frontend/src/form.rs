@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use cluebox_protocol::letter::{Answer, FieldAnswer, SectionAnswers};
+use cluebox_protocol::letter::{Answer, SectionAnswers};
 use cluebox_protocol::profile::{Field, FieldKind, Profile, Section};
 use cluebox_protocol::receipt::Receipt;
 use serde::Deserialize;
@@ -84,20 +84,7 @@ pub fn chosen_region(profile: &ProfileDoc, answers: &Answers) -> Option<String> 
 pub fn sections(profile: &ProfileDoc, answers: &Answers) -> Vec<SectionAnswers> {
     profile
         .profile
-        .sections
-        .iter()
-        .map(|section| SectionAnswers {
-            id: section.id.clone(),
-            fields: section
-                .fields
-                .iter()
-                .map(|field| FieldAnswer {
-                    id: field.id.clone(),
-                    answer: answer(section, field, answers),
-                })
-                .collect(),
-        })
-        .collect()
+        .answers(|section, field| answer(section, field, answers))
 }
 
 /// A report ready to upload, kept across retries so that a retry is the same request (same

@@ -290,6 +290,28 @@ impl Profile {
         Ok(())
     }
 
+    /// A report's sections in profile order, every field answered by `answer` (the browser form
+    /// and the desk's intake both build reports this way).
+    pub fn answers(
+        &self,
+        answer: impl Fn(&Section, &Field) -> crate::letter::Answer,
+    ) -> Vec<crate::letter::SectionAnswers> {
+        self.sections
+            .iter()
+            .map(|section| crate::letter::SectionAnswers {
+                id: section.id.clone(),
+                fields: section
+                    .fields
+                    .iter()
+                    .map(|field| crate::letter::FieldAnswer {
+                        id: field.id.clone(),
+                        answer: answer(section, field),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// The label of a category, region or status id, in a locale.
     pub fn label<'a>(list: &'a [Choice], id: &str, locale: &str) -> Option<&'a str> {
         list.iter()
