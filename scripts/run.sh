@@ -13,8 +13,7 @@ if [ -d frontend ]; then
     ensure_trunk
     ensure_wasm_bindgen
     ensure_wasm_opt
-    say "building the portal (trunk build --release)"
-    trunk build --release
+    build_portal
 fi
 say "building and starting the server"
 exec cargo run --release --locked -p cluebox-api --bin cluebox -- "$@"

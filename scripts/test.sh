@@ -28,8 +28,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --lock
 say "wasm32 build of the protocol crate"
 cargo build -p cluebox-protocol --target wasm32-unknown-unknown --locked
 
-say "the portal's release build (trunk build --release)"
-trunk build --release
+build_portal
 
 say "weight of the form route's critical path"
 cargo run --locked -q -p cluebox-bench --bin cluebox-weight

@@ -32,6 +32,30 @@ ensure_trunk() {
     fi
 }
 
+# The portal's pages, each its own Trunk build and WebAssembly bundle, merged into dist/. The
+# form page goes first: its build also makes the crypto worker and copies the stylesheet, which
+# the other pages use from the same origin. Asset names are content-hashed; a file two builds
+# both made (none today) must be identical, or the merge stops.
+PORTAL_PAGES="status"
+
+build_portal() {
+    say "building the portal (trunk build --release, one build per page)"
+    trunk build --release
+    local page
+    for page in $PORTAL_PAGES; do
+        rm -rf "target/trunk-$page"
+        trunk build "frontend/$page.html" --release --html-output "$page.html" --dist "target/trunk-$page"
+        local file
+        for file in "target/trunk-$page"/*; do
+            if [ -e "dist/${file##*/}" ] && ! cmp -s "$file" "dist/${file##*/}"; then
+                echo "dist/${file##*/}: the $page page's build disagrees with an earlier one" >&2
+                return 1
+            fi
+            cp "$file" dist/
+        done
+    done
+}
+
 wasm_bindgen_version() {
     awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
 }

@@ -121,10 +121,15 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
     } else {
         std::path::PathBuf::from("public")
     };
-    let site = site::Site::load(&site_dir, &profile, &config.public_url())?;
+    let site = site::Site::load(
+        &site_dir,
+        &profile,
+        &secrets.verifying_key_base64(),
+        &config.public_url(),
+    )?;
     if !site.has_app() {
         tracing::warn!(
-            "the portal app is not built ({} has no app.html): only the landing pages and the \
+            "the portal app is not built ({} has no report.html): only the landing pages and the \
              API are served (./scripts/run.sh builds it)",
             config.site_dir.display()
         );
@@ -150,11 +155,10 @@ pub fn new_state(
     site: site::Site,
     hsts: bool,
 ) -> AppState {
-    use base64::Engine as _;
     let public = PublicProfile {
         profile,
         recipients,
-        server_key: base64::engine::general_purpose::STANDARD.encode(secrets.verifying_key()),
+        server_key: secrets.verifying_key_base64(),
         max_class: REPORT_LIMIT,
     };
     AppState(Arc::new(App {

@@ -71,6 +71,12 @@ impl ServerSecrets {
         self.signing.verifying_key().to_bytes()
     }
 
+    /// [`ServerSecrets::verifying_key`] in base64, as the profile and the pages publish it.
+    pub fn verifying_key_base64(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(self.verifying_key())
+    }
+
     /// Signs a receipt message.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         use ed25519_dalek::Signer as _;

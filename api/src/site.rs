@@ -24,12 +24,13 @@ use crate::headers::csp;
 
 /// Trunk's nonce placeholder (`[build] create_nonce = true`).
 pub const NONCE_PLACEHOLDER: &str = "{{__TRUNK NONCE__}}";
-/// Where the form page wants the "needs WebAssembly" block ([`crate::landing::fallback`]).
+/// Where an app page wants the "needs WebAssembly" block ([`crate::landing::fallback`]).
 pub const FALLBACK_PLACEHOLDER: &str = "<!--cluebox:fallback-->";
-/// The portal app's page (Trunk's `html_output`), served for each of [`APP_ROUTES`].
-pub const APP_PAGE: &str = "app.html";
-/// The routes the app handles itself.
-pub const APP_ROUTES: [&str; 3] = ["report", "status", "poster"];
+/// Where an app page wants the hotline profile ([`cluebox_protocol::page`]), in its `<head>`.
+pub const PAGE_PLACEHOLDER: &str = "<!--cluebox:page-->";
+/// The form page (Trunk's `html_output`), served at `/report`; each app page is served at its
+/// name without `.html`.
+pub const FORM_PAGE: &str = "report.html";
 
 /// One file.
 struct Asset {
@@ -49,12 +50,32 @@ pub struct Site {
     root: PathBuf,
 }
 
+/// An app page as served: the fallback block and the hotline profile filled in.
+pub fn fill_page(
+    page: &str,
+    profile: &cluebox_protocol::profile::Profile,
+    server_key: &str,
+) -> String {
+    let meta = [
+        "<meta name=\"",
+        cluebox_protocol::page::META_NAME,
+        "\" content=\"",
+        &cluebox_protocol::page::PageProfile::new(profile, server_key).encode(),
+        "\">",
+    ]
+    .concat();
+    page.replace(FALLBACK_PLACEHOLDER, &crate::landing::fallback(profile))
+        .replace(PAGE_PLACEHOLDER, &meta)
+}
+
 impl Site {
-    /// Loads every file under `root` (none if `root` does not exist), fills the form page's
-    /// fallback block and adds the landing pages, both made from `profile`.
+    /// Loads every file under `root` (none if `root` does not exist), fills each app page's
+    /// fallback block and profile ([`fill_page`]) and adds the landing pages, all made from
+    /// `profile`; `server_key` is the receipt key pages print on saved receipts.
     pub fn load(
         root: &Path,
         profile: &cluebox_protocol::profile::Profile,
+        server_key: &str,
         public_url: &str,
     ) -> anyhow::Result<Self> {
         let mut site = Site {
@@ -62,7 +83,7 @@ impl Site {
             root: root.to_owned(),
         };
         if root.is_dir() {
-            site.load_dir(root, root, profile)?;
+            site.load_dir(root, root, profile, server_key)?;
         }
         for (path, html) in crate::landing::pages(profile, public_url)? {
             site.files
@@ -88,7 +109,7 @@ impl Site {
 
     /// Whether the portal app (the form) is there.
     pub fn has_app(&self) -> bool {
-        self.files.contains_key(APP_PAGE)
+        self.files.contains_key(FORM_PAGE)
     }
 
     fn load_dir(
@@ -96,13 +117,14 @@ impl Site {
         root: &Path,
         dir: &Path,
         profile: &cluebox_protocol::profile::Profile,
+        server_key: &str,
     ) -> anyhow::Result<()> {
         for entry in
             std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?
         {
             let path = entry?.path();
             if path.is_dir() {
-                self.load_dir(root, &path, profile)?;
+                self.load_dir(root, &path, profile, server_key)?;
                 continue;
             }
             let rel = path
@@ -112,11 +134,9 @@ impl Site {
                 .replace('\\', "/");
             let mut raw =
                 std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            if rel == APP_PAGE {
-                let page = String::from_utf8(raw).context("the app page must be UTF-8")?;
-                raw = page
-                    .replace(FALLBACK_PLACEHOLDER, &crate::landing::fallback(profile))
-                    .into_bytes();
+            if rel.ends_with(".html") && contains(&raw, FALLBACK_PLACEHOLDER.as_bytes()) {
+                let page = String::from_utf8(raw).context("app pages must be UTF-8")?;
+                raw = fill_page(&page, profile, server_key).into_bytes();
             }
             self.files.insert(rel.clone(), Asset::new(&rel, raw));
         }
@@ -151,11 +171,7 @@ impl Site {
         {
             vec![path.to_owned()]
         } else {
-            let mut c = vec![format!("{path}.html"), format!("{path}/index.html")];
-            if APP_ROUTES.contains(&path) {
-                c.push(APP_PAGE.to_owned());
-            }
-            c
+            vec![format!("{path}.html"), format!("{path}/index.html")]
         };
         candidates
             .into_iter()
@@ -317,9 +333,9 @@ mod tests {
     #[test]
     fn path_traversal_is_never_resolved() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("app.html"), "<p>hi</p>").unwrap();
+        std::fs::write(dir.path().join(FORM_PAGE), "<p>hi</p>").unwrap();
         let profile = toml::from_str(include_str!("../../profiles/12337.toml")).unwrap();
-        let site = Site::load(dir.path(), &profile, "http://127.0.0.1:8080").unwrap();
+        let site = Site::load(dir.path(), &profile, "", "http://127.0.0.1:8080").unwrap();
         assert!(site.resolve("").is_some());
         assert!(site.resolve("report").is_some());
         assert!(site.resolve("en/").is_some());

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use cluebox_protocol::letter::{Answer, SectionAnswers};
-use cluebox_protocol::profile::{FieldKind, Profile};
+use cluebox_protocol::profile::{Field, FieldKind, Profile};
 use rusqlite::Connection;
 
 /// One line per case.
@@ -59,7 +59,7 @@ pub fn show(
             let label = fdef.map_or(field.id.as_str(), |f| f.label.zh.as_str());
             let value = match &field.answer {
                 Answer::Unclear => "不清楚 (unclear)".to_owned(),
-                Answer::Given(v) => display(profile.as_ref(), fdef.map(|f| &f.kind), v),
+                Answer::Given(v) => display(profile.as_ref(), fdef, v),
             };
             writeln!(out, "{label}: {value}")?;
         }
@@ -117,11 +117,11 @@ pub fn show(
 }
 
 /// An option id with its label, when the field is a list.
-fn display(profile: Option<&Profile>, kind: Option<&FieldKind>, value: &str) -> String {
-    let label = match (profile, kind) {
-        (Some(p), Some(FieldKind::Category)) => Profile::label(&p.categories, value, "zh"),
-        (Some(p), Some(FieldKind::Region)) => Profile::label(&p.regions, value, "zh"),
-        (_, Some(FieldKind::Choice { options })) => Profile::label(options, value, "zh"),
+fn display(profile: Option<&Profile>, field: Option<&Field>, value: &str) -> String {
+    let label = match (profile, field.map(|f| (f.kind, f))) {
+        (Some(p), Some((FieldKind::Category, _))) => Profile::label(&p.categories, value, "zh"),
+        (Some(p), Some((FieldKind::Region, _))) => Profile::label(&p.regions, value, "zh"),
+        (_, Some((FieldKind::Choice, f))) => Profile::label(&f.options, value, "zh"),
         _ => None,
     };
     match label {

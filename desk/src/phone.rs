@@ -40,7 +40,8 @@ pub fn sections(
         let Some(def) = known else {
             anyhow::bail!("profile {} has no field {key}", profile.profile.id);
         };
-        if let FieldKind::Choice { options } = &def.kind {
+        if def.kind == FieldKind::Choice {
+            let options = &def.options;
             anyhow::ensure!(
                 options.iter().any(|o| o.id == value),
                 "{key} takes one of: {}",

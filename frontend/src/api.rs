@@ -1,12 +1,8 @@
-//! The only place the portal talks HTTP: the intake API's endpoints, returning the protocol
-//! crate's types. Every request goes to this origin; nothing is sent anywhere else.
+//! How a request to the API ended, as the crypto worker reports it. The worker does all HTTP
+//! (to this origin only, without cookies or referrer); the page only decides what to show and
+//! whether to try again.
 
-use cluebox_protocol::wire::{ErrorBody, Filed};
-use serde::de::DeserializeOwned;
-
-use crate::form::ProfileDoc;
-use wasm_bindgen::{JsCast as _, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use cluebox_protocol::worker::FromWorker;
 
 /// Why a request failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,123 +13,70 @@ pub enum ApiError {
     Server {
         /// HTTP status.
         status: u16,
-        /// The stable error code.
+        /// The stable error code (empty if the answer was not the API's JSON error).
         code: String,
         /// The server's sentence.
         message: String,
     },
-    /// The answer was not what the protocol says.
-    Unexpected,
+    /// The worker could not do its part (the message says why).
+    Worker(String),
 }
 
 impl ApiError {
+    /// The failure an answer reports (`None` if it is not a failure).
+    pub fn from_answer(answer: FromWorker) -> Option<Self> {
+        match answer {
+            FromWorker::Http { status: 0, .. } => Some(ApiError::Network),
+            FromWorker::Http {
+                status,
+                code,
+                message,
+                ..
+            } => Some(ApiError::Server {
+                status,
+                code,
+                message,
+            }),
+            FromWorker::Failed { message, .. } => Some(ApiError::Worker(message)),
+            _ => None,
+        }
+    }
+
     /// Whether retrying the same request may help (network trouble, 5xx, 429).
     pub fn retryable(&self) -> bool {
         match self {
             ApiError::Network => true,
             ApiError::Server { status, .. } => *status >= 500 || *status == 429,
-            ApiError::Unexpected => false,
+            ApiError::Worker(_) => false,
         }
     }
 }
 
-async fn call(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), ApiError> {
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    // No cookies, no referrer, no cache: this origin only.
-    init.set_credentials(web_sys::RequestCredentials::Omit);
-    init.set_cache(web_sys::RequestCache::NoStore);
-    init.set_referrer_policy(web_sys::ReferrerPolicy::NoReferrer);
-    if let Some(body) = &body {
-        init.set_body(&JsValue::from_str(body));
-        let headers = web_sys::Headers::new().map_err(|_| ApiError::Unexpected)?;
-        headers
-            .set("content-type", "application/json")
-            .map_err(|_| ApiError::Unexpected)?;
-        init.set_headers(&headers);
-    }
-    let request =
-        web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| ApiError::Unexpected)?;
-    let window = web_sys::window().ok_or(ApiError::Unexpected)?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
-        .await
-        .map_err(|_| ApiError::Network)?
-        .dyn_into()
-        .map_err(|_| ApiError::Unexpected)?;
-    let text = JsFuture::from(response.text().map_err(|_| ApiError::Network)?)
-        .await
-        .map_err(|_| ApiError::Network)?
-        .as_string()
-        .unwrap_or_default();
-    Ok((response.status(), text))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The JSON error of a failed answer.
-fn error(status: u16, text: &str) -> ApiError {
-    match serde_json::from_str::<ErrorBody>(text) {
-        Ok(e) => ApiError::Server {
+    fn http(status: u16) -> FromWorker {
+        FromWorker::Http {
+            id: 1,
             status,
-            code: serde_json::to_string(&e.error.code)
-                .unwrap_or_default()
-                .trim_matches('"')
-                .to_owned(),
-            message: e.error.message,
-        },
-        // A proxy's error page, a gateway timeout: 5xx stays retryable trouble.
-        Err(_) if status >= 500 => ApiError::Server {
-            status,
-            code: "unavailable".into(),
+            code: String::new(),
             message: String::new(),
-        },
-        Err(_) => ApiError::Unexpected,
+        }
     }
-}
 
-async fn json<T: DeserializeOwned>(
-    method: &str,
-    path: &str,
-    body: Option<String>,
-) -> Result<T, ApiError> {
-    let (status, text) = call(method, path, body).await?;
-    if (200..300).contains(&status) {
-        serde_json::from_str(&text).map_err(|_| ApiError::Unexpected)
-    } else {
-        Err(error(status, &text))
+    #[test]
+    fn network_trouble_and_overload_are_retried_refusals_are_not() {
+        let kind = |a| ApiError::from_answer(a).unwrap().retryable();
+        assert!(kind(http(0)));
+        assert!(kind(http(502)));
+        assert!(kind(http(429)));
+        assert!(!kind(http(400)));
+        assert!(!kind(http(413)));
+        assert!(!kind(FromWorker::Failed {
+            id: 1,
+            message: "x".into()
+        }));
+        assert_eq!(ApiError::from_answer(FromWorker::Sent { id: 1 }), None);
     }
-}
-
-/// `GET /api/v1/profile`: what the page needs, and the document's text for the worker.
-pub async fn profile() -> Result<(ProfileDoc, String), ApiError> {
-    let (status, text) = call("GET", "/api/v1/profile", None).await?;
-    if status != 200 {
-        return Err(error(status, &text));
-    }
-    let doc = serde_json::from_str(&text).map_err(|_| ApiError::Unexpected)?;
-    Ok((doc, text))
-}
-
-/// `POST /api/v1/reports` with a body the worker sealed.
-pub async fn submit(body: &str) -> Result<Filed, ApiError> {
-    json("POST", "/api/v1/reports", Some(body.to_owned())).await
-}
-
-/// `POST /api/v1/inquiries`: the answer's JSON text, or `None` for an unknown code.
-pub async fn inquiry(body: &str) -> Result<Option<String>, ApiError> {
-    let (status, text) = call("POST", "/api/v1/inquiries", Some(body.to_owned())).await?;
-    match status {
-        200 => Ok(Some(text)),
-        404 => Ok(None),
-        _ => Err(error(status, &text)),
-    }
-}
-
-/// `POST /api/v1/inquiries/follow-ups` with a body the worker sealed.
-pub async fn follow_up(body: &str) -> Result<(), ApiError> {
-    json::<serde_json::Value>(
-        "POST",
-        "/api/v1/inquiries/follow-ups",
-        Some(body.to_owned()),
-    )
-    .await
-    .map(|_| ())
 }

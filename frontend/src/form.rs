@@ -7,19 +7,9 @@
 use std::collections::HashMap;
 
 use cluebox_protocol::letter::{Answer, SectionAnswers};
-use cluebox_protocol::profile::{Field, FieldKind, Profile, Section};
+use cluebox_protocol::page::PageProfile;
+use cluebox_protocol::profile::{Field, FieldKind, Section};
 use cluebox_protocol::receipt::Receipt;
-use serde::Deserialize;
-
-/// What the page needs of `GET /api/v1/profile`. The recipient keys are the worker's business
-/// (it parses the same document), so the page carries no key-handling code.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ProfileDoc {
-    /// The hotline profile.
-    pub profile: Profile,
-    /// The server's receipt-signing key (base64), printed on saved receipts.
-    pub server_key: String,
-}
 
 /// Answers by `section/field`.
 pub type Answers = HashMap<String, String>;
@@ -31,12 +21,12 @@ pub fn key(section: &str, field: &str) -> String {
 
 /// The answers a fresh form starts with: the first option of every choice field (for 12337,
 /// "anonymous"), blank elsewhere.
-pub fn initial_answers(profile: &ProfileDoc) -> Answers {
+pub fn initial_answers(profile: &PageProfile) -> Answers {
     let mut answers = Answers::new();
-    for section in &profile.profile.sections {
+    for section in &profile.sections {
         for field in &section.fields {
-            if let FieldKind::Choice { options } = &field.kind
-                && let Some(first) = options.first()
+            if field.kind == FieldKind::Choice
+                && let Some(first) = field.options.first()
             {
                 answers.insert(key(&section.id, &field.id), first.id.clone());
             }
@@ -67,8 +57,8 @@ pub fn answer(section: &Section, field: &Field, answers: &Answers) -> Answer {
 }
 
 /// The region chosen, if any (it adds that region's office as a recipient).
-pub fn chosen_region(profile: &ProfileDoc, answers: &Answers) -> Option<String> {
-    profile.profile.sections.iter().find_map(|section| {
+pub fn chosen_region(profile: &PageProfile, answers: &Answers) -> Option<String> {
+    profile.sections.iter().find_map(|section| {
         section
             .fields
             .iter()
@@ -81,10 +71,10 @@ pub fn chosen_region(profile: &ProfileDoc, answers: &Answers) -> Option<String> 
 }
 
 /// The answers as the report's sections (hidden and blank fields "unclear").
-pub fn sections(profile: &ProfileDoc, answers: &Answers) -> Vec<SectionAnswers> {
-    profile
-        .profile
-        .answers(|section, field| answer(section, field, answers))
+pub fn sections(profile: &PageProfile, answers: &Answers) -> Vec<SectionAnswers> {
+    cluebox_protocol::profile::answers(&profile.sections, |section, field| {
+        answer(section, field, answers)
+    })
 }
 
 /// A report ready to upload, kept across retries so that a retry is the same request (same
@@ -162,15 +152,9 @@ pub fn receipt_text(
 mod tests {
     use super::*;
 
-    fn doc() -> ProfileDoc {
-        ProfileDoc {
-            profile: toml_profile(),
-            server_key: String::new(),
-        }
-    }
-
-    fn toml_profile() -> Profile {
-        toml::from_str(include_str!("../../profiles/12337.toml")).unwrap()
+    fn doc() -> PageProfile {
+        let profile = toml::from_str(include_str!("../../profiles/12337.toml")).unwrap();
+        PageProfile::new(&profile, "")
     }
 
     #[test]

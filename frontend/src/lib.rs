@@ -16,67 +16,42 @@ pub mod platform;
 pub mod sealer;
 pub mod validate;
 
+use cluebox_protocol::page::PageProfile;
 use i18n::Lang;
 
-/// Which page the address asks for.
+/// The portal's pages. Each is its own WebAssembly bundle (`src/bin/`), so the form's critical
+/// path carries no status-page code and the other way round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Page {
-    /// `/report` (and anything else the app is served for).
+    /// `/report`: the wizard and the receipt.
     Report,
-    /// `/status`.
+    /// `/status`: look a code up, read replies, send a follow-up.
     Status,
 }
 
-impl Page {
-    /// The page for a path.
-    pub fn from_path(path: &str) -> Self {
-        if path.trim_end_matches('/').ends_with("/status") {
-            Page::Status
-        } else {
-            Page::Report
-        }
-    }
-}
-
-/// The whole app: header with the language switch, then the page.
-#[component]
-pub fn App() -> impl IntoView {
+/// The header with the hotline's name and the language switch, then the page.
+fn shell(page: Page, profile: Option<PageProfile>) -> impl IntoView {
     let lang = RwSignal::new(platform::initial_lang());
     Effect::new(move |_| platform::set_document_lang(lang.get()));
-    let page = Page::from_path(&platform::path());
-    let profile = LocalResource::new(|| async {
-        let loaded = api::profile().await;
-        // Start the crypto worker in the background as soon as the form can be shown.
-        if let Ok((_, text)) = &loaded {
-            sealer::start(text);
-        }
-        loaded.map(|(doc, _)| doc)
-    });
-    let reload = move |_| profile.refetch();
+    let name = profile.as_ref().map(|p| p.name.clone());
     let name = move || {
-        profile
-            .get()
-            .and_then(Result::ok)
-            .map(|p| lang.get().pick(&p.profile.name).to_owned())
+        name.as_ref()
+            .map(|n| lang.get().pick(n).to_owned())
             .unwrap_or_default()
     };
     let home = move || match lang.get() {
         Lang::En => "/en/",
         Lang::Zh => "/",
     };
-    let body = move || {
-        match profile.get() {
-        None => view! { <p class="status progress" role="status">{move || lang.get().text().loading}</p> }.into_any(),
-        Some(Err(_)) => view! {
+    let body = match (profile, page) {
+        // Served without the server's profile (or by a server of another build).
+        (None, _) => view! {
             <p class="status error" role="alert">{move || lang.get().text().load_failed}</p>
-            <button type="button" class="primary" on:click=reload>{move || lang.get().text().retry}</button>
+            <button type="button" class="primary" on:click=|_| platform::reload()>{move || lang.get().text().retry}</button>
         }
         .into_any(),
-        Some(Ok(p)) => match page {
-            Page::Report => view! { <pages::report::ReportPage profile=p lang /> }.into_any(),
-            Page::Status => view! { <pages::status::StatusPage profile=p lang /> }.into_any(),
-        },
-    }
+        (Some(p), Page::Report) => view! { <pages::report::ReportPage profile=p lang /> }.into_any(),
+        (Some(p), Page::Status) => view! { <pages::status::StatusPage profile=p lang /> }.into_any(),
     };
     view! {
         <header class="top">
@@ -92,8 +67,13 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Starts the app in the page's body and removes the "needs WebAssembly" notice.
-pub fn start() {
+/// Starts `page` in the body, removes the "needs WebAssembly" notice and starts the crypto
+/// worker in the background.
+pub fn start(page: Page) {
     platform::remove_fallback();
-    mount_to_body(App);
+    let profile = platform::page_profile();
+    if profile.is_some() {
+        sealer::start();
+    }
+    mount_to_body(move || shell(page, profile));
 }

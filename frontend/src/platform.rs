@@ -70,6 +70,22 @@ pub fn path() -> String {
     window().location().pathname().unwrap_or_default()
 }
 
+/// The hotline profile the server wrote into the page (`<meta name="cluebox-page">`).
+pub fn page_profile() -> Option<cluebox_protocol::page::PageProfile> {
+    let selector = ["meta[name=", cluebox_protocol::page::META_NAME, "]"].concat();
+    let content = window()
+        .document()?
+        .query_selector(&selector)
+        .ok()??
+        .get_attribute("content")?;
+    cluebox_protocol::page::PageProfile::decode(&content).ok()
+}
+
+/// Loads the page again (after it came without its profile).
+pub fn reload() {
+    let _ = window().location().reload();
+}
+
 /// The language asked for in the address (`?lang=en`), else Chinese.
 pub fn initial_lang() -> Lang {
     let search = window().location().search().unwrap_or_default();

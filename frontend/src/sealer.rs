@@ -1,13 +1,14 @@
-//! The page's side of the crypto worker (`sealer/`): starts it in the background, hands it the
-//! profile, and turns each request into a future of its answer.
+//! The page's side of the crypto worker (`sealer/`): starts it in the background and turns each
+//! request into a future of its answer. Messages are postcard bytes
+//! ([`cluebox_protocol::worker`]).
 //!
 //! The worker's files are not on the form's critical path: they load while the reporter reads
-//! the first step, and Argon2 and sealing run there, never blocking the page.
+//! the first step, and Argon2, sealing and the API calls run there, never blocking the page.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use cluebox_protocol::worker::{FromWorker, ToWorker};
+use cluebox_protocol::worker::{self, FromWorker, ToWorker};
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -20,7 +21,7 @@ struct Client {
     worker: Option<web_sys::Worker>,
     ready: bool,
     failed: bool,
-    queue: Vec<String>,
+    queue: Vec<Vec<u8>>,
     pending: HashMap<u32, js_sys::Function>,
     next_id: u32,
 }
@@ -29,12 +30,14 @@ thread_local! {
     static CLIENT: RefCell<Client> = RefCell::new(Client::default());
 }
 
-fn send(text: String) {
+fn post(worker: &web_sys::Worker, bytes: &[u8]) {
+    let _ = worker.post_message(&js_sys::Uint8Array::from(bytes));
+}
+
+fn send(bytes: Vec<u8>) {
     CLIENT.with_borrow_mut(|c| match (&c.worker, c.ready) {
-        (Some(worker), true) => {
-            let _ = worker.post_message(&JsValue::from_str(&text));
-        }
-        _ => c.queue.push(text),
+        (Some(worker), true) => post(worker, &bytes),
+        _ => c.queue.push(bytes),
     });
 }
 
@@ -48,14 +51,13 @@ fn fail_all(message: &str) {
             id,
             message: message.to_owned(),
         };
-        if let Ok(text) = serde_json::to_string(&answer) {
-            let _ = resolve.call1(&JsValue::NULL, &JsValue::from_str(&text));
-        }
+        let bytes = js_sys::Uint8Array::from(worker::encode(&answer).as_slice());
+        let _ = resolve.call1(&JsValue::NULL, &bytes);
     }
 }
 
-/// Starts the worker (once) and gives it the profile document.
-pub fn start(profile_json: &str) {
+/// Starts the worker (once).
+pub fn start() {
     if CLIENT.with_borrow(|c| c.worker.is_some()) {
         return;
     }
@@ -64,36 +66,31 @@ pub fn start(profile_json: &str) {
     };
     let on_message =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(|event: web_sys::MessageEvent| {
-            let Some(text) = event.data().as_string() else {
+            let data = event.data();
+            let bytes = js_sys::Uint8Array::new(&data).to_vec();
+            let Some(answer) = worker::decode::<FromWorker>(&bytes) else {
                 return;
             };
-            let Ok(answer) = serde_json::from_str::<FromWorker>(&text) else {
-                return;
-            };
-            let id = match answer {
-                FromWorker::Ready => {
-                    let queued = CLIENT.with_borrow_mut(|c| {
-                        c.ready = true;
-                        std::mem::take(&mut c.queue)
-                    });
-                    queued.into_iter().for_each(send);
-                    // A visible state, for people debugging and for the browser tests.
-                    let root = web_sys::window()
-                        .and_then(|w| w.document())
-                        .and_then(|d| d.document_element());
-                    if let Some(root) = root {
-                        let _ = root.set_attribute("data-sealer", "ready");
-                    }
-                    return;
+            let Some(id) = answer.id() else {
+                // Ready: send what was queued.
+                let (queued, worker) = CLIENT.with_borrow_mut(|c| {
+                    c.ready = true;
+                    (std::mem::take(&mut c.queue), c.worker.clone())
+                });
+                if let Some(worker) = worker {
+                    queued.iter().for_each(|bytes| post(&worker, bytes));
                 }
-                FromWorker::Code { id, .. }
-                | FromWorker::Report { id, .. }
-                | FromWorker::Body { id, .. }
-                | FromWorker::Case { id, .. }
-                | FromWorker::Failed { id, .. } => id,
+                // A visible state, for people debugging and for the browser tests.
+                let root = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.document_element());
+                if let Some(root) = root {
+                    let _ = root.set_attribute("data-sealer", "ready");
+                }
+                return;
             };
             if let Some(resolve) = CLIENT.with_borrow_mut(|c| c.pending.remove(&id)) {
-                let _ = resolve.call1(&JsValue::NULL, &JsValue::from_str(&text));
+                let _ = resolve.call1(&JsValue::NULL, &data);
             }
         });
     let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(|_event: web_sys::Event| {
@@ -104,11 +101,6 @@ pub fn start(profile_json: &str) {
     on_message.forget();
     on_error.forget();
     CLIENT.with_borrow_mut(|c| c.worker = Some(worker));
-    if let Ok(init) = serde_json::to_string(&ToWorker::Init {
-        profile_json: profile_json.to_owned(),
-    }) {
-        send(init);
-    }
 }
 
 /// Sends a request (built from a fresh id) and waits for its answer.
@@ -124,23 +116,16 @@ pub async fn call(make: impl FnOnce(u32) -> ToWorker) -> FromWorker {
     if failed {
         return failure("the encryption module could not start");
     }
-    let Ok(text) = serde_json::to_string(&make(id)) else {
-        return failure("the request could not be encoded");
-    };
+    let request = worker::encode(&make(id));
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         CLIENT.with_borrow_mut(|c| {
             c.pending.insert(id, resolve);
         });
     });
-    send(text);
-    match JsFuture::from(promise)
-        .await
-        .ok()
-        .and_then(|v| v.as_string())
-    {
-        Some(answer) => {
-            serde_json::from_str(&answer).unwrap_or_else(|_| failure("unreadable answer"))
-        }
-        None => failure("no answer"),
+    send(request);
+    match JsFuture::from(promise).await {
+        Ok(data) => worker::decode(&js_sys::Uint8Array::new(&data).to_vec())
+            .unwrap_or_else(|| failure("unreadable answer")),
+        Err(_) => failure("no answer"),
     }
 }

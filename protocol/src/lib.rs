@@ -11,6 +11,7 @@
 //! - [`letter`]: the plaintext inside an envelope (a report, a follow-up, a reply).
 //! - [`padding`]: the size classes that hide a message's length.
 //! - [`profile`]: the hotline profile (form sections, categories, regions, statuses, deadlines).
+//! - [`page`]: the profile as the portal's pages receive it, inside the page (postcard).
 //! - [`wire`]: the JSON request and response types of the HTTP API and its error codes.
 //! - [`receipt`]: the signed acknowledgement of filing.
 //! - [`worker`]: messages between the portal page and its crypto worker.
@@ -36,6 +37,7 @@ pub mod envelope;
 pub mod keys;
 pub mod letter;
 pub mod padding;
+pub mod page;
 pub mod profile;
 #[cfg(feature = "qr")]
 pub mod qr;

@@ -108,7 +108,7 @@ pub struct Section {
     /// The step's title.
     pub title: Localized,
     /// A sentence under the title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub intro: Option<Localized>,
     /// The fields, in order.
     pub fields: Vec<Field>,
@@ -124,15 +124,19 @@ pub struct Field {
     /// The label.
     pub label: Localized,
     /// A hint under the field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub hint: Option<Localized>,
     /// What kind of input.
     pub kind: FieldKind,
+    /// The options of a [`FieldKind::Choice`] field (the first is the default); empty for
+    /// every other kind.
+    #[serde(default)]
+    pub options: Vec<Choice>,
     /// The most characters accepted.
     #[serde(default = "default_max_len")]
     pub max_len: u32,
     /// Show the field only when another field of the same section has this value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub show_if: Option<ShowIf>,
 }
 
@@ -151,10 +155,11 @@ pub struct ShowIf {
     pub equals: String,
 }
 
-/// Kinds of input.
+/// Kinds of input. A plain name in the profile file (`kind = "mobile"`), so that every
+/// encoding of a profile, including the pages' compact one ([`crate::page`]), reads it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "type")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FieldKind {
     /// One line of text.
     Text,
@@ -170,11 +175,8 @@ pub enum FieldKind {
     Category,
     /// One of the profile's regions.
     Region,
-    /// One of the listed options.
-    Choice {
-        /// The options; the first is the default.
-        options: Vec<Choice>,
-    },
+    /// One of the field's own [`Field::options`].
+    Choice,
 }
 
 /// The procedure's deadlines, in days. Absent means the profile sets none.
@@ -261,10 +263,17 @@ impl Profile {
                 if let Some(list) = needs {
                     return fail(format!("field {:?} needs a list of {list}", field.id));
                 }
-                if let FieldKind::Choice { options } = &field.kind
-                    && options.is_empty()
-                {
-                    return fail(format!("choice field {:?} has no options", field.id));
+                match (field.kind, field.options.is_empty()) {
+                    (FieldKind::Choice, true) => {
+                        return fail(format!("choice field {:?} has no options", field.id));
+                    }
+                    (kind, false) if kind != FieldKind::Choice => {
+                        return fail(format!(
+                            "field {:?} has options but is not a choice field",
+                            field.id
+                        ));
+                    }
+                    _ => {}
                 }
                 if let Some(cond) = &field.show_if
                     && !ids.contains(&cond.field.as_str())
@@ -290,26 +299,12 @@ impl Profile {
         Ok(())
     }
 
-    /// A report's sections in profile order, every field answered by `answer` (the browser form
-    /// and the desk's intake both build reports this way).
+    /// A report's sections in profile order, every field answered by `answer` (see [`answers`]).
     pub fn answers(
         &self,
         answer: impl Fn(&Section, &Field) -> crate::letter::Answer,
     ) -> Vec<crate::letter::SectionAnswers> {
-        self.sections
-            .iter()
-            .map(|section| crate::letter::SectionAnswers {
-                id: section.id.clone(),
-                fields: section
-                    .fields
-                    .iter()
-                    .map(|field| crate::letter::FieldAnswer {
-                        id: field.id.clone(),
-                        answer: answer(section, field),
-                    })
-                    .collect(),
-            })
-            .collect()
+        answers(&self.sections, answer)
     }
 
     /// The label of a category, region or status id, in a locale.
@@ -318,6 +313,28 @@ impl Profile {
             .find(|c| c.id == id)
             .map(|c| c.label.get(locale))
     }
+}
+
+/// A report's sections in the order of `sections`, every field answered by `answer` (the
+/// browser form and the desk's intake both build reports this way).
+pub fn answers(
+    sections: &[Section],
+    answer: impl Fn(&Section, &Field) -> crate::letter::Answer,
+) -> Vec<crate::letter::SectionAnswers> {
+    sections
+        .iter()
+        .map(|section| crate::letter::SectionAnswers {
+            id: section.id.clone(),
+            fields: section
+                .fields
+                .iter()
+                .map(|field| crate::letter::FieldAnswer {
+                    id: field.id.clone(),
+                    answer: answer(section, field),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn first_duplicate<'a>(ids: &[&'a str]) -> Option<&'a str> {

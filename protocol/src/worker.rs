@@ -1,33 +1,40 @@
-//! Messages between the portal's page and its crypto worker (`sealer/`), as JSON.
+//! Messages between the portal's pages and their crypto worker (`sealer/`), as postcard bytes
+//! ([`encode`], [`decode`]), the same small decoder the pages already carry for [`crate::page`].
 //!
 //! The page keeps the form light: it never holds an inquiry code's keys and never runs Argon2,
-//! HPKE or ChaCha20 itself. The worker derives, seals and opens off the main thread, so the page
-//! never freezes, and the crypto code is not on the form's critical path (it loads in the
-//! background while the reporter reads the first step).
+//! HPKE or ChaCha20 itself, and it has no HTTP or JSON code either. The worker fetches the
+//! sealing settings (`GET /api/v1/profile`), derives, seals, opens and talks to the API off the
+//! main thread, so the page never freezes, and none of that code is on the form's critical path
+//! (it loads in the background while the reporter reads the first step).
 //!
 //! The worker answers every request with the same `id`.
 
 use serde::{Deserialize, Serialize};
 
 use crate::letter::SectionAnswers;
+use crate::receipt::Receipt;
 use crate::wire::StatusEvent;
+
+/// A message as bytes.
+pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {
+    postcard::to_allocvec(message).expect("serialising to memory cannot fail")
+}
+
+/// A message from bytes; `None` if they are not one.
+pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Option<T> {
+    postcard::from_bytes(bytes).ok()
+}
 
 /// From the page to the worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ToWorker {
-    /// The profile document exactly as `GET /api/v1/profile` returned it (recipient keys,
-    /// Argon2 settings). Sent once, before anything else.
-    Init {
-        /// The JSON text.
-        profile_json: String,
-    },
     /// Make a new inquiry code and derive its keys (Argon2id): answers [`FromWorker::Code`].
     NewCode {
         /// Correlates the answer.
         id: u32,
     },
     /// Seal a report with the keys of a code from [`ToWorker::NewCode`]: answers
-    /// [`FromWorker::Report`].
+    /// [`FromWorker::Sealed`] with the `POST /api/v1/reports` body.
     SealReport {
         /// Correlates the answer.
         id: u32,
@@ -40,24 +47,34 @@ pub enum ToWorker {
         /// The answers, hidden and blank fields already "unclear".
         sections: Vec<SectionAnswers>,
     },
-    /// Derive the keys of a typed code: answers [`FromWorker::Body`] with the inquiry request.
-    Lookup {
+    /// Send a sealed report (`POST /api/v1/reports`): answers [`FromWorker::Filed`] or
+    /// [`FromWorker::Http`]. The page sends the same body on every retry, so its idempotency
+    /// key makes a retry after a lost answer harmless.
+    Upload {
+        /// Correlates the answer.
+        id: u32,
+        /// The body [`FromWorker::Sealed`] gave.
+        body: String,
+    },
+    /// Send a sealed follow-up (`POST /api/v1/inquiries/follow-ups`): answers
+    /// [`FromWorker::Sent`] or [`FromWorker::Http`]. Retries resend the same body.
+    SendFollowUp {
+        /// Correlates the answer.
+        id: u32,
+        /// The body [`FromWorker::Sealed`] gave.
+        body: String,
+    },
+    /// Look a typed code up and open what the office sent: answers [`FromWorker::Case`],
+    /// [`FromWorker::NotFound`] or [`FromWorker::Http`].
+    Inquire {
         /// Correlates the answer.
         id: u32,
         /// The code as typed (already checked by the page).
         code: String,
     },
-    /// Open what an inquiry returned, with the code's reply key: answers [`FromWorker::Case`].
-    OpenCase {
-        /// Correlates the answer.
-        id: u32,
-        /// The code.
-        code: String,
-        /// The `POST /api/v1/inquiries` answer, as JSON text.
-        inquiry_json: String,
-    },
-    /// Seal a follow-up message: answers [`FromWorker::Body`] with the follow-up request.
-    FollowUp {
+    /// Seal a follow-up message: answers [`FromWorker::Sealed`] with the
+    /// `POST /api/v1/inquiries/follow-ups` body.
+    SealFollowUp {
         /// Correlates the answer.
         id: u32,
         /// The code.
@@ -65,6 +82,20 @@ pub enum ToWorker {
         /// The message.
         text: String,
     },
+}
+
+impl ToWorker {
+    /// The request's id.
+    pub fn id(&self) -> u32 {
+        match self {
+            ToWorker::NewCode { id }
+            | ToWorker::SealReport { id, .. }
+            | ToWorker::Upload { id, .. }
+            | ToWorker::SendFollowUp { id, .. }
+            | ToWorker::Inquire { id, .. }
+            | ToWorker::SealFollowUp { id, .. } => *id,
+        }
+    }
 }
 
 /// From the worker to the page.
@@ -79,19 +110,19 @@ pub enum FromWorker {
         /// The code, grouped for display.
         code: String,
     },
-    /// A sealed report, ready to upload.
-    Report {
+    /// A sealed report or follow-up, ready to send.
+    Sealed {
         /// The request's id.
         id: u32,
-        /// The `POST /api/v1/reports` body (JSON), to send as is on every attempt.
+        /// The request body (JSON), to send as is on every attempt.
         body: String,
     },
-    /// A request body to send as is.
-    Body {
+    /// The report is filed: the server's signed acknowledgement.
+    Filed {
         /// The request's id.
         id: u32,
-        /// JSON.
-        body: String,
+        /// The receipt.
+        receipt: Receipt,
     },
     /// A case, opened.
     Case {
@@ -100,13 +131,51 @@ pub enum FromWorker {
         /// What the reporter may read.
         case: CaseView,
     },
-    /// The request failed.
+    /// No report has this code.
+    NotFound {
+        /// The request's id.
+        id: u32,
+    },
+    /// The follow-up is stored.
+    Sent {
+        /// The request's id.
+        id: u32,
+    },
+    /// The API did not take the request.
+    Http {
+        /// The request's id.
+        id: u32,
+        /// The HTTP status; 0 when no answer came (offline, connection reset).
+        status: u16,
+        /// The stable error code of the JSON error (`rate_limited`, ...), if there was one.
+        code: String,
+        /// The server's sentence, if any.
+        message: String,
+    },
+    /// The request failed in the worker.
     Failed {
         /// The request's id.
         id: u32,
         /// Why, in a sentence.
         message: String,
     },
+}
+
+impl FromWorker {
+    /// The id of the request this answers (`None` for [`FromWorker::Ready`]).
+    pub fn id(&self) -> Option<u32> {
+        match self {
+            FromWorker::Ready => None,
+            FromWorker::Code { id, .. }
+            | FromWorker::Sealed { id, .. }
+            | FromWorker::Filed { id, .. }
+            | FromWorker::Case { id, .. }
+            | FromWorker::NotFound { id }
+            | FromWorker::Sent { id }
+            | FromWorker::Http { id, .. }
+            | FromWorker::Failed { id, .. } => Some(*id),
+        }
+    }
 }
 
 /// A case as the status page shows it, replies and follow-ups decrypted.

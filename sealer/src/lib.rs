@@ -1,20 +1,38 @@
-//! The portal's crypto worker, as plain functions: every [`ToWorker`] request in, a
-//! [`FromWorker`] answer out. `main.rs` only wires this to the worker's message events, so all
-//! of it is tested natively.
+//! The portal's crypto worker, as plain Rust: every [`ToWorker`] request in, one [`FromWorker`]
+//! answer out. `main.rs` only wires [`serve`] to the worker's message events and to `fetch`
+//! (a [`Transport`]), so all of it is tested natively.
 //!
 //! Key material (inquiry codes' derived keys) lives here and nowhere else in the browser, in
-//! memory only; the page receives request bodies and decrypted text, never a key.
+//! memory only; the page receives receipts and decrypted text, never a key. The worker is also
+//! the only browser code that talks to the API, so the page carries no HTTP or JSON code.
+
+use std::cell::RefCell;
 
 use cluebox_protocol::code::InquiryCode;
 use cluebox_protocol::derive::{ReporterKeys, derive};
 use cluebox_protocol::envelope::{self, REPORT_LIMIT};
-use cluebox_protocol::letter::{Letter, Note, Report};
+use cluebox_protocol::letter::{Letter, Note, Report, SectionAnswers};
 use cluebox_protocol::profile::PublicProfile;
 use cluebox_protocol::wire::{
-    API_VERSION, FollowUpRequest, IdempotencyKey, Inquiry, InquiryRequest, Sealed, SealedItem,
-    SubmitReport,
+    API_VERSION, ErrorBody, Filed, FollowUpRequest, IdempotencyKey, Inquiry, InquiryRequest,
+    Sealed, SealedItem, SubmitReport,
 };
 use cluebox_protocol::worker::{CaseView, FromWorker, OpenedNote, ToWorker};
+
+/// One HTTP request to the portal's own origin.
+///
+/// Not `Send`: the worker is single-threaded, like everything in a browser.
+#[allow(async_fn_in_trait)]
+pub trait Transport {
+    /// Sends `body` (JSON) to `path` and returns the status and the answer's text, or `Err`
+    /// when no answer came (offline, connection reset, server unreachable).
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<(u16, String), ()>;
+}
 
 /// What the worker remembers between requests.
 #[derive(Default)]
@@ -24,126 +42,220 @@ pub struct Sealer {
     cached: Option<(String, ReporterKeys)>,
 }
 
-impl Sealer {
-    /// Handles one request; `None` for requests that need no answer (`Init`).
-    pub fn handle(&mut self, request: ToWorker) -> Option<FromWorker> {
-        let id = match &request {
-            ToWorker::Init { .. } => 0,
-            ToWorker::NewCode { id }
-            | ToWorker::SealReport { id, .. }
-            | ToWorker::Lookup { id, .. }
-            | ToWorker::OpenCase { id, .. }
-            | ToWorker::FollowUp { id, .. } => *id,
-        };
-        match self.try_handle(request) {
-            Ok(answer) => answer,
-            Err(message) => Some(FromWorker::Failed { id, message }),
+/// Answers one request, fetching the sealing settings first if they are not loaded yet.
+///
+/// The sealer is borrowed only between awaits, so requests may overlap.
+pub async fn serve(
+    sealer: &RefCell<Sealer>,
+    net: &impl Transport,
+    request: ToWorker,
+) -> FromWorker {
+    let id = request.id();
+    if !matches!(
+        request,
+        ToWorker::Upload { .. } | ToWorker::SendFollowUp { .. }
+    ) && let Err(answer) = load_profile(sealer, net, id).await
+    {
+        return answer;
+    }
+    let failed = |message: String| FromWorker::Failed { id, message };
+    match request {
+        ToWorker::NewCode { id } => match sealer.borrow_mut().new_code() {
+            Ok(code) => FromWorker::Code { id, code },
+            Err(e) => failed(e),
+        },
+        ToWorker::SealReport {
+            id,
+            code,
+            locale,
+            region,
+            sections,
+        } => match sealer
+            .borrow_mut()
+            .seal_report(&code, locale, region.as_deref(), sections)
+        {
+            Ok(body) => FromWorker::Sealed { id, body },
+            Err(e) => failed(e),
+        },
+        ToWorker::Upload { id, body } => {
+            match net.call("POST", "/api/v1/reports", Some(body)).await {
+                Ok((200..=299, text)) => match serde_json::from_str::<Filed>(&text) {
+                    Ok(filed) => FromWorker::Filed {
+                        id,
+                        receipt: filed.receipt,
+                    },
+                    Err(e) => failed(e.to_string()),
+                },
+                answer => http_failure(id, answer),
+            }
+        }
+        ToWorker::Inquire { id, code } => {
+            let body = match sealer.borrow_mut().lookup_body(&code) {
+                Ok(body) => body,
+                Err(e) => return failed(e),
+            };
+            match net.call("POST", "/api/v1/inquiries", Some(body)).await {
+                Ok((200, text)) => match sealer.borrow_mut().open_case(&code, &text) {
+                    Ok(case) => FromWorker::Case { id, case },
+                    Err(e) => failed(e),
+                },
+                Ok((404, _)) => FromWorker::NotFound { id },
+                answer => http_failure(id, answer),
+            }
+        }
+        ToWorker::SealFollowUp { id, code, text } => {
+            match sealer.borrow_mut().follow_up_body(&code, text) {
+                Ok(body) => FromWorker::Sealed { id, body },
+                Err(e) => failed(e),
+            }
+        }
+        ToWorker::SendFollowUp { id, body } => {
+            match net
+                .call("POST", "/api/v1/inquiries/follow-ups", Some(body))
+                .await
+            {
+                Ok((200..=299, _)) => FromWorker::Sent { id },
+                answer => http_failure(id, answer),
+            }
         }
     }
+}
 
-    fn try_handle(&mut self, request: ToWorker) -> Result<Option<FromWorker>, String> {
-        match request {
-            ToWorker::Init { profile_json } => {
-                self.profile =
-                    Some(serde_json::from_str(&profile_json).map_err(|e| e.to_string())?);
-                Ok(None)
-            }
-            ToWorker::NewCode { id } => {
-                let code = InquiryCode::generate().expose_grouped().to_string();
-                self.keys(&code)?;
-                Ok(Some(FromWorker::Code { id, code }))
-            }
-            ToWorker::SealReport {
-                id,
-                code,
-                locale,
-                region,
-                sections,
-            } => {
-                let profile = self.profile()?.clone();
-                let keys = self.keys(&code)?;
-                let letter = Letter::Report(Report {
-                    profile: profile.profile.id.clone(),
-                    locale,
-                    reply_key: keys.reply_public(),
-                    sections,
-                });
-                let recipients = profile.recipients.for_region(region.as_deref());
-                let sealed = envelope::seal(
-                    &recipients,
-                    &letter.to_bytes(),
-                    REPORT_LIMIT.min(profile.max_class),
-                )
-                .map_err(|e| e.to_string())?;
-                let body = SubmitReport {
-                    v: API_VERSION,
-                    sealed: Sealed(sealed),
-                    lookup_token: keys.lookup_token.clone(),
-                    reply_key: keys.reply_public(),
-                    idempotency_key: IdempotencyKey::generate(),
-                };
-                Ok(Some(FromWorker::Report {
-                    id,
-                    body: json(&body)?,
-                }))
-            }
-            ToWorker::Lookup { id, code } => {
-                let keys = self.keys(&code)?;
-                let body = InquiryRequest {
-                    v: API_VERSION,
-                    lookup_token: keys.lookup_token.clone(),
-                };
-                Ok(Some(FromWorker::Body {
-                    id,
-                    body: json(&body)?,
-                }))
-            }
-            ToWorker::OpenCase {
-                id,
-                code,
-                inquiry_json,
-            } => {
-                let inquiry: Inquiry =
-                    serde_json::from_str(&inquiry_json).map_err(|e| e.to_string())?;
-                let keys = self.keys(&code)?;
-                let open = |items: &[SealedItem]| {
-                    items
-                        .iter()
-                        .map(|item| OpenedNote {
-                            at: item.at,
-                            text: open_note(keys, item),
-                        })
-                        .collect()
-                };
-                let case = CaseView {
-                    status: inquiry.status,
-                    received_at: inquiry.received_at,
-                    replies: open(&inquiry.replies),
-                    follow_ups: open(&inquiry.follow_ups),
-                    timeline: inquiry.timeline,
-                };
-                Ok(Some(FromWorker::Case { id, case }))
-            }
-            ToWorker::FollowUp { id, code, text } => {
-                let mut recipients = self.profile()?.recipients.national.clone();
-                let keys = self.keys(&code)?;
-                // Also sealed to the reporter's own key, so the status page can show it again.
-                recipients.push(keys.reply_public());
-                let letter = Letter::FollowUp(Note { text });
-                let sealed = envelope::seal(&recipients, &letter.to_bytes(), REPORT_LIMIT)
-                    .map_err(|e| e.to_string())?;
-                let body = FollowUpRequest {
-                    v: API_VERSION,
-                    lookup_token: keys.lookup_token.clone(),
-                    sealed: Sealed(sealed),
-                    idempotency_key: IdempotencyKey::generate(),
-                };
-                Ok(Some(FromWorker::Body {
-                    id,
-                    body: json(&body)?,
-                }))
-            }
-        }
+/// Fetches `GET /api/v1/profile` (recipient keys, Argon2 settings) unless already loaded.
+/// The worker calls it at start, so the settings are usually there before the first request.
+pub async fn load_profile(
+    sealer: &RefCell<Sealer>,
+    net: &impl Transport,
+    id: u32,
+) -> Result<(), FromWorker> {
+    if sealer.borrow().profile.is_some() {
+        return Ok(());
+    }
+    match net.call("GET", "/api/v1/profile", None).await {
+        Ok((200, text)) => sealer
+            .borrow_mut()
+            .set_profile(&text)
+            .map_err(|message| FromWorker::Failed { id, message }),
+        answer => Err(http_failure(id, answer)),
+    }
+}
+
+/// The answer for a request the API did not take: its status and JSON error, if any.
+fn http_failure(id: u32, answer: Result<(u16, String), ()>) -> FromWorker {
+    let Ok((status, text)) = answer else {
+        return FromWorker::Http {
+            id,
+            status: 0,
+            code: String::new(),
+            message: String::new(),
+        };
+    };
+    let (code, message) = match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(body) => (
+            serde_json::to_value(body.error.code)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            body.error.message,
+        ),
+        // A proxy's error page, a gateway timeout.
+        Err(_) => (String::new(), String::new()),
+    };
+    FromWorker::Http {
+        id,
+        status,
+        code,
+        message,
+    }
+}
+
+impl Sealer {
+    /// Takes the `GET /api/v1/profile` document.
+    pub fn set_profile(&mut self, json: &str) -> Result<(), String> {
+        self.profile = Some(serde_json::from_str(json).map_err(|e| e.to_string())?);
+        Ok(())
+    }
+
+    fn new_code(&mut self) -> Result<String, String> {
+        let code = InquiryCode::generate().expose_grouped().to_string();
+        self.keys(&code)?;
+        Ok(code)
+    }
+
+    fn seal_report(
+        &mut self,
+        code: &str,
+        locale: String,
+        region: Option<&str>,
+        sections: Vec<SectionAnswers>,
+    ) -> Result<String, String> {
+        let profile = self.profile()?.clone();
+        let keys = self.keys(code)?;
+        let letter = Letter::Report(Report {
+            profile: profile.profile.id.clone(),
+            locale,
+            reply_key: keys.reply_public(),
+            sections,
+        });
+        let recipients = profile.recipients.for_region(region);
+        let sealed = envelope::seal(
+            &recipients,
+            &letter.to_bytes(),
+            REPORT_LIMIT.min(profile.max_class),
+        )
+        .map_err(|e| e.to_string())?;
+        json(&SubmitReport {
+            v: API_VERSION,
+            sealed: Sealed(sealed),
+            lookup_token: keys.lookup_token.clone(),
+            reply_key: keys.reply_public(),
+            idempotency_key: IdempotencyKey::generate(),
+        })
+    }
+
+    fn lookup_body(&mut self, code: &str) -> Result<String, String> {
+        let keys = self.keys(code)?;
+        json(&InquiryRequest {
+            v: API_VERSION,
+            lookup_token: keys.lookup_token.clone(),
+        })
+    }
+
+    fn open_case(&mut self, code: &str, inquiry_json: &str) -> Result<CaseView, String> {
+        let inquiry: Inquiry = serde_json::from_str(inquiry_json).map_err(|e| e.to_string())?;
+        let keys = self.keys(code)?;
+        let open = |items: &[SealedItem]| {
+            items
+                .iter()
+                .map(|item| OpenedNote {
+                    at: item.at,
+                    text: open_note(keys, item),
+                })
+                .collect()
+        };
+        Ok(CaseView {
+            status: inquiry.status,
+            received_at: inquiry.received_at,
+            replies: open(&inquiry.replies),
+            follow_ups: open(&inquiry.follow_ups),
+            timeline: inquiry.timeline,
+        })
+    }
+
+    fn follow_up_body(&mut self, code: &str, text: String) -> Result<String, String> {
+        let mut recipients = self.profile()?.recipients.national.clone();
+        let keys = self.keys(code)?;
+        // Also sealed to the reporter's own key, so the status page can show it again.
+        recipients.push(keys.reply_public());
+        let letter = Letter::FollowUp(Note { text });
+        let sealed = envelope::seal(&recipients, &letter.to_bytes(), REPORT_LIMIT)
+            .map_err(|e| e.to_string())?;
+        json(&FollowUpRequest {
+            v: API_VERSION,
+            lookup_token: keys.lookup_token.clone(),
+            sealed: Sealed(sealed),
+            idempotency_key: IdempotencyKey::generate(),
+        })
     }
 
     fn profile(&self) -> Result<&PublicProfile, String> {
@@ -178,22 +290,65 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+
     use super::*;
     use cluebox_protocol::derive::Argon2Params;
     use cluebox_protocol::keys::SecretKey;
-    use cluebox_protocol::letter::{Answer, FieldAnswer, SectionAnswers};
-    use cluebox_protocol::profile::{Profile, PublicProfile, Recipients};
-    use cluebox_protocol::wire::{Inquiry, SealedItem};
+    use cluebox_protocol::letter::{Answer, FieldAnswer};
+    use cluebox_protocol::profile::{Profile, Recipients};
+    use cluebox_protocol::receipt::Receipt;
+    use cluebox_protocol::wire::Inquiry;
+    use futures_executor::block_on;
 
-    fn sealer(office: &SecretKey, region: &SecretKey) -> Sealer {
-        let mut profile: Profile = toml_profile();
+    /// Answers from a script and records what the worker sent. The browser's `fetch` behind
+    /// the real transport is exercised by the end-to-end tests; these check the worker's own
+    /// decisions (what it sends where, and how it reads each kind of answer).
+    #[derive(Default)]
+    struct Script {
+        answers: RefCell<VecDeque<Result<(u16, String), ()>>>,
+        sent: RefCell<Vec<(String, String, Option<String>)>>,
+    }
+
+    impl Script {
+        fn then(&self, answer: Result<(u16, &str), ()>) -> &Self {
+            self.answers
+                .borrow_mut()
+                .push_back(answer.map(|(s, t)| (s, t.to_owned())));
+            self
+        }
+        fn last_body(&self) -> String {
+            self.sent.borrow().last().unwrap().2.clone().unwrap()
+        }
+    }
+
+    impl Transport for Script {
+        async fn call(
+            &self,
+            method: &str,
+            path: &str,
+            body: Option<String>,
+        ) -> Result<(u16, String), ()> {
+            self.sent
+                .borrow_mut()
+                .push((method.to_owned(), path.to_owned(), body));
+            self.answers
+                .borrow_mut()
+                .pop_front()
+                .expect("the script has an answer")
+        }
+    }
+
+    fn profile_json(office: &SecretKey, region: &SecretKey) -> String {
+        let mut profile: Profile =
+            toml::from_str(include_str!("../../profiles/12337.toml")).unwrap();
         // Cheap Argon2 for tests; the construction is the same.
         profile.argon2 = Argon2Params {
             memory_kib: 64,
             iterations: 1,
             parallelism: 1,
         };
-        let doc = PublicProfile {
+        serde_json::to_string(&PublicProfile {
             profile,
             recipients: Recipients {
                 national: vec![office.public_key()],
@@ -201,17 +356,17 @@ mod tests {
             },
             server_key: String::new(),
             max_class: REPORT_LIMIT,
-        };
-        let mut s = Sealer::default();
-        let init = ToWorker::Init {
-            profile_json: serde_json::to_string(&doc).unwrap(),
-        };
-        assert_eq!(s.handle(init), None);
-        s
+        })
+        .unwrap()
     }
 
-    fn toml_profile() -> Profile {
-        toml::from_str(include_str!("../../profiles/12337.toml")).unwrap()
+    fn new_code(s: &RefCell<Sealer>, net: &Script) -> String {
+        let FromWorker::Code { id: 1, code } = block_on(serve(s, net, ToWorker::NewCode { id: 1 }))
+        else {
+            panic!()
+        };
+        InquiryCode::parse(&code).unwrap();
+        code
     }
 
     #[test]
@@ -221,11 +376,15 @@ mod tests {
             SecretKey::generate(),
             SecretKey::generate(),
         );
-        let mut s = sealer(&office, &region);
-        let Some(FromWorker::Code { id: 1, code }) = s.handle(ToWorker::NewCode { id: 1 }) else {
-            panic!()
-        };
-        InquiryCode::parse(&code).unwrap();
+        let s = RefCell::new(Sealer::default());
+        let net = Script::default();
+        net.then(Ok((200, &profile_json(&office, &region))));
+        let code = new_code(&s, &net);
+        assert_eq!(
+            net.sent.borrow()[0].1,
+            "/api/v1/profile",
+            "fetched first, once"
+        );
         let sections = vec![SectionAnswers {
             id: "situation".into(),
             fields: vec![FieldAnswer {
@@ -240,7 +399,7 @@ mod tests {
             region: Some("440000".into()),
             sections: sections.clone(),
         };
-        let Some(FromWorker::Report { id: 2, body }) = s.handle(request) else {
+        let FromWorker::Sealed { id: 2, body } = block_on(serve(&s, &net, request)) else {
             panic!()
         };
         let submit: SubmitReport = serde_json::from_str(&body).unwrap();
@@ -254,34 +413,71 @@ mod tests {
             assert_eq!(r.reply_key, submit.reply_key);
         }
         assert!(envelope::open(&stranger, &submit.sealed.0).is_err());
-        // The lookup for the same code uses the same token.
-        let Some(FromWorker::Body { body, .. }) = s.handle(ToWorker::Lookup { id: 3, code }) else {
+
+        // Upload: the body goes out unchanged and the receipt comes back.
+        let receipt = Receipt {
+            report_hash: [7; 32],
+            received_at: 1_700_000_000,
+            signature: [9; 64],
+        };
+        let filed = serde_json::to_string(&Filed {
+            receipt: receipt.clone(),
+        })
+        .unwrap();
+        net.then(Ok((201, &filed)));
+        let upload = ToWorker::Upload {
+            id: 3,
+            body: body.clone(),
+        };
+        assert_eq!(
+            block_on(serve(&s, &net, upload)),
+            FromWorker::Filed { id: 3, receipt }
+        );
+        assert_eq!(net.last_body(), body);
+
+        // The lookup for the same code uses the same token; an unknown one is "not found".
+        net.then(Ok((
+            404,
+            r#"{"error":{"code":"not_found","message":"no"}}"#,
+        )));
+        let FromWorker::NotFound { id: 4 } =
+            block_on(serve(&s, &net, ToWorker::Inquire { id: 4, code }))
+        else {
             panic!()
         };
-        let lookup: InquiryRequest = serde_json::from_str(&body).unwrap();
+        let lookup: InquiryRequest = serde_json::from_str(&net.last_body()).unwrap();
         assert_eq!(lookup.lookup_token, submit.lookup_token);
+        assert_eq!(net.sent.borrow().len(), 3, "the profile was fetched once");
     }
 
     #[test]
     fn replies_and_own_follow_ups_open_others_do_not() {
         let (office, region) = (SecretKey::generate(), SecretKey::generate());
-        let mut s = sealer(&office, &region);
-        let Some(FromWorker::Code { code, .. }) = s.handle(ToWorker::NewCode { id: 1 }) else {
-            panic!()
-        };
-        let Some(FromWorker::Body { body, .. }) = s.handle(ToWorker::FollowUp {
+        let s = RefCell::new(Sealer::default());
+        let net = Script::default();
+        net.then(Ok((200, &profile_json(&office, &region))));
+        let code = new_code(&s, &net);
+        let seal = ToWorker::SealFollowUp {
             id: 2,
             code: code.clone(),
             text: "补充".into(),
-        }) else {
+        };
+        let FromWorker::Sealed { id: 2, body } = block_on(serve(&s, &net, seal)) else {
             panic!()
         };
+        net.then(Ok((201, "{}")));
+        let send = ToWorker::SendFollowUp {
+            id: 3,
+            body: body.clone(),
+        };
+        assert_eq!(block_on(serve(&s, &net, send)), FromWorker::Sent { id: 3 });
+        assert_eq!(net.last_body(), body, "sent as sealed");
         let follow: FollowUpRequest = serde_json::from_str(&body).unwrap();
         assert!(
             envelope::open(&office, &follow.sealed.0).is_ok(),
             "the office reads follow-ups"
         );
-        let reply_key = s.keys(&code).unwrap().reply_public();
+        let reply_key = s.borrow_mut().keys(&code).unwrap().reply_public();
         let reply = Letter::Reply(Note {
             text: "已受理".into(),
         });
@@ -306,34 +502,102 @@ mod tests {
                 at: 4,
             }],
         };
-        let request = ToWorker::OpenCase {
-            id: 3,
-            code,
-            inquiry_json: serde_json::to_string(&inquiry).unwrap(),
-        };
-        let Some(FromWorker::Case { case, .. }) = s.handle(request) else {
+        net.then(Ok((200, &serde_json::to_string(&inquiry).unwrap())));
+        let FromWorker::Case { case, .. } =
+            block_on(serve(&s, &net, ToWorker::Inquire { id: 3, code }))
+        else {
             panic!()
         };
+        assert_eq!(case.status, "accepted");
         assert_eq!(case.replies[0].text.as_deref(), Some("已受理"));
         assert_eq!(case.replies[1].text, None, "not sealed to this code");
         assert_eq!(case.follow_ups[0].text.as_deref(), Some("补充"));
     }
 
     #[test]
-    fn failures_are_answers_not_panics() {
-        let mut s = Sealer::default();
-        let Some(FromWorker::Failed { id: 7, message }) = s.handle(ToWorker::NewCode { id: 7 })
-        else {
-            panic!()
-        };
-        assert!(message.contains("no profile"));
+    fn every_kind_of_failure_is_an_answer() {
         let (office, region) = (SecretKey::generate(), SecretKey::generate());
-        let mut s = sealer(&office, &region);
-        let Some(FromWorker::Failed { id: 8, .. }) = s.handle(ToWorker::Lookup {
-            id: 8,
-            code: "not a code".into(),
-        }) else {
+        let s = RefCell::new(Sealer::default());
+        let net = Script::default();
+        // Offline while fetching the settings: a network failure, and the next request retries.
+        net.then(Err(()));
+        assert_eq!(
+            block_on(serve(&s, &net, ToWorker::NewCode { id: 7 })),
+            FromWorker::Http {
+                id: 7,
+                status: 0,
+                code: String::new(),
+                message: String::new()
+            }
+        );
+        net.then(Ok((200, &profile_json(&office, &region))));
+        new_code(&s, &net);
+        // A code that is not one.
+        let FromWorker::Failed { id: 8, .. } = block_on(serve(
+            &s,
+            &net,
+            ToWorker::Inquire {
+                id: 8,
+                code: "not a code".into(),
+            },
+        )) else {
             panic!()
         };
+        // The API's JSON error is passed on with its stable code; a proxy's page has none.
+        let upload = || ToWorker::Upload {
+            id: 9,
+            body: "{}".into(),
+        };
+        net.then(Ok((
+            429,
+            r#"{"error":{"code":"rate_limited","message":"slow down"}}"#,
+        )));
+        assert_eq!(
+            block_on(serve(&s, &net, upload())),
+            FromWorker::Http {
+                id: 9,
+                status: 429,
+                code: "rate_limited".into(),
+                message: "slow down".into()
+            }
+        );
+        net.then(Ok((502, "<html>Bad gateway</html>")));
+        assert_eq!(
+            block_on(serve(&s, &net, upload())),
+            FromWorker::Http {
+                id: 9,
+                status: 502,
+                code: String::new(),
+                message: String::new()
+            }
+        );
+        // A 2xx that is not a receipt is not taken for one.
+        net.then(Ok((201, "{}")));
+        let FromWorker::Failed { id: 9, .. } = block_on(serve(&s, &net, upload())) else {
+            panic!()
+        };
+    }
+
+    #[test]
+    fn messages_round_trip_as_postcard() {
+        use cluebox_protocol::worker::{decode, encode};
+        let request = ToWorker::SealReport {
+            id: 5,
+            code: "ABCD".into(),
+            locale: "en".into(),
+            region: None,
+            sections: vec![],
+        };
+        assert_eq!(decode::<ToWorker>(&encode(&request)), Some(request));
+        let answer = FromWorker::Filed {
+            id: 6,
+            receipt: Receipt {
+                report_hash: [1; 32],
+                received_at: 2,
+                signature: [3; 64],
+            },
+        };
+        assert_eq!(decode::<FromWorker>(&encode(&answer)), Some(answer));
+        assert_eq!(decode::<FromWorker>(&[0xff, 0xff]), None);
     }
 }

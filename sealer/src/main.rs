@@ -1,41 +1,87 @@
 //! The worker's entry point: Trunk builds it as a dedicated Web Worker (`data-type="worker"`).
-//! It answers each message (a [`cluebox_protocol::worker::ToWorker`] as JSON text) with one
-//! [`cluebox_protocol::worker::FromWorker`].
+//! Each message is a [`cluebox_protocol::worker::ToWorker`] in postcard bytes; each gets one
+//! [`cluebox_protocol::worker::FromWorker`] back. HTTP goes through the worker's own `fetch`,
+//! to this origin only, without cookies, referrer or cache.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
     use std::cell::RefCell;
+    use std::rc::Rc;
 
-    use cluebox_protocol::worker::{FromWorker, ToWorker};
+    use cluebox_protocol::worker::{self, FromWorker, ToWorker};
     use wasm_bindgen::JsCast as _;
     use wasm_bindgen::prelude::*;
+    use wasm_bindgen_futures::{JsFuture, spawn_local};
+
+    /// `fetch` from the worker's global scope.
+    struct Fetch(web_sys::DedicatedWorkerGlobalScope);
+
+    impl cluebox_sealer::Transport for Fetch {
+        async fn call(
+            &self,
+            method: &str,
+            path: &str,
+            body: Option<String>,
+        ) -> Result<(u16, String), ()> {
+            let init = web_sys::RequestInit::new();
+            init.set_method(method);
+            init.set_credentials(web_sys::RequestCredentials::Omit);
+            init.set_cache(web_sys::RequestCache::NoStore);
+            init.set_referrer_policy(web_sys::ReferrerPolicy::NoReferrer);
+            if let Some(body) = &body {
+                init.set_body(&JsValue::from_str(body));
+                let headers = web_sys::Headers::new().map_err(|_| ())?;
+                headers
+                    .set("content-type", "application/json")
+                    .map_err(|_| ())?;
+                init.set_headers(&headers);
+            }
+            let request = web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| ())?;
+            let response: web_sys::Response = JsFuture::from(self.0.fetch_with_request(&request))
+                .await
+                .map_err(|_| ())?
+                .dyn_into()
+                .map_err(|_| ())?;
+            let text = JsFuture::from(response.text().map_err(|_| ())?)
+                .await
+                .map_err(|_| ())?
+                .as_string()
+                .unwrap_or_default();
+            Ok((response.status(), text))
+        }
+    }
 
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let post = {
         let scope = scope.clone();
         move |answer: &FromWorker| {
-            if let Ok(text) = serde_json::to_string(answer) {
-                let _ = scope.post_message(&JsValue::from_str(&text));
-            }
+            let bytes = js_sys::Uint8Array::from(worker::encode(answer).as_slice());
+            let _ = scope.post_message(&bytes);
         }
     };
-    let sealer = RefCell::new(cluebox_sealer::Sealer::default());
-    let post_answer = post.clone();
-    let on_message =
+    let sealer = Rc::new(RefCell::new(cluebox_sealer::Sealer::default()));
+    let net = Rc::new(Fetch(scope.clone()));
+    let on_message = {
+        let (sealer, net, post) = (sealer.clone(), net.clone(), post.clone());
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            let Some(text) = event.data().as_string() else {
+            let bytes = js_sys::Uint8Array::new(&event.data()).to_vec();
+            let Some(request) = worker::decode::<ToWorker>(&bytes) else {
                 return;
             };
-            let Ok(request) = serde_json::from_str::<ToWorker>(&text) else {
-                return;
-            };
-            if let Some(answer) = sealer.borrow_mut().handle(request) {
-                post_answer(&answer);
-            }
-        });
+            let (sealer, net, post) = (sealer.clone(), net.clone(), post.clone());
+            spawn_local(async move {
+                post(&cluebox_sealer::serve(&sealer, &*net, request).await);
+            });
+        })
+    };
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     post(&FromWorker::Ready);
+    // Fetch the sealing settings now, so they are there when the reporter submits; a failure
+    // here is retried by the first request that needs them.
+    spawn_local(async move {
+        let _ = cluebox_sealer::load_profile(&sealer, &*net, 0).await;
+    });
 }
 
 #[cfg(not(target_arch = "wasm32"))]

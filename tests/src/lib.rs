@@ -27,12 +27,12 @@ pub fn workspace() -> PathBuf {
         .to_owned()
 }
 
-/// The built portal; `scripts/test.sh` builds it (`trunk build --release`) before the tests.
+/// The built portal; `scripts/test.sh` builds it (`build_portal`) before the tests.
 pub fn dist() -> anyhow::Result<PathBuf> {
     let dist = workspace().join("dist");
     anyhow::ensure!(
-        dist.join("app.html").exists(),
-        "the portal is not built: run `trunk build --release` (./scripts/test.sh does) before these tests"
+        dist.join("report.html").exists(),
+        "the portal is not built: run ./scripts/test.sh (its build_portal step builds them) before these tests"
     );
     Ok(dist)
 }

@@ -284,6 +284,18 @@ async fn each_page_load_gets_a_fresh_nonce_in_page_and_policy() {
             !page.contains("cluebox:fallback") && page.contains("tel:12337"),
             "fallback filled: {page}"
         );
+        // The profile is in the page, for the form to draw without another request.
+        let content = page
+            .split("<meta name=\"cluebox-page\" content=\"")
+            .nth(1)
+            .expect("the profile is filled in")
+            .split('"')
+            .next()
+            .unwrap();
+        let embedded = cluebox_protocol::page::PageProfile::decode(content).unwrap();
+        let public = app.profile();
+        assert_eq!(embedded.server_key, public.server_key);
+        assert_eq!(embedded.sections, public.profile.sections);
         let csp = h[header::CONTENT_SECURITY_POLICY]
             .to_str()
             .unwrap()
@@ -316,11 +328,11 @@ async fn landing_pages_are_plain_html_in_both_languages() {
         );
         assert!(!page.contains("<script"), "no script on the landing page");
     }
-    // The app's routes all serve the app page.
-    for path in ["/report", "/status", "/poster"] {
+    // Each app page at its own route.
+    for (path, title) in [("/report", "举报"), ("/status", "查询")] {
         let (s, _, body) = send(&app, Request::get(path).body(Body::empty()).unwrap()).await;
         assert_eq!(s, StatusCode::OK, "{path}");
-        assert!(String::from_utf8(body).unwrap().contains("举报"));
+        assert!(String::from_utf8(body).unwrap().contains(title), "{path}");
     }
 }
 

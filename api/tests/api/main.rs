@@ -86,15 +86,17 @@ impl TestApp {
     }
 }
 
-/// A minimal portal: an HTML page with Trunk's nonce placeholder, a hashed script, a large
+/// A minimal portal: two app pages with Trunk's nonce placeholder, a hashed script, a large
 /// stylesheet (compressed), a 404 page.
 pub(crate) fn write_site(site: &Path) {
     std::fs::create_dir_all(site).unwrap();
-    std::fs::write(
-        site.join("app.html"),
-        "<!doctype html><title>举报</title><script type=module nonce=\"{{__TRUNK NONCE__}}\">import('/app-0123456789abcdef.js')</script><main id=fallback><!--cluebox:fallback--></main>",
-    )
-    .unwrap();
+    for (page, title) in [("report.html", "举报"), ("status.html", "查询")] {
+        std::fs::write(
+            site.join(page),
+            format!("<!doctype html><title>{title}</title><!--cluebox:page--><script type=module nonce=\"{{{{__TRUNK NONCE__}}}}\">import('/app-0123456789abcdef.js')</script><main id=fallback><!--cluebox:fallback--></main>"),
+        )
+        .unwrap();
+    }
     std::fs::write(
         site.join("app-0123456789abcdef.js"),
         "console.log('hello');\n".repeat(100),

@@ -3,7 +3,7 @@
 
 use cluebox_protocol::profile::{Choice, Field, FieldKind, Section};
 
-use crate::form::ProfileDoc;
+use cluebox_protocol::page::PageProfile;
 use leptos::prelude::*;
 
 use crate::form::{self, Answers};
@@ -26,7 +26,7 @@ fn input_hints(section: &Section, field: &Field) -> (&'static str, &'static str)
 #[component]
 pub fn FieldInput(
     /// The hotline profile.
-    profile: StoredValue<ProfileDoc>,
+    profile: StoredValue<PageProfile>,
     /// The section the field belongs to.
     section: Section,
     /// The field.
@@ -85,12 +85,12 @@ pub fn FieldInput(
     });
 
     let options: Option<Vec<Choice>> = match &field.kind {
-        FieldKind::Category => Some(profile.with_value(|p| p.profile.categories.clone())),
-        FieldKind::Region => Some(profile.with_value(|p| p.profile.regions.clone())),
-        FieldKind::Choice { options } => Some(options.clone()),
+        FieldKind::Category => Some(profile.with_value(|p| p.categories.clone())),
+        FieldKind::Region => Some(profile.with_value(|p| p.regions.clone())),
+        FieldKind::Choice => Some(field.options.clone()),
         _ => None,
     };
-    let is_choice = matches!(field.kind, FieldKind::Choice { .. });
+    let is_choice = field.kind == FieldKind::Choice;
     let control = match options {
         // A fixed choice (anonymous / real name): radio buttons, large tap targets.
         Some(options) if is_choice => {

@@ -1,7 +1,7 @@
 //! The receipt: the inquiry code, large and grouped, with copy and save, the signed
 //! acknowledgement, and the warning that nobody can recover a lost code.
 
-use crate::form::ProfileDoc;
+use cluebox_protocol::page::PageProfile;
 use leptos::prelude::*;
 
 use crate::form::{self, Done};
@@ -12,7 +12,7 @@ use crate::platform;
 #[component]
 pub fn ReceiptView(
     /// The hotline profile.
-    profile: StoredValue<ProfileDoc>,
+    profile: StoredValue<PageProfile>,
     /// The filed report.
     done: Done,
     /// The interface language.
@@ -34,7 +34,7 @@ pub fn ReceiptView(
             let text = profile.with_value(|p| {
                 form::receipt_text(
                     t.receipt_file,
-                    l.pick(&p.profile.name),
+                    l.pick(&p.name),
                     &done,
                     &p.server_key,
                     &platform::format_time(done.receipt.received_at),

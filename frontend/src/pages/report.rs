@@ -11,11 +11,12 @@ use leptos::prelude::*;
 use crate::api;
 use crate::components::field::FieldInput;
 use crate::components::receipt::ReceiptView;
-use crate::form::{self, Answers, Done, Prepared, ProfileDoc};
+use crate::form::{self, Answers, Done, Prepared};
 use crate::i18n::{Lang, fill};
 use crate::platform;
 use crate::sealer;
 use crate::validate;
+use cluebox_protocol::page::PageProfile;
 use cluebox_protocol::worker::{FromWorker, ToWorker};
 
 /// Where the submission is.
@@ -34,12 +35,12 @@ enum Stage {
 #[component]
 pub fn ReportPage(
     /// The hotline profile.
-    profile: ProfileDoc,
+    profile: PageProfile,
     /// The interface language.
     lang: RwSignal<Lang>,
 ) -> impl IntoView {
     let answers = RwSignal::new(form::initial_answers(&profile));
-    let sections = profile.profile.sections.clone();
+    let sections = profile.sections.clone();
     let steps = sections.len();
     let profile = StoredValue::new(profile);
     let step = RwSignal::new(0usize);
@@ -274,26 +275,26 @@ pub fn ReportPage(
 
 /// An answer as the reporter should read it on the review step: option labels, not ids.
 fn display_value(
-    profile: &ProfileDoc,
+    profile: &PageProfile,
     field: &cluebox_protocol::profile::Field,
     value: &str,
     l: Lang,
 ) -> String {
-    use cluebox_protocol::profile::{FieldKind, Profile};
-    let list = match &field.kind {
-        FieldKind::Category => Some(&profile.profile.categories),
-        FieldKind::Region => Some(&profile.profile.regions),
-        FieldKind::Choice { options } => Some(options),
+    use cluebox_protocol::profile::FieldKind;
+    let list = match field.kind {
+        FieldKind::Category => Some(&profile.categories),
+        FieldKind::Region => Some(&profile.regions),
+        FieldKind::Choice => Some(&field.options),
         _ => None,
     };
-    list.and_then(|list| Profile::label(list, value, l.tag()))
+    list.and_then(|list| PageProfile::label(list, value, l.tag()))
         .unwrap_or(value)
         .to_owned()
 }
 
 /// Seal (in the worker), then upload with retries. Runs as a task; every stage is shown.
 async fn run_submission(
-    profile: StoredValue<ProfileDoc>,
+    profile: StoredValue<PageProfile>,
     answers: RwSignal<Answers>,
     lang: RwSignal<Lang>,
     stage: RwSignal<Stage>,
@@ -307,7 +308,7 @@ async fn run_submission(
             stage.set(Stage::Deriving);
             let code = match sealer::call(|id| ToWorker::NewCode { id }).await {
                 FromWorker::Code { code, .. } => code,
-                other => return stage.set(Stage::Failed(worker_failure(t, other))),
+                other => return stage.set(Stage::Failed(failure_of(t, other))),
             };
             stage.set(Stage::Sealing);
             let (region, sections) = profile.with_value(|p| {
@@ -324,26 +325,35 @@ async fn run_submission(
             })
             .await;
             match answer {
-                FromWorker::Report { body, .. } => {
+                FromWorker::Sealed { body, .. } => {
                     let p = Prepared { code, body };
                     prepared.set_value(Some(p.clone()));
                     p
                 }
-                other => return stage.set(Stage::Failed(worker_failure(t, other))),
+                other => return stage.set(Stage::Failed(failure_of(t, other))),
             }
         }
     };
     let mut attempt = 1;
     loop {
         stage.set(Stage::Uploading);
-        match api::submit(&ready.body).await {
-            Ok(filed) => {
+        let answer = sealer::call(|id| ToWorker::Upload {
+            id,
+            body: ready.body.clone(),
+        })
+        .await;
+        let error = match answer {
+            FromWorker::Filed { receipt, .. } => {
                 return stage.set(Stage::Done(Done {
                     code: ready.code.clone(),
-                    receipt: filed.receipt,
+                    receipt,
                 }));
             }
-            Err(e) if e.retryable() && attempt < form::MAX_ATTEMPTS => {
+            other => api::ApiError::from_answer(other)
+                .unwrap_or_else(|| api::ApiError::Worker(String::new())),
+        };
+        match error {
+            e if e.retryable() && attempt < form::MAX_ATTEMPTS => {
                 let wait = form::backoff_seconds(attempt);
                 attempt += 1;
                 for left in (1..=wait).rev() {
@@ -354,21 +364,33 @@ async fn run_submission(
                     platform::sleep(1000).await;
                 }
             }
-            Err(e) if e.retryable() => {
-                return stage.set(Stage::Failed(t.failed_network.to_owned()));
+            e => {
+                if matches!(e, api::ApiError::Server { .. }) && !e.retryable() {
+                    // Refused: the next submit seals afresh rather than resending this body.
+                    prepared.set_value(None);
+                }
+                return stage.set(Stage::Failed(worker_failure(t, e)));
             }
-            Err(api::ApiError::Server { message, .. }) => {
-                prepared.set_value(None);
-                return stage.set(Stage::Failed(fill(t.failed_server, &[("msg", &message)])));
-            }
-            Err(_) => return stage.set(Stage::Failed(fill(t.failed_server, &[("msg", "")]))),
         }
     }
 }
 
-fn worker_failure(t: &crate::i18n::Text, answer: FromWorker) -> String {
-    match answer {
-        FromWorker::Failed { message, .. } => fill(t.failed_server, &[("msg", &message)]),
-        _ => fill(t.failed_server, &[("msg", "")]),
+fn failure_of(t: &crate::i18n::Text, answer: FromWorker) -> String {
+    worker_failure(
+        t,
+        api::ApiError::from_answer(answer).unwrap_or_else(|| api::ApiError::Worker(String::new())),
+    )
+}
+
+/// The sentence for a failure: network trouble, or what the server or the worker said.
+fn worker_failure(t: &crate::i18n::Text, error: api::ApiError) -> String {
+    match error {
+        api::ApiError::Network => t.failed_network.to_owned(),
+        api::ApiError::Server { status, .. } if status >= 500 || status == 429 => {
+            t.failed_network.to_owned()
+        }
+        api::ApiError::Server { message, .. } | api::ApiError::Worker(message) => {
+            fill(t.failed_server, &[("msg", &message)])
+        }
     }
 }

@@ -3,12 +3,11 @@
 //! code derives), and send a sealed follow-up.
 
 use cluebox_protocol::code::{self, InquiryCode};
-use cluebox_protocol::profile::Profile;
+use cluebox_protocol::page::PageProfile;
 use cluebox_protocol::worker::{CaseView, FromWorker, ToWorker};
 use leptos::prelude::*;
 
-use crate::api;
-use crate::form::ProfileDoc;
+use crate::api::ApiError;
 use crate::i18n::{self, Lang};
 use crate::platform;
 use crate::sealer;
@@ -34,7 +33,7 @@ enum Sending {
 #[component]
 pub fn StatusPage(
     /// The hotline profile.
-    profile: ProfileDoc,
+    profile: PageProfile,
     /// The interface language.
     lang: RwSignal<Lang>,
 ) -> impl IntoView {
@@ -86,34 +85,40 @@ pub fn StatusPage(
         }
         sending.set(Sending::Working);
         leptos::task::spawn_local(async move {
-            let body = match sealer::call(|id| ToWorker::FollowUp {
+            let body = match sealer::call(|id| ToWorker::SealFollowUp {
                 id,
                 code: code.clone(),
                 text: text.trim().to_owned(),
             })
             .await
             {
-                FromWorker::Body { body, .. } => body,
+                FromWorker::Sealed { body, .. } => body,
                 _ => return sending.set(Sending::Failed(t.load_failed.to_owned())),
             };
             // The same body on every attempt: its idempotency key makes retries safe.
-            let mut result = api::follow_up(&body).await;
+            let send = || {
+                sealer::call(|id| ToWorker::SendFollowUp {
+                    id,
+                    body: body.clone(),
+                })
+            };
+            let mut result = send().await;
             for wait in [1, 2, 4] {
-                match &result {
-                    Err(e) if e.retryable() => {
+                match ApiError::from_answer(result.clone()) {
+                    Some(e) if e.retryable() => {
                         platform::sleep(wait * 1000).await;
-                        result = api::follow_up(&body).await;
+                        result = send().await;
                     }
                     _ => break,
                 }
             }
             match result {
-                Ok(()) => {
+                FromWorker::Sent { .. } => {
                     message.set(String::new());
                     sending.set(Sending::Sent);
                     lookup.set(fetch_case(code).await);
                 }
-                Err(_) => sending.set(Sending::Failed(t.failed_network.to_owned())),
+                _ => sending.set(Sending::Failed(t.failed_network.to_owned())),
             }
         });
     };
@@ -135,14 +140,14 @@ pub fn StatusPage(
             Lookup::Found(found) => {
                 let label = |id: &str| {
                     profile.with_value(|p| {
-                        Profile::label(&p.profile.statuses, id, l.tag())
+                        PageProfile::label(&p.statuses, id, l.tag())
                             .unwrap_or(id)
                             .to_owned()
                     })
                 };
                 let current = label(&found.status);
                 // The first entry is the filing itself, named like the first status ("received").
-                let first_status = profile.with_value(|p| p.profile.statuses[0].id.clone());
+                let first_status = profile.with_value(|p| p.statuses[0].id.clone());
                 let first_status = label(&first_status);
                 let history = std::iter::once((first_status.clone(), found.received_at))
                     .chain(found.timeline.iter().map(|e| (label(&e.status), e.at)))
@@ -225,31 +230,11 @@ pub fn StatusPage(
     }
 }
 
-/// Looks a code up: the worker derives the token, the page asks the server, the worker opens
-/// the replies.
+/// Looks a code up: the worker derives the token, asks the server and opens the replies.
 async fn fetch_case(code: String) -> Lookup {
-    let body = match sealer::call(|id| ToWorker::Lookup {
-        id,
-        code: code.clone(),
-    })
-    .await
-    {
-        FromWorker::Body { body, .. } => body,
-        _ => return Lookup::Failed,
-    };
-    let inquiry_json = match api::inquiry(&body).await {
-        Ok(Some(text)) => text,
-        Ok(None) => return Lookup::NotFound,
-        Err(_) => return Lookup::Failed,
-    };
-    match sealer::call(|id| ToWorker::OpenCase {
-        id,
-        code,
-        inquiry_json,
-    })
-    .await
-    {
+    match sealer::call(|id| ToWorker::Inquire { id, code }).await {
         FromWorker::Case { case, .. } => Lookup::Found(case),
+        FromWorker::NotFound { .. } => Lookup::NotFound,
         _ => Lookup::Failed,
     }
 }
