@@ -31,7 +31,7 @@ cargo build -p cluebox-protocol --target wasm32-unknown-unknown --locked
 build_portal
 
 say "weight of the form route's critical path"
-cargo run --locked -q -p cluebox-bench --bin cluebox-weight
+cargo run --locked -q -p cluebox-bench --bin cluebox-weight -- --enforce
 
 say "tests (unit and integration)"
 cargo test --workspace --all-features --locked --exclude cluebox-e2e

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use cluebox_protocol::letter::{Answer, SectionAnswers};
 use cluebox_protocol::page::PageProfile;
 use cluebox_protocol::profile::{Field, FieldKind, Section};
-use cluebox_protocol::receipt::Receipt;
+use cluebox_protocol::worker::FiledReceipt;
 
 /// Answers by `section/field`.
 pub type Answers = HashMap<String, String>;
@@ -104,7 +104,7 @@ pub struct Done {
     /// The grouped code.
     pub code: String,
     /// The signed acknowledgement.
-    pub receipt: Receipt,
+    pub receipt: FiledReceipt,
 }
 
 /// The receipt as a text file the reporter can keep and verify later.
@@ -116,8 +116,6 @@ pub fn receipt_text(
     received: &str,
     lines: [&str; 3],
 ) -> String {
-    use base64::Engine as _;
-    let signature = base64::engine::general_purpose::STANDARD.encode(done.receipt.signature);
     [
         title,
         "\n",
@@ -135,10 +133,10 @@ pub fn receipt_text(
         ")\n",
         lines[2],
         ": ",
-        &hex::encode(done.receipt.report_hash),
+        &done.receipt.report_hash,
         "\n",
         "signature (Ed25519): ",
-        &signature,
+        &done.receipt.signature,
         "\n",
         "server key: ",
         server_key,

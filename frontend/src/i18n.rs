@@ -32,6 +32,14 @@ impl Lang {
         }
     }
 
+    /// The status page's catalog (kept apart so the form's bundle does not carry it).
+    pub fn status(self) -> &'static StatusText {
+        match self {
+            Lang::Zh => &ZH_STATUS,
+            Lang::En => &EN_STATUS,
+        }
+    }
+
     /// The profile's text in this language.
     pub fn pick(self, text: &cluebox_protocol::profile::Localized) -> &str {
         text.get(self.tag())
@@ -43,10 +51,8 @@ impl Lang {
 pub struct Text {
     pub switch_label: &'static str,
     pub switch_to: &'static str,
-    pub loading: &'static str,
     pub load_failed: &'static str,
     pub retry: &'static str,
-    pub home: &'static str,
     pub report_title: &'static str,
     pub all_optional: &'static str,
     pub step_of: &'static str,
@@ -80,41 +86,14 @@ pub struct Text {
     pub receipt_hash: &'static str,
     pub receipt_file: &'static str,
     pub go_status: &'static str,
-    pub status_title: &'static str,
-    pub status_intro: &'static str,
-    pub code_label: &'static str,
-    pub code_hint: &'static str,
-    pub code_ok: &'static str,
-    pub look_up: &'static str,
-    pub looking_up: &'static str,
-    pub not_found: &'static str,
-    pub current_status: &'static str,
-    pub timeline: &'static str,
-    pub replies: &'static str,
-    pub no_replies: &'static str,
-    pub reply_unreadable: &'static str,
-    pub your_follow_ups: &'static str,
-    pub follow_up_label: &'static str,
-    pub follow_up_hint: &'static str,
-    pub send: &'static str,
-    pub sending: &'static str,
-    pub sent: &'static str,
-    pub empty_message: &'static str,
-    pub code_empty: &'static str,
-    pub code_bad_char: &'static str,
-    pub code_short: &'static str,
-    pub code_long: &'static str,
-    pub code_typo: &'static str,
 }
 
 /// Simplified Chinese.
 pub static ZH: Text = Text {
     switch_label: "English",
     switch_to: "Switch to English",
-    loading: "正在加载…",
     load_failed: "无法连接举报平台，请检查网络后重试。",
     retry: "重试",
-    home: "返回首页",
     report_title: "在线举报",
     all_optional: "每一项都可以不填，不填的按“不清楚”处理。",
     step_of: "第 {n} 步，共 {m} 步",
@@ -148,41 +127,14 @@ pub static ZH: Text = Text {
     receipt_hash: "举报摘要（SHA-256）",
     receipt_file: "举报回执",
     go_status: "查询进度",
-    status_title: "查询办理进度",
-    status_intro: "输入提交举报时得到的查询码。",
-    code_label: "查询码",
-    code_hint: "20 位字母和数字，例如 7K3Q-M9XD-2HTV-P4WB-RG6E；不区分大小写，可省略横线。",
-    code_ok: "查询码格式正确。",
-    look_up: "查询",
-    looking_up: "正在查询…",
-    not_found: "没有找到这个查询码对应的举报，请核对查询码。",
-    current_status: "当前状态",
-    timeline: "办理记录",
-    replies: "受理机关的答复",
-    no_replies: "暂无答复。",
-    reply_unreadable: "这条答复无法解密。",
-    your_follow_ups: "您的补充",
-    follow_up_label: "补充情况或留言",
-    follow_up_hint: "内容会加密后发送，只有受理机关能看到。",
-    send: "加密并发送",
-    sending: "正在发送…",
-    sent: "已发送。",
-    empty_message: "请先填写内容。",
-    code_empty: "请输入查询码。",
-    code_bad_char: "查询码里不会有“{c}”（第 {n} 位）。",
-    code_short: "查询码还不完整：已输入 {n} 位，共 20 位。",
-    code_long: "查询码太长：输入了 {n} 位，应为 20 位。",
-    code_typo: "查询码有错字：请逐位核对。",
 };
 
 /// English.
 pub static EN: Text = Text {
     switch_label: "中文",
     switch_to: "切换到中文",
-    loading: "Loading…",
     load_failed: "Cannot reach the reporting platform. Check your connection and try again.",
     retry: "Try again",
-    home: "Home",
     report_title: "Report online",
     all_optional: "Every field is optional; a blank is recorded as \"unclear\".",
     step_of: "Step {n} of {m}",
@@ -216,6 +168,69 @@ pub static EN: Text = Text {
     receipt_hash: "Report digest (SHA-256)",
     receipt_file: "Report receipt",
     go_status: "Check progress",
+};
+
+/// The status page's strings.
+#[allow(missing_docs)]
+pub struct StatusText {
+    pub status_title: &'static str,
+    pub status_intro: &'static str,
+    pub code_label: &'static str,
+    pub code_hint: &'static str,
+    pub code_ok: &'static str,
+    pub look_up: &'static str,
+    pub looking_up: &'static str,
+    pub not_found: &'static str,
+    pub current_status: &'static str,
+    pub timeline: &'static str,
+    pub replies: &'static str,
+    pub no_replies: &'static str,
+    pub reply_unreadable: &'static str,
+    pub your_follow_ups: &'static str,
+    pub follow_up_label: &'static str,
+    pub follow_up_hint: &'static str,
+    pub send: &'static str,
+    pub sending: &'static str,
+    pub sent: &'static str,
+    pub empty_message: &'static str,
+    pub code_empty: &'static str,
+    pub code_bad_char: &'static str,
+    pub code_short: &'static str,
+    pub code_long: &'static str,
+    pub code_typo: &'static str,
+}
+
+/// Simplified Chinese, status page.
+pub static ZH_STATUS: StatusText = StatusText {
+    status_title: "查询办理进度",
+    status_intro: "输入提交举报时得到的查询码。",
+    code_label: "查询码",
+    code_hint: "20 位字母和数字，例如 7K3Q-M9XD-2HTV-P4WB-RG6E；不区分大小写，可省略横线。",
+    code_ok: "查询码格式正确。",
+    look_up: "查询",
+    looking_up: "正在查询…",
+    not_found: "没有找到这个查询码对应的举报，请核对查询码。",
+    current_status: "当前状态",
+    timeline: "办理记录",
+    replies: "受理机关的答复",
+    no_replies: "暂无答复。",
+    reply_unreadable: "这条答复无法解密。",
+    your_follow_ups: "您的补充",
+    follow_up_label: "补充情况或留言",
+    follow_up_hint: "内容会加密后发送，只有受理机关能看到。",
+    send: "加密并发送",
+    sending: "正在发送…",
+    sent: "已发送。",
+    empty_message: "请先填写内容。",
+    code_empty: "请输入查询码。",
+    code_bad_char: "查询码里不会有“{c}”（第 {n} 位）。",
+    code_short: "查询码还不完整：已输入 {n} 位，共 20 位。",
+    code_long: "查询码太长：输入了 {n} 位，应为 20 位。",
+    code_typo: "查询码有错字：请逐位核对。",
+};
+
+/// English, status page.
+pub static EN_STATUS: StatusText = StatusText {
     status_title: "Check the progress of a report",
     status_intro: "Enter the inquiry code you received when you reported.",
     code_label: "Inquiry code",
@@ -245,15 +260,24 @@ pub static EN: Text = Text {
 
 /// Fills `{n}`, `{m}`, `{k}`, `{c}`, `{msg}` placeholders.
 pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
-    let mut out = template.to_owned();
-    for (name, value) in args {
-        out = out.replace(&["{", name, "}"].concat(), value);
+    // One pass over the template; an unknown `{name}` is left as it is. (Splitting on the
+    // braces keeps substring search, and its code, out of the form's bundle.)
+    let mut parts = template.split('{');
+    let mut out = String::from(parts.next().unwrap_or_default());
+    for part in parts {
+        let value = part
+            .split_once('}')
+            .and_then(|(name, rest)| Some((args.iter().find(|(n, _)| *n == name)?.1, rest)));
+        match value {
+            Some((value, rest)) => out.extend([value, rest]),
+            None => out.extend(["{", part]),
+        }
     }
     out
 }
 
 /// A code-entry problem in the reporter's language.
-pub fn code_error(t: &Text, err: &CodeError) -> String {
+pub fn code_error(t: &StatusText, err: &CodeError) -> String {
     match err {
         CodeError::Empty => t.code_empty.to_owned(),
         CodeError::InvalidCharacter { ch, position } => fill(
@@ -263,5 +287,33 @@ pub fn code_error(t: &Text, err: &CodeError) -> String {
         CodeError::TooShort { found } => fill(t.code_short, &[("n", &found.to_string())]),
         CodeError::TooLong { found } => fill(t.code_long, &[("n", &found.to_string())]),
         _ => t.code_typo.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_replaces_known_placeholders_and_keeps_the_rest() {
+        assert_eq!(
+            fill("第 {n} 步，共 {m} 步", &[("n", "2"), ("m", "5")]),
+            "第 2 步，共 5 步"
+        );
+        assert_eq!(fill("{x} and {n}", &[("n", "1")]), "{x} and 1");
+        assert_eq!(fill("open { brace", &[("n", "1")]), "open { brace");
+        assert_eq!(
+            fill("{msg}", &[("msg", "{n}")]),
+            "{n}",
+            "values are not re-filled"
+        );
+    }
+
+    #[test]
+    fn both_languages_fill_the_same_placeholders() {
+        for (zh, en) in [(ZH.step_of, EN.step_of), (ZH.retrying, EN.retrying)] {
+            let args = [("n", "7"), ("m", "8"), ("k", "9")];
+            assert!(!fill(zh, &args).contains('{') && !fill(en, &args).contains('{'));
+        }
     }
 }

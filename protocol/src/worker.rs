@@ -121,8 +121,8 @@ pub enum FromWorker {
     Filed {
         /// The request's id.
         id: u32,
-        /// The receipt.
-        receipt: Receipt,
+        /// The receipt, ready to show and save.
+        receipt: FiledReceipt,
     },
     /// A case, opened.
     Case {
@@ -174,6 +174,29 @@ impl FromWorker {
             | FromWorker::Sent { id }
             | FromWorker::Http { id, .. }
             | FromWorker::Failed { id, .. } => Some(*id),
+        }
+    }
+}
+
+/// A filing receipt ([`Receipt`]) as the page shows and saves it, its binary parts already in
+/// text: the worker does the encoding, so the form's bundle carries no hex or base64 code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiledReceipt {
+    /// When the server had the report durably stored (Unix seconds).
+    pub received_at: u64,
+    /// SHA-256 of the sealed report, lowercase hex.
+    pub report_hash: String,
+    /// The server's Ed25519 signature, base64.
+    pub signature: String,
+}
+
+impl From<&Receipt> for FiledReceipt {
+    fn from(receipt: &Receipt) -> Self {
+        use base64::Engine as _;
+        FiledReceipt {
+            received_at: receipt.received_at,
+            report_hash: hex::encode(receipt.report_hash),
+            signature: base64::engine::general_purpose::STANDARD.encode(receipt.signature),
         }
     }
 }

@@ -82,7 +82,7 @@ pub async fn serve(
                 Ok((200..=299, text)) => match serde_json::from_str::<Filed>(&text) {
                     Ok(filed) => FromWorker::Filed {
                         id,
-                        receipt: filed.receipt,
+                        receipt: (&filed.receipt).into(),
                     },
                     Err(e) => failed(e.to_string()),
                 },
@@ -429,10 +429,16 @@ mod tests {
             id: 3,
             body: body.clone(),
         };
-        assert_eq!(
-            block_on(serve(&s, &net, upload)),
-            FromWorker::Filed { id: 3, receipt }
-        );
+        let FromWorker::Filed {
+            id: 3,
+            receipt: shown,
+        } = block_on(serve(&s, &net, upload))
+        else {
+            panic!()
+        };
+        assert_eq!(shown.received_at, receipt.received_at);
+        assert_eq!(shown.report_hash, "07".repeat(32));
+        assert!(shown.signature.starts_with("CQkJ"), "base64 of 0x09 bytes");
         assert_eq!(net.last_body(), body);
 
         // The lookup for the same code uses the same token; an unknown one is "not found".
@@ -591,11 +597,12 @@ mod tests {
         assert_eq!(decode::<ToWorker>(&encode(&request)), Some(request));
         let answer = FromWorker::Filed {
             id: 6,
-            receipt: Receipt {
+            receipt: (&Receipt {
                 report_hash: [1; 32],
                 received_at: 2,
                 signature: [3; 64],
-            },
+            })
+                .into(),
         };
         assert_eq!(decode::<FromWorker>(&encode(&answer)), Some(answer));
         assert_eq!(decode::<FromWorker>(&[0xff, 0xff]), None);

@@ -48,7 +48,7 @@ pub fn ReceiptView(
     // Show the receipt from its top, and tell screen readers where they are.
     Effect::new(move |_| platform::focus("#receipt-title"));
     let received = platform::format_time(done.receipt.received_at);
-    let hash = hex::encode(done.receipt.report_hash);
+    let hash = done.receipt.report_hash.clone();
     let status_href = move || match lang.get() {
         Lang::En => "/status?lang=en",
         Lang::Zh => "/status",

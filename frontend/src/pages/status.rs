@@ -47,11 +47,11 @@ pub fn StatusPage(
     // Checked on every keystroke; nothing is sent until the code is complete and valid.
     let check = Memo::new(move |_| typed.with(|t| code::check_as_typed(t).map(|c| c.is_some())));
     let feedback = move || {
-        let t = lang.get().text();
+        let st = lang.get().status();
         match check.get() {
-            Ok(true) => Some(("ok", t.code_ok.to_owned())),
+            Ok(true) => Some(("ok", st.code_ok.to_owned())),
             Ok(false) => None,
-            Err(e) => Some(("error", i18n::code_error(t, &e))),
+            Err(e) => Some(("error", i18n::code_error(st, &e))),
         }
         .map(|(class, text)| view! { <p class=["code-check ", class].concat() id="code-check" role="status" aria-live="polite">{text}</p> })
     };
@@ -74,8 +74,9 @@ pub fn StatusPage(
     let send = move || {
         let text = message.get_untracked();
         let t = lang.get_untracked().text();
+        let st = lang.get_untracked().status();
         if text.trim().is_empty() {
-            return sending.set(Sending::Failed(t.empty_message.to_owned()));
+            return sending.set(Sending::Failed(st.empty_message.to_owned()));
         }
         let Some(code) = shown_code.get_value() else {
             return;
@@ -126,13 +127,14 @@ pub fn StatusPage(
     let result = move || {
         let l = lang.get();
         let t = l.text();
+        let st = l.status();
         match lookup.get() {
             Lookup::Idle => ().into_any(),
             Lookup::Working => {
-                view! { <p class="status progress" role="status">{t.looking_up}</p> }.into_any()
+                view! { <p class="status progress" role="status">{st.looking_up}</p> }.into_any()
             }
             Lookup::NotFound => {
-                view! { <p class="status error" role="alert">{t.not_found}</p> }.into_any()
+                view! { <p class="status error" role="alert">{st.not_found}</p> }.into_any()
             }
             Lookup::Failed => {
                 view! { <p class="status error" role="alert">{t.load_failed}</p> }.into_any()
@@ -154,13 +156,13 @@ pub fn StatusPage(
                     .map(|(what, at)| view! { <li><time>{platform::format_time(at)}</time> " " {what}</li> })
                     .collect_view();
                 let replies = if found.replies.is_empty() {
-                    view! { <p class="muted">{t.no_replies}</p> }.into_any()
+                    view! { <p class="muted">{st.no_replies}</p> }.into_any()
                 } else {
                     found
                         .replies
                         .iter()
                         .map(|r| {
-                            let text = r.text.clone().unwrap_or_else(|| t.reply_unreadable.to_owned());
+                            let text = r.text.clone().unwrap_or_else(|| st.reply_unreadable.to_owned());
                             view! { <article class="reply"><time>{platform::format_time(r.at)}</time><p>{text}</p></article> }
                         })
                         .collect_view()
@@ -176,28 +178,28 @@ pub fn StatusPage(
                     .collect_view();
                 view! {
                     <section class="case" aria-live="polite">
-                        <h2>{t.current_status}</h2>
+                        <h2>{st.current_status}</h2>
                         <p class="current-status" id="current-status">{current}</p>
-                        <h3>{t.timeline}</h3>
+                        <h3>{st.timeline}</h3>
                         <ol class="timeline">{history}</ol>
-                        <h3>{t.replies}</h3>
+                        <h3>{st.replies}</h3>
                         <div id="replies">{replies}</div>
-                        <h3>{t.your_follow_ups}</h3>
+                        <h3>{st.your_follow_ups}</h3>
                         <div id="follow-ups">{follow_ups}</div>
-                        <label for="follow-up">{t.follow_up_label}</label>
-                        <p class="hint" id="follow-up-hint">{t.follow_up_hint}</p>
+                        <label for="follow-up">{st.follow_up_label}</label>
+                        <p class="hint" id="follow-up-hint">{st.follow_up_hint}</p>
                         <textarea id="follow-up" rows="4" inputmode="text" autocomplete="off" aria-describedby="follow-up-hint"
                             prop:value=move || message.get()
                             on:input=move |ev| message.set(event_target_value(&ev))></textarea>
                         <div class="nav">
                             <button type="button" class="primary" id="send-follow-up"
                                 prop:disabled=move || sending.get() == Sending::Working
-                                on:click=move |_| send()>{t.send}</button>
+                                on:click=move |_| send()>{st.send}</button>
                         </div>
                         <p class="status" role="status" aria-live="polite">{move || match sending.get() {
                             Sending::Idle => String::new(),
-                            Sending::Working => lang.get().text().sending.to_owned(),
-                            Sending::Sent => lang.get().text().sent.to_owned(),
+                            Sending::Working => lang.get().status().sending.to_owned(),
+                            Sending::Sent => lang.get().status().sent.to_owned(),
                             Sending::Failed(m) => m,
                         }}</p>
                     </section>
@@ -208,11 +210,11 @@ pub fn StatusPage(
     };
 
     view! {
-        <h1>{move || lang.get().text().status_title}</h1>
-        <p class="intro">{move || lang.get().text().status_intro}</p>
+        <h1>{move || lang.get().status().status_title}</h1>
+        <p class="intro">{move || lang.get().status().status_intro}</p>
         <form class="lookup" on:submit=move |ev| { ev.prevent_default(); run(); }>
-            <label for="code">{move || lang.get().text().code_label}</label>
-            <p class="hint" id="code-hint">{move || lang.get().text().code_hint}</p>
+            <label for="code">{move || lang.get().status().code_label}</label>
+            <p class="hint" id="code-hint">{move || lang.get().status().code_hint}</p>
             <input type="text" id="code" class="code-input" inputmode="text" autocomplete="off"
                 autocapitalize="characters" spellcheck="false" aria-describedby="code-hint code-check"
                 aria-invalid=move || check.get().is_err().to_string()
@@ -222,7 +224,7 @@ pub fn StatusPage(
             <div class="nav">
                 <button type="submit" class="primary" id="look-up"
                     prop:disabled=move || !matches!(check.get(), Ok(true)) || matches!(lookup.get(), Lookup::Working)>
-                    {move || lang.get().text().look_up}
+                    {move || lang.get().status().look_up}
                 </button>
             </div>
         </form>
