@@ -36,7 +36,7 @@ ensure_trunk() {
 # form page goes first: its build also makes the crypto worker and copies the stylesheet, which
 # the other pages use from the same origin. Asset names are content-hashed; a file two builds
 # both made (none today) must be identical, or the merge stops.
-PORTAL_PAGES="status"
+PORTAL_PAGES="status poster"
 
 build_portal() {
     say "building the portal (trunk build --release, one build per page)"

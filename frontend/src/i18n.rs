@@ -40,6 +40,14 @@ impl Lang {
         }
     }
 
+    /// The poster page's catalog.
+    pub fn poster(self) -> &'static PosterText {
+        match self {
+            Lang::Zh => &ZH_POSTER,
+            Lang::En => &EN_POSTER,
+        }
+    }
+
     /// The profile's text in this language.
     pub fn pick(self, text: &cluebox_protocol::profile::Localized) -> &str {
         text.get(self.tag())
@@ -256,6 +264,52 @@ pub static EN_STATUS: StatusText = StatusText {
     code_short: "The code is not complete: {n} of 20 characters.",
     code_long: "The code is too long: {n} characters, it has 20.",
     code_typo: "This code has a typo: check each character.",
+};
+
+/// The poster page's strings.
+#[allow(missing_docs)]
+pub struct PosterText {
+    pub heading: &'static str,
+    pub intro: &'static str,
+    pub title: &'static str,
+    pub subtitle: &'static str,
+    pub url: &'static str,
+    pub phone: &'static str,
+    pub lines: &'static str,
+    pub paper: &'static str,
+    pub print: &'static str,
+    pub default_subtitle: &'static str,
+    pub qr_too_long: &'static str,
+}
+
+/// Simplified Chinese, poster page.
+pub static ZH_POSTER: PosterText = PosterText {
+    heading: "制作举报二维码海报",
+    intro: "填写后即可打印，或在打印对话框中选择“另存为 PDF”。二维码为矢量图，放大印刷也清晰。",
+    title: "标题",
+    subtitle: "副标题",
+    url: "举报入口网址（二维码的内容）",
+    phone: "举报电话",
+    lines: "受理范围（每行一条）",
+    paper: "纸张",
+    print: "打印 / 存为 PDF",
+    default_subtitle: "扫码在线举报，约三分钟，可匿名",
+    qr_too_long: "网址太长，无法生成二维码。",
+};
+
+/// English, poster page.
+pub static EN_POSTER: PosterText = PosterText {
+    heading: "Make a QR code poster",
+    intro: "Fill in, then print, or choose \"Save as PDF\" in the print dialog. The QR code is vector art and stays sharp at any size.",
+    title: "Title",
+    subtitle: "Subtitle",
+    url: "Entry address (what the QR code holds)",
+    phone: "Hotline phone number",
+    lines: "What it accepts (one per line)",
+    paper: "Paper",
+    print: "Print / save as PDF",
+    default_subtitle: "Scan to report online: about three minutes, anonymous if you wish",
+    qr_too_long: "This address is too long for a QR code.",
 };
 
 /// Fills `{n}`, `{m}`, `{k}`, `{c}`, `{msg}` placeholders.

@@ -19,18 +19,11 @@ pub mod validate;
 use cluebox_protocol::page::PageProfile;
 use i18n::Lang;
 
-/// The portal's pages. Each is its own WebAssembly bundle (`src/bin/`), so the form's critical
-/// path carries no status-page code and the other way round.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Page {
-    /// `/report`: the wizard and the receipt.
-    Report,
-    /// `/status`: look a code up, read replies, send a follow-up.
-    Status,
-}
-
-/// The header with the hotline's name and the language switch, then the page.
-fn shell(page: Page, profile: Option<PageProfile>) -> impl IntoView {
+/// The header with the hotline's name and the language switch, then the page `body` draws.
+fn shell<V: IntoView + 'static>(
+    profile: Option<PageProfile>,
+    body: fn(PageProfile, RwSignal<Lang>) -> V,
+) -> impl IntoView {
     let lang = RwSignal::new(platform::initial_lang());
     Effect::new(move |_| platform::set_document_lang(lang.get()));
     let name = profile.as_ref().map(|p| p.name.clone());
@@ -43,15 +36,14 @@ fn shell(page: Page, profile: Option<PageProfile>) -> impl IntoView {
         Lang::En => "/en/",
         Lang::Zh => "/",
     };
-    let body = match (profile, page) {
+    let body = match profile {
+        Some(p) => body(p, lang).into_any(),
         // Served without the server's profile (or by a server of another build).
-        (None, _) => view! {
+        None => view! {
             <p class="status error" role="alert">{move || lang.get().text().load_failed}</p>
             <button type="button" class="primary" on:click=|_| platform::reload()>{move || lang.get().text().retry}</button>
         }
         .into_any(),
-        (Some(p), Page::Report) => view! { <pages::report::ReportPage profile=p lang /> }.into_any(),
-        (Some(p), Page::Status) => view! { <pages::status::StatusPage profile=p lang /> }.into_any(),
     };
     view! {
         <header class="top">
@@ -67,13 +59,14 @@ fn shell(page: Page, profile: Option<PageProfile>) -> impl IntoView {
     }
 }
 
-/// Starts `page` in the body, removes the "needs WebAssembly" notice and starts the crypto
-/// worker in the background.
-pub fn start(page: Page) {
+/// Starts a page in the body: removes the "needs WebAssembly" notice, starts the crypto worker
+/// in the background if the page uses it, and draws `body` under the common header. Each
+/// bundle (`src/bin/`) passes its own page, so it carries only that page's code.
+pub fn start<V: IntoView + 'static>(body: fn(PageProfile, RwSignal<Lang>) -> V, worker: bool) {
     platform::remove_fallback();
     let profile = platform::page_profile();
-    if profile.is_some() {
+    if profile.is_some() && worker {
         sealer::start();
     }
-    mount_to_body(move || shell(page, profile));
+    mount_to_body(move || shell(profile, body));
 }

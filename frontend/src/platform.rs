@@ -81,6 +81,36 @@ pub fn page_profile() -> Option<cluebox_protocol::page::PageProfile> {
     cluebox_protocol::page::PageProfile::decode(&content).ok()
 }
 
+/// This page's origin (`https://jb.example.cn`).
+pub fn origin() -> String {
+    window().location().origin().unwrap_or_default()
+}
+
+/// Opens the browser's print dialog ("save as PDF" is one of its printers).
+pub fn print() {
+    let _ = window().print();
+}
+
+/// `GET` a path of this origin as text (no cookies, no referrer); `None` on any failure.
+pub async fn fetch_text(path: &str) -> Option<String> {
+    let init = web_sys::RequestInit::new();
+    init.set_credentials(web_sys::RequestCredentials::Omit);
+    init.set_referrer_policy(web_sys::ReferrerPolicy::NoReferrer);
+    let request = web_sys::Request::new_with_str_and_init(path, &init).ok()?;
+    let response: web_sys::Response = JsFuture::from(window().fetch_with_request(&request))
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    if !response.ok() {
+        return None;
+    }
+    JsFuture::from(response.text().ok()?)
+        .await
+        .ok()?
+        .as_string()
+}
+
 /// Loads the page again (after it came without its profile).
 pub fn reload() {
     let _ = window().location().reload();

@@ -1,6 +1,7 @@
 //! QR codes as vector SVG (feature `qr`), for the landing page and printed posters: error
 //! correction level M and the full four-module quiet zone, dark modules as one path, so the code
-//! stays crisp at any size. Never compiled into the browser bundle.
+//! stays crisp at any size. Used by the landing page, the desk's posters and the poster page's
+//! bundle (never the form's).
 
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};

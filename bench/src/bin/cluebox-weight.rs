@@ -2,7 +2,7 @@
 //!
 //! The critical path is the form page (`dist/report.html`, with the blocks the server fills in:
 //! the fallback and the embedded profile) and every file it names (stylesheet, JS glue,
-//! WebAssembly). The status page is measured the same way; files no page names (the crypto
+//! WebAssembly). The status and poster pages are measured the same way; files no page names (the crypto
 //! worker, loaded by the running app in the background) are listed separately. Sizes are as the
 //! server sends them: brotli quality 11 and gzip 9, like `cluebox`'s static file cache.
 //!
@@ -75,7 +75,7 @@ fn main() -> anyhow::Result<()> {
     names.sort();
     // Each app page as the server sends it, and every file it names.
     let mut pages = Vec::new();
-    for page in ["report.html", "status.html"] {
+    for page in ["report.html", "status.html", "poster.html"] {
         let path = args.dist.join(page);
         let html = std::fs::read_to_string(&path).map_err(|e| {
             anyhow::anyhow!(
@@ -106,6 +106,7 @@ fn main() -> anyhow::Result<()> {
     };
     let (total, total_gz) = sum(&pages[0]);
     let (status_total, _) = sum(&pages[1]);
+    let (poster_total, _) = sum(&pages[2]);
     let verdict = if total <= BUDGET { "within" } else { "OVER" };
     let block = format!(
         "<!-- bench:weight -->\n\
@@ -114,12 +115,15 @@ fn main() -> anyhow::Result<()> {
          | file | raw | gzip -9 | brotli 11 |\n|---|---|---|---|\n{}\n\n\
          Status page (`/status`), its own bundle: {status_total} bytes brotli.\n\n\
          | file | raw | gzip -9 | brotli 11 |\n|---|---|---|---|\n{}\n\n\
+         Poster page for admins (`/poster`, with the QR encoder), its own bundle: {poster_total} bytes brotli.\n\n\
+         | file | raw | gzip -9 | brotli 11 |\n|---|---|---|---|\n{}\n\n\
          Loaded in the background by the running app (the crypto worker; not on any page's critical path):\n\n\
          | file | raw | gzip -9 | brotli 11 |\n|---|---|---|---|\n{}\n\n\
          Command: `./scripts/test.sh` builds the pages; then `cargo run --release -p cluebox-bench --bin cluebox-weight -- --write docs/BENCHMARKS.md`\n\
          <!-- /bench:weight -->",
         table(&pages[0]),
         table(&pages[1]),
+        table(&pages[2]),
         table(&background),
     );
     println!("{block}");

@@ -4,4 +4,5 @@
 mod desktop;
 mod journey;
 mod portal;
+mod poster;
 mod retry;
