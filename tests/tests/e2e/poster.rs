@@ -1,7 +1,7 @@
 //! The poster page (`/poster`): filled from the profile, then given entry URLs with a query
 //! string and with a non-ASCII host and path; each poster, printed to an A4 PDF by Chromium and
 //! rasterised with pdftoppm, decodes with an independent QR decoder (zbarimg) to exactly its
-//! URL, at full resolution and at a third of it.
+//! URL, at full resolution and at a third of it; on A3 too.
 
 use std::path::Path;
 
@@ -81,6 +81,38 @@ async fn a_printed_poster_decodes_to_its_entry_url() -> anyhow::Result<()> {
             let decoded = decode_pdf(&path, dpi)?;
             anyhow::ensure!(decoded == url, "at {dpi} dpi the poster reads {decoded:?}");
         }
+    }
+    // A3: the same poster on the larger sheet still reads, also at a third of the resolution.
+    let last = "https://举报.example.cn/举报/广东?地区=深圳&lang=zh";
+    browser
+        .client
+        .execute(
+            "const s = document.querySelector('#poster-paper'); s.value = 'a3'; \
+             s.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await?;
+    browser
+        .wait_js("document.querySelector('#poster').dataset.paper === 'a3'")
+        .await?;
+    let pdf = browser
+        .client
+        .print(
+            PrintConfiguration::builder()
+                .size(PrintSize {
+                    width: 29.7,
+                    height: 42.0,
+                })
+                .background(true)
+                .build()
+                .map_err(|e| anyhow::anyhow!("print settings: {e:?}"))?,
+        )
+        .await?;
+    let path = dir.join("poster-a3.pdf");
+    std::fs::write(&path, pdf)?;
+    for dpi in [100, 33] {
+        let decoded = decode_pdf(&path, dpi)?;
+        anyhow::ensure!(decoded == last, "A3 at {dpi} dpi reads {decoded:?}");
     }
     browser.screenshot("poster-custom").await?;
     let problems = browser.problems().await?;
