@@ -82,7 +82,7 @@ pub(crate) enum Command {
         #[arg(long = "field")]
         fields: Vec<String>,
     },
-    /// Write a printable A4 poster (SVG) with the entry URL's QR code.
+    /// Write a printable A4 poster (SVG or PDF) with the entry URL's QR code.
     Poster {
         /// The entry URL (one per region, say).
         #[arg(long)]
@@ -99,7 +99,7 @@ pub(crate) enum Command {
         /// A line of what the hotline accepts (repeat).
         #[arg(long = "line")]
         lines: Vec<String>,
-        /// The SVG file to write.
+        /// The file to write: `.pdf` for a PDF, otherwise an SVG.
         #[arg(long)]
         out: PathBuf,
     },

@@ -199,7 +199,16 @@ fn main() -> anyhow::Result<()> {
                 phone: &phone,
                 lines: &lines,
             })?;
-            std::fs::write(&out, svg).with_context(|| format!("cannot write {}", out.display()))?;
+            let pdf = out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+            let bytes = if pdf {
+                cluebox_desk::poster::pdf(&svg)?
+            } else {
+                svg.into_bytes()
+            };
+            std::fs::write(&out, bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
             println!("poster for {url} written to {}", out.display());
         }
         Command::Link { case, other } => {
