@@ -1,9 +1,11 @@
 //! The Cluebox reporter portal, compiled to WebAssembly: the report wizard that seals in the
-//! browser, the receipt, and the status page, in Simplified Chinese and English.
+//! browser, the receipt, the status page and the admins' poster page, in Simplified Chinese and
+//! English. Each page is its own bundle (`src/bin/`), started with [`start`].
 //!
-//! `api` is the only module that talks HTTP; `form` turns answers into a sealed report;
-//! `pages/` and `components/` render; `i18n` holds every string. Nothing here writes to
-//! cookies, localStorage, sessionStorage or IndexedDB, and nothing contacts another origin.
+//! `form` turns answers into a report's sections; `sealer` hands sealing and every API call to
+//! the crypto worker, and `api` reads how a call ended; `pages/` and `components/` render;
+//! `i18n` holds every string. Nothing here writes to cookies, localStorage, sessionStorage or
+//! IndexedDB, and nothing contacts another origin.
 
 use leptos::prelude::*;
 

@@ -1,6 +1,7 @@
 //! The few browser facilities the portal uses beyond the DOM: timers, the clock, the clipboard,
-//! file download, the address bar. Nothing here stores anything: no cookies, no localStorage,
-//! no sessionStorage, no IndexedDB.
+//! file download, the address bar, printing, the profile the server wrote into the page, and one
+//! plain `GET` (the poster page's defaults). Nothing here stores anything: no cookies, no
+//! localStorage, no sessionStorage, no IndexedDB.
 
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -63,11 +64,6 @@ pub fn download_text(name: &str, text: &str) -> Result<(), JsValue> {
     a.click();
     web_sys::Url::revoke_object_url(&url)?;
     Ok(())
-}
-
-/// The page path (`/report`, `/status`).
-pub fn path() -> String {
-    window().location().pathname().unwrap_or_default()
 }
 
 /// The hotline profile the server wrote into the page (`<meta name="cluebox-page">`).
