@@ -93,11 +93,6 @@ impl PageProfile {
             Some((&other, _)) => Err(PageError::Format(other)),
         }
     }
-
-    /// The label of a category, region or status id, in a locale.
-    pub fn label<'a>(list: &'a [Choice], id: &str, locale: &str) -> Option<&'a str> {
-        Profile::label(list, id, locale)
-    }
 }
 
 /// Percent-escapes `bytes`, leaving printable characters (of any script) as they are.

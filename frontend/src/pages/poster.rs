@@ -65,16 +65,12 @@ pub fn PosterPage(
         }
     });
 
-    let qr = move || {
-        url.with(|u| cluebox_protocol::qr::qr_svg(u.trim(), 0, 0, 100))
-            .unwrap_or_default()
-    };
+    // Encoded once per change of the address; the poster and the error line both read it.
+    let qr =
+        Memo::new(move |_| url.with(|u| cluebox_protocol::qr::qr_svg(u.trim(), 0, 0, 100).ok()));
     let qr_problem = move || {
-        url.with(|u| {
-            cluebox_protocol::qr::qr_svg(u.trim(), 0, 0, 100)
-                .is_err()
-                .then(|| lang.get().poster().qr_too_long)
-        })
+        qr.with(Option::is_none)
+            .then(|| lang.get().poster().qr_too_long)
     };
     let poster_lines = move || {
         lines.with(|l| {
@@ -127,7 +123,7 @@ pub fn PosterPage(
         <article class="poster" id="poster" data-paper=move || paper.get()>
             <h1 class="poster-title">{move || title.get()}</h1>
             <p class="poster-subtitle">{move || subtitle.get()}</p>
-            <figure class="poster-qr" id="poster-qr" inner_html=qr></figure>
+            <figure class="poster-qr" id="poster-qr" inner_html=move || qr.get().unwrap_or_default()></figure>
             <p class="poster-url">{move || url.get()}</p>
             <p class="poster-phone">{move || phone.get()}</p>
             <ul class="poster-lines">{poster_lines}</ul>

@@ -280,14 +280,14 @@ fn display_value(
     value: &str,
     l: Lang,
 ) -> String {
-    use cluebox_protocol::profile::FieldKind;
+    use cluebox_protocol::profile::{FieldKind, Profile};
     let list = match field.kind {
         FieldKind::Category => Some(&profile.categories),
         FieldKind::Region => Some(&profile.regions),
         FieldKind::Choice => Some(&field.options),
         _ => None,
     };
-    list.and_then(|list| PageProfile::label(list, value, l.tag()))
+    list.and_then(|list| Profile::label(list, value, l.tag()))
         .unwrap_or(value)
         .to_owned()
 }
@@ -308,7 +308,7 @@ async fn run_submission(
             stage.set(Stage::Deriving);
             let code = match sealer::call(|id| ToWorker::NewCode { id }).await {
                 FromWorker::Code { code, .. } => code,
-                other => return stage.set(Stage::Failed(failure_of(t, other))),
+                other => return stage.set(Stage::Failed(failure_text(t, failure(other)))),
             };
             stage.set(Stage::Sealing);
             let (region, sections) = profile.with_value(|p| {
@@ -330,7 +330,7 @@ async fn run_submission(
                     prepared.set_value(Some(p.clone()));
                     p
                 }
-                other => return stage.set(Stage::Failed(failure_of(t, other))),
+                other => return stage.set(Stage::Failed(failure_text(t, failure(other)))),
             }
         }
     };
@@ -349,8 +349,7 @@ async fn run_submission(
                     receipt,
                 }));
             }
-            other => api::ApiError::from_answer(other)
-                .unwrap_or_else(|| api::ApiError::Worker(String::new())),
+            other => failure(other),
         };
         match error {
             e if e.retryable() && attempt < form::MAX_ATTEMPTS => {
@@ -369,26 +368,25 @@ async fn run_submission(
                     // Refused: the next submit seals afresh rather than resending this body.
                     prepared.set_value(None);
                 }
-                return stage.set(Stage::Failed(worker_failure(t, e)));
+                return stage.set(Stage::Failed(failure_text(t, e)));
             }
         }
     }
 }
 
-fn failure_of(t: &crate::i18n::Text, answer: FromWorker) -> String {
-    worker_failure(
-        t,
-        api::ApiError::from_answer(answer).unwrap_or_else(|| api::ApiError::Worker(String::new())),
-    )
+/// What went wrong, from an answer other than the one asked for.
+fn failure(answer: FromWorker) -> api::ApiError {
+    api::ApiError::from_answer(answer).unwrap_or_else(|| api::ApiError::Worker(String::new()))
 }
 
-/// The sentence for a failure: network trouble, or what the server or the worker said.
-fn worker_failure(t: &crate::i18n::Text, error: api::ApiError) -> String {
+/// The sentence for a failure: network trouble for anything worth retrying later, otherwise
+/// what the server or the worker said.
+fn failure_text(t: &crate::i18n::Text, error: api::ApiError) -> String {
+    if error.retryable() {
+        return t.failed_network.to_owned();
+    }
     match error {
         api::ApiError::Network => t.failed_network.to_owned(),
-        api::ApiError::Server { status, .. } if status >= 500 || status == 429 => {
-            t.failed_network.to_owned()
-        }
         api::ApiError::Server { message, .. } | api::ApiError::Worker(message) => {
             fill(t.failed_server, &[("msg", &message)])
         }

@@ -4,6 +4,7 @@
 
 use cluebox_protocol::code::{self, InquiryCode};
 use cluebox_protocol::page::PageProfile;
+use cluebox_protocol::profile::Profile;
 use cluebox_protocol::worker::{CaseView, FromWorker, ToWorker};
 use leptos::prelude::*;
 
@@ -142,7 +143,7 @@ pub fn StatusPage(
             Lookup::Found(found) => {
                 let label = |id: &str| {
                     profile.with_value(|p| {
-                        PageProfile::label(&p.statuses, id, l.tag())
+                        Profile::label(&p.statuses, id, l.tag())
                             .unwrap_or(id)
                             .to_owned()
                     })

@@ -1,0 +1,318 @@
+//! The worker's decisions, natively: what it sends where, and how it reads each kind of answer.
+
+use std::collections::VecDeque;
+
+use super::*;
+use cluebox_protocol::derive::Argon2Params;
+use cluebox_protocol::keys::SecretKey;
+use cluebox_protocol::letter::{Answer, FieldAnswer};
+use cluebox_protocol::profile::{Profile, Recipients};
+use cluebox_protocol::receipt::Receipt;
+use cluebox_protocol::wire::Inquiry;
+use futures_executor::block_on;
+
+/// Answers from a script and records what the worker sent. The browser's `fetch` behind
+/// the real transport is exercised by the end-to-end tests; these check the worker's own
+/// decisions (what it sends where, and how it reads each kind of answer).
+#[derive(Default)]
+struct Script {
+    answers: RefCell<VecDeque<Result<(u16, String), ()>>>,
+    sent: RefCell<Vec<(String, String, Option<String>)>>,
+}
+
+impl Script {
+    fn then(&self, answer: Result<(u16, &str), ()>) -> &Self {
+        self.answers
+            .borrow_mut()
+            .push_back(answer.map(|(s, t)| (s, t.to_owned())));
+        self
+    }
+    fn last_body(&self) -> String {
+        self.sent.borrow().last().unwrap().2.clone().unwrap()
+    }
+}
+
+impl Transport for Script {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<(u16, String), ()> {
+        self.sent
+            .borrow_mut()
+            .push((method.to_owned(), path.to_owned(), body));
+        self.answers
+            .borrow_mut()
+            .pop_front()
+            .expect("the script has an answer")
+    }
+}
+
+fn profile_json(office: &SecretKey, region: &SecretKey) -> String {
+    let mut profile: Profile = toml::from_str(include_str!("../../profiles/12337.toml")).unwrap();
+    // Cheap Argon2 for tests; the construction is the same.
+    profile.argon2 = Argon2Params {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+    serde_json::to_string(&PublicProfile {
+        profile,
+        recipients: Recipients {
+            national: vec![office.public_key()],
+            regions: [("440000".to_owned(), vec![region.public_key()])].into(),
+        },
+        server_key: String::new(),
+        max_class: REPORT_LIMIT,
+    })
+    .unwrap()
+}
+
+fn new_code(s: &RefCell<Sealer>, net: &Script) -> String {
+    let FromWorker::Code { id: 1, code } = block_on(serve(s, net, ToWorker::NewCode { id: 1 }))
+    else {
+        panic!()
+    };
+    InquiryCode::parse(&code).unwrap();
+    code
+}
+
+#[test]
+fn a_report_is_sealed_to_the_national_and_regional_offices() {
+    let (office, region, stranger) = (
+        SecretKey::generate(),
+        SecretKey::generate(),
+        SecretKey::generate(),
+    );
+    let s = RefCell::new(Sealer::default());
+    let net = Script::default();
+    net.then(Ok((200, &profile_json(&office, &region))));
+    let code = new_code(&s, &net);
+    assert_eq!(
+        net.sent.borrow()[0].1,
+        "/api/v1/profile",
+        "fetched first, once"
+    );
+    let sections = vec![SectionAnswers {
+        id: "situation".into(),
+        fields: vec![FieldAnswer {
+            id: "what".into(),
+            answer: Answer::Given("线索".into()),
+        }],
+    }];
+    let request = ToWorker::SealReport {
+        id: 2,
+        code: code.clone(),
+        locale: "zh-CN".into(),
+        region: Some("440000".into()),
+        sections: sections.clone(),
+    };
+    let FromWorker::Sealed { id: 2, body } = block_on(serve(&s, &net, request)) else {
+        panic!()
+    };
+    let submit: SubmitReport = serde_json::from_str(&body).unwrap();
+    for key in [&office, &region] {
+        let Letter::Report(r) =
+            Letter::from_bytes(&envelope::open(key, &submit.sealed.0).unwrap()).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(r.sections, sections);
+        assert_eq!(r.reply_key, submit.reply_key);
+    }
+    assert!(envelope::open(&stranger, &submit.sealed.0).is_err());
+
+    // Upload: the body goes out unchanged and the receipt comes back.
+    let receipt = Receipt {
+        report_hash: [7; 32],
+        received_at: 1_700_000_000,
+        signature: [9; 64],
+    };
+    let filed = serde_json::to_string(&Filed {
+        receipt: receipt.clone(),
+    })
+    .unwrap();
+    net.then(Ok((201, &filed)));
+    let upload = ToWorker::Upload {
+        id: 3,
+        body: body.clone(),
+    };
+    let FromWorker::Filed {
+        id: 3,
+        receipt: shown,
+    } = block_on(serve(&s, &net, upload))
+    else {
+        panic!()
+    };
+    assert_eq!(shown.received_at, receipt.received_at);
+    assert_eq!(shown.report_hash, "07".repeat(32));
+    assert!(shown.signature.starts_with("CQkJ"), "base64 of 0x09 bytes");
+    assert_eq!(net.last_body(), body);
+
+    // The lookup for the same code uses the same token; an unknown one is "not found".
+    net.then(Ok((
+        404,
+        r#"{"error":{"code":"not_found","message":"no"}}"#,
+    )));
+    let FromWorker::NotFound { id: 4 } =
+        block_on(serve(&s, &net, ToWorker::Inquire { id: 4, code }))
+    else {
+        panic!()
+    };
+    let lookup: InquiryRequest = serde_json::from_str(&net.last_body()).unwrap();
+    assert_eq!(lookup.lookup_token, submit.lookup_token);
+    assert_eq!(net.sent.borrow().len(), 3, "the profile was fetched once");
+}
+
+#[test]
+fn replies_and_own_follow_ups_open_others_do_not() {
+    let (office, region) = (SecretKey::generate(), SecretKey::generate());
+    let s = RefCell::new(Sealer::default());
+    let net = Script::default();
+    net.then(Ok((200, &profile_json(&office, &region))));
+    let code = new_code(&s, &net);
+    let seal = ToWorker::SealFollowUp {
+        id: 2,
+        code: code.clone(),
+        text: "补充".into(),
+    };
+    let FromWorker::Sealed { id: 2, body } = block_on(serve(&s, &net, seal)) else {
+        panic!()
+    };
+    net.then(Ok((201, "{}")));
+    let send = ToWorker::SendFollowUp {
+        id: 3,
+        body: body.clone(),
+    };
+    assert_eq!(block_on(serve(&s, &net, send)), FromWorker::Sent { id: 3 });
+    assert_eq!(net.last_body(), body, "sent as sealed");
+    let follow: FollowUpRequest = serde_json::from_str(&body).unwrap();
+    assert!(
+        envelope::open(&office, &follow.sealed.0).is_ok(),
+        "the office reads follow-ups"
+    );
+    let reply_key = s.borrow_mut().keys(&code).unwrap().reply_public();
+    let reply = Letter::Reply(Note {
+        text: "已受理".into(),
+    });
+    let sealed_reply = envelope::seal(&[reply_key], &reply.to_bytes(), REPORT_LIMIT).unwrap();
+    let junk = envelope::seal(&[office.public_key()], &reply.to_bytes(), REPORT_LIMIT).unwrap();
+    let inquiry = Inquiry {
+        status: "accepted".into(),
+        received_at: 1,
+        timeline: vec![],
+        replies: vec![
+            SealedItem {
+                sealed: Sealed(sealed_reply),
+                at: 2,
+            },
+            SealedItem {
+                sealed: Sealed(junk),
+                at: 3,
+            },
+        ],
+        follow_ups: vec![SealedItem {
+            sealed: follow.sealed,
+            at: 4,
+        }],
+    };
+    net.then(Ok((200, &serde_json::to_string(&inquiry).unwrap())));
+    let FromWorker::Case { case, .. } =
+        block_on(serve(&s, &net, ToWorker::Inquire { id: 3, code }))
+    else {
+        panic!()
+    };
+    assert_eq!(case.status, "accepted");
+    assert_eq!(case.replies[0].text.as_deref(), Some("已受理"));
+    assert_eq!(case.replies[1].text, None, "not sealed to this code");
+    assert_eq!(case.follow_ups[0].text.as_deref(), Some("补充"));
+}
+
+#[test]
+fn every_kind_of_failure_is_an_answer() {
+    let (office, region) = (SecretKey::generate(), SecretKey::generate());
+    let s = RefCell::new(Sealer::default());
+    let net = Script::default();
+    // Offline while fetching the settings: a network failure, and the next request retries.
+    net.then(Err(()));
+    assert_eq!(
+        block_on(serve(&s, &net, ToWorker::NewCode { id: 7 })),
+        FromWorker::Http {
+            id: 7,
+            status: 0,
+            code: String::new(),
+            message: String::new()
+        }
+    );
+    net.then(Ok((200, &profile_json(&office, &region))));
+    new_code(&s, &net);
+    // A code that is not one.
+    let FromWorker::Failed { id: 8, .. } = block_on(serve(
+        &s,
+        &net,
+        ToWorker::Inquire {
+            id: 8,
+            code: "not a code".into(),
+        },
+    )) else {
+        panic!()
+    };
+    // The API's JSON error is passed on with its stable code; a proxy's page has none.
+    let upload = || ToWorker::Upload {
+        id: 9,
+        body: "{}".into(),
+    };
+    net.then(Ok((
+        429,
+        r#"{"error":{"code":"rate_limited","message":"slow down"}}"#,
+    )));
+    assert_eq!(
+        block_on(serve(&s, &net, upload())),
+        FromWorker::Http {
+            id: 9,
+            status: 429,
+            code: "rate_limited".into(),
+            message: "slow down".into()
+        }
+    );
+    net.then(Ok((502, "<html>Bad gateway</html>")));
+    assert_eq!(
+        block_on(serve(&s, &net, upload())),
+        FromWorker::Http {
+            id: 9,
+            status: 502,
+            code: String::new(),
+            message: String::new()
+        }
+    );
+    // A 2xx that is not a receipt is not taken for one.
+    net.then(Ok((201, "{}")));
+    let FromWorker::Failed { id: 9, .. } = block_on(serve(&s, &net, upload())) else {
+        panic!()
+    };
+}
+
+#[test]
+fn messages_round_trip_as_postcard() {
+    use cluebox_protocol::worker::{decode, encode};
+    let request = ToWorker::SealReport {
+        id: 5,
+        code: "ABCD".into(),
+        locale: "en".into(),
+        region: None,
+        sections: vec![],
+    };
+    assert_eq!(decode::<ToWorker>(&encode(&request)), Some(request));
+    let answer = FromWorker::Filed {
+        id: 6,
+        receipt: (&Receipt {
+            report_hash: [1; 32],
+            received_at: 2,
+            signature: [3; 64],
+        })
+            .into(),
+    };
+    assert_eq!(decode::<FromWorker>(&encode(&answer)), Some(answer));
+    assert_eq!(decode::<FromWorker>(&[0xff, 0xff]), None);
+}
