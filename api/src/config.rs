@@ -3,7 +3,9 @@
 //!
 //! Every field has a default, so `cluebox` with no arguments and no file runs a demo: SQLite in
 //! `./data`, the 12337 profile, 127.0.0.1:8080, demo keys made on first start (see
-//! [`crate::secrets`]). `docs/cluebox.sample.toml` documents every field.
+//! [`crate::secrets`]). Demo keys are made only for a loopback address, or with `demo = true`
+//! (`--demo`), and then every page carries a demo banner. `docs/cluebox.sample.toml` documents
+//! every field.
 //!
 //! Nested fields in the environment use a double underscore: `CLUEBOX_LISTEN=0.0.0.0:80`,
 //! `CLUEBOX_RECIPIENTS__NATIONAL='["cbxpk1..."]'`.
@@ -24,8 +26,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where the database lives (created if missing).
     pub data_dir: PathBuf,
-    /// Where the server's own secrets live (signing key, token-hash key). Defaults to
-    /// `<data_dir>/secrets`; put it on another volume to keep it out of database backups.
+    /// Where the server's own secrets live (signing key, token-hash key). Required outside
+    /// demo mode, and then outside `data_dir`: a backup or copy of the data directory must not
+    /// carry the token-hash key, without which the stored hashes cannot even confirm a guessed
+    /// code. In demo mode it defaults to `<data_dir>/secrets`.
     pub secrets_dir: Option<PathBuf>,
     /// The built portal (Trunk's `dist/`). If it does not exist, `public/` is served.
     pub site_dir: PathBuf,
@@ -43,6 +47,56 @@ pub struct Config {
     pub hsts: bool,
     /// Log filter (`info`, `cluebox_api=debug`, ...). Logs never carry addresses or report data.
     pub log: String,
+    /// Allow demo keys (made on this server, private half included) on a non-loopback
+    /// address. Every page then says it is a demo. Never for real reports.
+    pub demo: bool,
+    /// Serve HTTPS with this certificate and key (small deployments without a reverse proxy).
+    pub tls: Option<TlsSettings>,
+    /// Timeouts and connection caps.
+    pub limits: Limits,
+}
+
+/// `[tls]`: the server's own HTTPS.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM certificate chain (leaf first).
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// Also listen here for plain HTTP and answer every request with a permanent redirect to
+    /// `public_url` (for example `0.0.0.0:80`).
+    pub redirect_listen: Option<SocketAddr>,
+}
+
+/// `[limits]`: what one client or one request may take. Defaults suit a public server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// A request's head must arrive within this many seconds from when the server starts
+    /// waiting for it; this also bounds an idle keep-alive connection, one that never sends
+    /// anything, and a TLS handshake.
+    pub header_timeout_secs: u64,
+    /// A request's body must arrive within this many seconds (408 otherwise).
+    pub body_timeout_secs: u64,
+    /// A whole request must be answered within this many seconds (503 otherwise).
+    pub request_timeout_secs: u64,
+    /// Open connections in all.
+    pub max_connections: u64,
+    /// Open connections from one client address.
+    pub max_connections_per_client: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            request_timeout_secs: 60,
+            max_connections: 8192,
+            max_connections_per_client: 64,
+        }
+    }
 }
 
 impl Default for Config {
@@ -58,6 +112,9 @@ impl Default for Config {
             public_url: None,
             hsts: true,
             log: "info".into(),
+            demo: false,
+            tls: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -100,6 +157,11 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("secrets"))
     }
 
+    /// Whether this server runs on demo keys (no office key configured).
+    pub fn is_demo(&self) -> bool {
+        self.recipients.is_none()
+    }
+
     /// Reads and checks the configured profile.
     pub fn load_profile(&self) -> anyhow::Result<Profile> {
         let text = match BUILTIN_PROFILES.iter().find(|(id, _)| *id == self.profile) {
@@ -120,6 +182,16 @@ impl Config {
     /// Checks what the types cannot: keys present when recipients are configured, token hashes
     /// well formed, regions known to the profile.
     pub fn validate(&self, profile: &Profile) -> anyhow::Result<()> {
+        if self.is_demo() && !self.demo && !self.listen.ip().is_loopback() {
+            anyhow::bail!(
+                "no office key is configured, and {} is not a loopback address: demo keys (whose \
+                 private half would sit on this server) are only made for 127.0.0.1 or ::1. For \
+                 real use, run `cluebox-desk keygen` on the intranet desk and put the printed \
+                 cbxpk1... key in the config: [recipients] national = [\"cbxpk1...\"]. To show a \
+                 demo on the network anyway, pass --demo (every page then says it is a demo).",
+                self.listen
+            );
+        }
         if let Some(recipients) = &self.recipients {
             if recipients.national.is_empty() {
                 anyhow::bail!(
@@ -136,6 +208,24 @@ impl Config {
                 }
             }
         }
+        if !self.is_demo() {
+            let secrets = self.secrets_dir.as_ref().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "secrets_dir is not set: outside demo mode the server's secrets (the token-hash \
+                     key above all) must live outside data_dir, so that a backup or copy of the data \
+                     directory cannot confirm a guessed inquiry code. Set secrets_dir (or \
+                     CLUEBOX_SECRETS_DIR) to a directory on another volume."
+                )
+            })?;
+            if inside(secrets, &self.data_dir) {
+                anyhow::bail!(
+                    "secrets_dir {} is inside data_dir {}: a backup or copy of the data directory \
+                     would carry the token-hash key. Move it outside data_dir.",
+                    secrets.display(),
+                    self.data_dir.display()
+                );
+            }
+        }
         for hash in &self.desk_token_hashes {
             if hash.len() != 64 || hex::decode(hash).is_err() {
                 anyhow::bail!(
@@ -147,9 +237,85 @@ impl Config {
     }
 }
 
+/// Whether `path` is `dir` or lies under it (compared after resolving both as far as they
+/// exist, so `./data/../data/secrets` and symlinks do not slip through).
+fn inside(path: &Path, dir: &Path) -> bool {
+    fn resolve(p: &Path) -> PathBuf {
+        let absolute = std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+        // Canonicalise the longest existing ancestor, keep the rest as written.
+        let mut existing = absolute.clone();
+        let mut rest = Vec::new();
+        while !existing.exists() {
+            match (existing.file_name(), existing.parent()) {
+                (Some(name), Some(parent)) => {
+                    rest.push(name.to_owned());
+                    existing = parent.to_owned();
+                }
+                _ => return absolute,
+            }
+        }
+        let mut out = existing.canonicalize().unwrap_or(existing);
+        for name in rest.into_iter().rev() {
+            if name == ".." {
+                out.pop();
+            } else if name != "." {
+                out.push(name);
+            }
+        }
+        out
+    }
+    resolve(path).starts_with(resolve(dir))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn demo_keys_only_on_loopback_unless_asked() {
+        let profile = Config::default().load_profile().unwrap();
+        let open = Config {
+            listen: "0.0.0.0:8080".parse().unwrap(),
+            ..Config::default()
+        };
+        let err = open.validate(&profile).unwrap_err().to_string();
+        assert!(
+            err.contains("not a loopback address") && err.contains("--demo"),
+            "{err}"
+        );
+        let asked = Config { demo: true, ..open };
+        asked.validate(&profile).unwrap();
+        Config::default().validate(&profile).unwrap();
+    }
+
+    #[test]
+    fn real_keys_need_secrets_outside_the_data_directory() {
+        let profile = Config::default().load_profile().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let real = Config {
+            data_dir: dir.path().join("data"),
+            recipients: Some(Recipients {
+                national: vec![cluebox_protocol::keys::SecretKey::generate().public_key()],
+                regions: Default::default(),
+            }),
+            ..Config::default()
+        };
+        let err = real.validate(&profile).unwrap_err().to_string();
+        assert!(err.contains("secrets_dir is not set"), "{err}");
+        for inner in ["data/secrets", "data/../data/x", "data"] {
+            let c = Config {
+                secrets_dir: Some(dir.path().join(inner)),
+                ..real.clone()
+            };
+            let err = c.validate(&profile).unwrap_err().to_string();
+            assert!(err.contains("is inside data_dir"), "{inner}: {err}");
+        }
+        let ok = Config {
+            secrets_dir: Some(dir.path().join("secrets")),
+            ..real
+        };
+        ok.validate(&profile).unwrap();
+    }
 
     #[test]
     fn builtin_profiles_load_and_validate() {

@@ -2,8 +2,9 @@
 //! lookups, feeds the intranet case desk, and serves the portal.
 //!
 //! It must hold nothing that helps someone who seizes it read a report or find a reporter: only
-//! ciphertext, keyed hashes of lookup tokens, reporters' reply *public* keys and public status
-//! events. It never logs or stores an IP address, user agent or referrer.
+//! ciphertext, keyed hashes of lookup tokens, public status events and times to the day. It
+//! never logs or stores an IP address, user agent or referrer, and writes no log line per
+//! report, follow-up or lookup.
 //!
 //! Start it with [`launch`] on a listener (tests bind port 0); build the router alone with
 //! [`router`] for `oneshot` tests.
@@ -24,8 +25,10 @@ pub mod export;
 pub mod extract;
 pub mod headers;
 pub mod landing;
+pub mod limits;
 pub mod routes;
 pub mod secrets;
+pub mod serve;
 pub mod site;
 pub mod state;
 pub mod store;
@@ -54,6 +57,10 @@ pub fn router(state: AppState) -> Router {
             error::for_status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
         })
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::request_limits,
+        ))
         .layer(axum::middleware::from_fn(headers::access_log))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -81,9 +88,10 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
             let (key, path) = secrets::demo_office_key(&config.data_dir)?;
             tracing::warn!(
                 "DEMO MODE: no office key is configured, so reports are sealed to a demo key whose \
-                 PRIVATE half is on this server ({}). Anyone who seizes this server can read them. \
-                 For real use, run `cluebox-desk keygen` on the intranet desk and put its public \
-                 key in the config: [recipients] national = [\"cbxpk1...\"], then delete that file.",
+                 PRIVATE half is on this server ({}). Anyone who seizes this server can read them, \
+                 and every page says so. For real use, run `cluebox-desk keygen` on the intranet \
+                 desk and put its public key in the config: [recipients] national = \
+                 [\"cbxpk1...\"], set secrets_dir outside data_dir, then delete that file.",
                 path.display()
             );
             Recipients {
@@ -102,6 +110,11 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
         .collect::<Result<_, _>>()
         .context("desk_token_hashes")?;
     if desk_token_hashes.is_empty() {
+        anyhow::ensure!(
+            config.is_demo(),
+            "desk_token_hashes is empty: run `cluebox desk-token` and put the printed hash in the \
+             config (demo desk tokens are only made in demo mode)"
+        );
         let (hash, path) = secrets::demo_desk_token(&config.data_dir)?;
         tracing::warn!(
             "DEMO MODE: no desk token is configured; a demo desk token is in {}. For real use, run \
@@ -126,6 +139,7 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
         &profile,
         &secrets.verifying_key_base64(),
         &config.public_url(),
+        config.is_demo(),
     )?;
     if !site.has_app() {
         tracing::warn!(
@@ -134,7 +148,7 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
             config.site_dir.display()
         );
     }
-    Ok(new_state(
+    let mut state = new_state(
         profile,
         recipients,
         store,
@@ -142,7 +156,11 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
         desk_token_hashes,
         site,
         config.hsts,
-    ))
+    );
+    Arc::get_mut(&mut state.0)
+        .expect("the state was just made")
+        .limits = config.limits.clone();
+    Ok(state)
 }
 
 /// Assembles the state from its parts (tests and benchmarks use this directly).
@@ -171,6 +189,7 @@ pub fn new_state(
         desk_token_hashes,
         site,
         hsts,
+        limits: config::Limits::default(),
     }))
 }
 
@@ -181,13 +200,23 @@ fn check_writable(dir: &std::path::Path) -> anyhow::Result<()> {
         .with_context(|| format!("the data directory {} is not writable", dir.display()))
 }
 
-/// Serves until `shutdown` completes, then finishes in-flight requests.
+/// Serves plain HTTP until `shutdown` completes, then finishes in-flight requests (the limits
+/// of [`serve::serve`] apply: timeouts, connection caps).
 pub async fn launch(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    launch_with(listener, state, None, shutdown).await
+}
+
+/// [`launch`], over TLS when `tls` is given.
+pub async fn launch_with(
+    listener: TcpListener,
+    state: AppState,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let limits = state.limits.clone();
+    serve::serve(listener, router(state), tls, &limits, shutdown).await
 }

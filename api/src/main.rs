@@ -14,6 +14,9 @@ struct Cli {
     /// A TOML config file (every setting also has a CLUEBOX_* environment variable).
     #[arg(long, short, global = true, env = "CLUEBOX_CONFIG")]
     config: Option<PathBuf>,
+    /// Allow demo keys on a non-loopback address (every page then says it is a demo).
+    #[arg(long, global = true)]
+    demo: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -37,13 +40,15 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let config = Config::load(cli.config.as_deref())?;
+    let mut config = Config::load(cli.config.as_deref())?;
+    config.demo |= cli.demo;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&config.log)
                 .context("the `log` setting is not a valid filter")?,
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command.unwrap_or(Command::Serve) {
@@ -79,27 +84,70 @@ fn main() -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let state = cluebox_api::build_state(&config)?;
-    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AddrInUse {
-            anyhow::anyhow!(
-                "cannot listen on {}: the port is already in use (stop the other server or set CLUEBOX_LISTEN)",
-                config.listen
-            )
-        } else {
-            anyhow::anyhow!("cannot listen on {}: {e}", config.listen)
-        }
-    })?;
+    match cluebox_api::serve::raise_file_limit() {
+        Some(n) => tracing::info!("open-files limit: {n}"),
+        None => tracing::warn!("could not raise the open-files limit"),
+    }
+    let tls = config
+        .tls
+        .as_ref()
+        .map(|t| cluebox_api::serve::tls_acceptor(&t.cert, &t.key))
+        .transpose()?;
+    let listener = bind(config.listen).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(
-        "Cluebox {} serving profile {} on http://{} (portal from {}, {} files)",
+        "Cluebox {} serving profile {} on {scheme}://{} (portal from {}, {} files)",
         env!("CARGO_PKG_VERSION"),
         state.profile.profile.id,
         listener.local_addr()?,
         state.site.root().display(),
         state.site.len()
     );
-    cluebox_api::launch(listener, state, shutdown_signal()).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    let redirects = match config.tls.as_ref().and_then(|t| t.redirect_listen) {
+        Some(addr) => {
+            let listener = bind(addr).await?;
+            tracing::info!(
+                "redirecting plain HTTP on {addr} to {}",
+                config.public_url()
+            );
+            Some(tokio::spawn(cluebox_api::serve::serve_redirects(
+                listener,
+                config.public_url(),
+                config.limits.clone(),
+                until_stopped(),
+            )))
+        }
+        None => None,
+    };
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    cluebox_api::launch_with(listener, state, tls, until_stopped()).await?;
+    if let Some(task) = redirects {
+        task.await??;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            anyhow::anyhow!(
+                "cannot listen on {addr}: the port is already in use (stop the other server or set CLUEBOX_LISTEN)"
+            )
+        } else {
+            anyhow::anyhow!("cannot listen on {addr}: {e}")
+        }
+    })
 }
 
 async fn shutdown_signal() {

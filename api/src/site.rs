@@ -48,6 +48,22 @@ struct Asset {
 pub struct Site {
     files: HashMap<String, Asset>,
     root: PathBuf,
+    demo: bool,
+}
+
+/// The banner every page of a demo server carries, right after `<body>`.
+pub const DEMO_BANNER: &str = "<p class=\"demo-banner\" role=\"alert\" lang=\"zh-CN\">演示模式：本服务器保存着解密举报所需的私钥，请勿提交真实举报。<span lang=\"en\">DEMO: this server holds the key that opens reports. Do not file a real report here.</span></p>";
+
+/// `html` with [`DEMO_BANNER`] after its `<body>` tag (unchanged if it has none).
+pub fn with_demo_banner(html: &str) -> String {
+    let Some(start) = html.find("<body") else {
+        return html.to_owned();
+    };
+    let Some(end) = html[start..].find('>') else {
+        return html.to_owned();
+    };
+    let at = start + end + 1;
+    [&html[..at], DEMO_BANNER, &html[at..]].concat()
 }
 
 /// An app page as served: the fallback block and the hotline profile filled in.
@@ -72,20 +88,24 @@ impl Site {
     /// Loads every file under `root` (none if `root` does not exist), fills each app page's
     /// fallback block and profile ([`fill_page`]) and adds the landing pages, all made from
     /// `profile`; `server_key` is the receipt key pages print on saved receipts.
+    /// With `demo`, every HTML page carries [`DEMO_BANNER`].
     pub fn load(
         root: &Path,
         profile: &cluebox_protocol::profile::Profile,
         server_key: &str,
         public_url: &str,
+        demo: bool,
     ) -> anyhow::Result<Self> {
         let mut site = Site {
             files: HashMap::new(),
             root: root.to_owned(),
+            demo,
         };
         if root.is_dir() {
             site.load_dir(root, root, profile, server_key)?;
         }
         for (path, html) in crate::landing::pages(profile, public_url)? {
+            let html = if demo { with_demo_banner(&html) } else { html };
             site.files
                 .insert(path.to_owned(), Asset::new(path, html.into_bytes()));
         }
@@ -137,6 +157,10 @@ impl Site {
             if rel.ends_with(".html") && contains(&raw, FALLBACK_PLACEHOLDER.as_bytes()) {
                 let page = String::from_utf8(raw).context("app pages must be UTF-8")?;
                 raw = fill_page(&page, profile, server_key).into_bytes();
+            }
+            if self.demo && rel.ends_with(".html") {
+                let page = String::from_utf8(raw).context("pages must be UTF-8")?;
+                raw = with_demo_banner(&page).into_bytes();
             }
             self.files.insert(rel.clone(), Asset::new(&rel, raw));
         }
@@ -335,7 +359,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FORM_PAGE), "<p>hi</p>").unwrap();
         let profile = toml::from_str(include_str!("../../profiles/12337.toml")).unwrap();
-        let site = Site::load(dir.path(), &profile, "", "http://127.0.0.1:8080").unwrap();
+        let site = Site::load(dir.path(), &profile, "", "http://127.0.0.1:8080", false).unwrap();
         assert!(site.resolve("").is_some());
         assert!(site.resolve("report").is_some());
         assert!(site.resolve("en/").is_some());

@@ -36,4 +36,6 @@ pub struct App {
     pub site: Site,
     /// Whether to send HSTS.
     pub hsts: bool,
+    /// Timeouts and connection caps.
+    pub limits: crate::config::Limits,
 }

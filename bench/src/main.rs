@@ -23,7 +23,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
 use clap::Parser;
 use cluebox_protocol::envelope::{self, REPORT_LIMIT};
-use cluebox_protocol::keys::SecretKey;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt as _, Full};
 use hyper::Request;
@@ -140,8 +139,7 @@ async fn run(
         })
         .collect();
     let sealed_len = STANDARD.decode(&sealed[0])?.len();
-    let reply_key = SecretKey::generate().public_key().to_string();
-    let bodies = Arc::new((sealed, reply_key));
+    let bodies = Arc::new(sealed);
 
     // Warm up, then measure submissions.
     let _ = submissions(
@@ -221,7 +219,7 @@ async fn submissions(
     addr: SocketAddr,
     connections: usize,
     duration: Duration,
-    bodies: Arc<(Vec<String>, String)>,
+    bodies: Arc<Vec<String>>,
 ) -> anyhow::Result<(Phase, Vec<String>)> {
     let start = Instant::now();
     let deadline = start + duration;
@@ -236,15 +234,15 @@ async fn submissions(
             while Instant::now() < deadline {
                 let token = random_b64::<32>();
                 let body = format!(
-                    r#"{{"v":1,"sealed":"{}","lookup_token":"{}","reply_key":"{}","idempotency_key":"{}"}}"#,
-                    bodies.0[i % bodies.0.len()],
+                    r#"{{"v":1,"sealed":"{}","lookup_token":"{}","idempotency_key":"{}"}}"#,
+                    bodies[i % bodies.len()],
                     token,
-                    bodies.1,
                     random_b64::<16>()
                 );
                 i += 1;
                 let sent = Instant::now();
-                let (status, _) = send(&mut conn, addr, "POST", "/api/v1/reports", body.into()).await?;
+                let (status, _) =
+                    send(&mut conn, addr, "POST", "/api/v1/reports", body.into()).await?;
                 if status == 201 {
                     hist.record(sent.elapsed().as_micros() as u64)?;
                     ok += 1;

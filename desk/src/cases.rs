@@ -1,7 +1,11 @@
 //! Reading cases: `list` (one line per case) and `show` (every field, "unclear" where the
 //! reporter left a blank, the follow-ups).
+//!
+//! Every reporter-written string goes through [`crate::text`] before it is printed.
 
 use std::fmt::Write as _;
+
+use crate::text;
 
 use cluebox_protocol::letter::{Answer, SectionAnswers};
 use cluebox_protocol::profile::{Field, FieldKind, Profile};
@@ -15,12 +19,12 @@ pub fn list(rows: &[crate::reports::CaseRow]) -> String {
         let _ = writeln!(
             out,
             "{:<9} {:<17} {:<15} {:<8} {:<5} {}",
-            &c.id[..8.min(c.id.len())],
-            date(c.received_at),
-            c.status,
-            c.profile,
+            text::line(&c.id[..8.min(c.id.len())]),
+            day(c.received_at),
+            text::line(&c.status),
+            text::line(&c.profile),
             if c.real_name() { "real" } else { "anon" },
-            c.answer("category").unwrap_or("unclear")
+            text::line(c.answer("category").unwrap_or("unclear"))
         );
     }
     out
@@ -42,9 +46,11 @@ pub fn show(
     let mut out = String::new();
     writeln!(
         out,
-        "Case {case_id}  (profile {profile_id}, reported in {locale})"
+        "Case {case_id}  (profile {}, reported in {})",
+        text::line(&profile_id),
+        text::line(&locale)
     )?;
-    writeln!(out, "Received: {}   Status: {status}", date(at))?;
+    writeln!(out, "Received: {}   Status: {status}", day(at))?;
     for section in &sections {
         let def = profile
             .as_ref()
@@ -52,14 +58,14 @@ pub fn show(
         writeln!(
             out,
             "\n== {}",
-            def.map_or(section.id.as_str(), |d| d.title.zh.as_str())
+            def.map_or_else(|| text::line(&section.id), |d| text::line(&d.title.zh))
         )?;
         for field in &section.fields {
             let fdef = def.and_then(|d| d.fields.iter().find(|f| f.id == field.id));
-            let label = fdef.map_or(field.id.as_str(), |f| f.label.zh.as_str());
+            let label = fdef.map_or_else(|| text::line(&field.id), |f| text::line(&f.label.zh));
             let value = match &field.answer {
                 Answer::Unclear => "不清楚 (unclear)".to_owned(),
-                Answer::Given(v) => display(profile.as_ref(), fdef, v),
+                Answer::Given(v) => text::block(&display(profile.as_ref(), fdef, v)),
             };
             writeln!(out, "{label}: {value}")?;
         }
@@ -85,7 +91,14 @@ pub fn show(
             } else {
                 format!(": {note}")
             };
-            writeln!(out, "[{}] {actor}: {step}{note}", date(at))?;
+            writeln!(
+                out,
+                "[{}] {}: {}{}",
+                date(at),
+                text::line(&actor),
+                text::line(&step),
+                text::block(&note)
+            )?;
         }
     }
     let mut stmt = conn.prepare(
@@ -99,18 +112,29 @@ pub fn show(
         writeln!(out, "\n== Possible repeats")?;
         for (other, why, linked) in flags {
             let mark = if linked { " [linked]" } else { "" };
-            writeln!(out, "{} ({why}){mark}", &other[..8.min(other.len())])?;
+            writeln!(
+                out,
+                "{} ({}){mark}",
+                &other[..8.min(other.len())],
+                text::line(&why)
+            )?;
         }
     }
-    let mut stmt =
-        conn.prepare("SELECT received_at, text FROM follow_ups WHERE case_id = ?1 ORDER BY seq")?;
-    let follow_ups: Vec<(u64, String)> = stmt
-        .query_map([case_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+    let mut stmt = conn.prepare(
+        "SELECT received_at, text, authenticated FROM follow_ups WHERE case_id = ?1 ORDER BY seq",
+    )?;
+    let follow_ups: Vec<(u64, String, bool)> = stmt
+        .query_map([case_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
     if !follow_ups.is_empty() {
         writeln!(out, "\n== Follow-ups")?;
-        for (at, text) in follow_ups {
-            writeln!(out, "[{}] {text}", date(at))?;
+        for (at, note, authenticated) in follow_ups {
+            let mark = if authenticated {
+                ""
+            } else {
+                " [unauthenticated: an older follow-up, not proven to come from the code's holder]"
+            };
+            writeln!(out, "[{}]{mark} {}", day(at), text::block(&note))?;
         }
     }
     Ok(out)
@@ -128,6 +152,11 @@ fn display(profile: Option<&Profile>, field: Option<&Field>, value: &str) -> Str
         Some(l) => format!("{l} [{value}]"),
         None => value.to_owned(),
     }
+}
+
+/// `YYYY-MM-DD` UTC: the server's times are whole days.
+pub fn day(unix: u64) -> String {
+    date(unix)[..10].to_owned()
 }
 
 /// `YYYY-MM-DD HH:MM` UTC.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use cluebox_desk::sync;
+use cluebox_desk::{remote, sync};
 
 /// Cluebox case desk: holds the office keys, opens reports, keeps the cases and their audit log.
 #[derive(Parser)]
@@ -42,6 +42,19 @@ pub(crate) struct Cli {
         default_value = "desk"
     )]
     pub(crate) actor: String,
+    /// Extra CA certificates (PEM) to trust for the API's HTTPS, beyond the public roots (the
+    /// office's own CA).
+    #[arg(long, global = true, env = "CLUEBOX_DESK_CA_CERT")]
+    pub(crate) ca_cert: Option<PathBuf>,
+    /// Pin the API's certificate key: sha256/BASE64 of its SubjectPublicKeyInfo (repeat for a
+    /// backup key). A certificate with another key is refused even if a CA signed it.
+    #[arg(
+        long = "pin",
+        global = true,
+        env = "CLUEBOX_DESK_PINS",
+        value_delimiter = ','
+    )]
+    pub(crate) pins: Vec<String>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -49,11 +62,15 @@ pub(crate) struct Cli {
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Make an office key pair: writes the private key file (mode 0600) and prints the public
-    /// key for the API's config. With CLUEBOX_DESK_PASSPHRASE set, the file is protected by it.
+    /// key for the API's config.
     Keygen {
         /// The private key file to write (must not exist).
         #[arg(long)]
         out: PathBuf,
+        /// Protect the file with a passphrase, typed at the terminal (or CLUEBOX_DESK_PASSPHRASE,
+        /// which also implies this).
+        #[arg(long)]
+        protect: bool,
     },
     /// Fetch new sealed items from the intake API, store them, acknowledge them, open them.
     Pull {
@@ -81,6 +98,19 @@ pub(crate) enum Command {
         /// An answer, as section/field=value (repeat); every other field is "unclear".
         #[arg(long = "field")]
         fields: Vec<String>,
+        /// A regional office's public key, REGION=cbxpk1... (repeat): reports about that
+        /// region are sealed to it too. The national keys are the --key files' public halves.
+        #[arg(
+            long = "region-key",
+            env = "CLUEBOX_DESK_REGION_KEYS",
+            value_delimiter = ','
+        )]
+        region_keys: Vec<String>,
+    },
+    /// Items that could not be opened, set aside with their reasons.
+    Quarantine {
+        #[command(subcommand)]
+        command: Option<QuarantineCommand>,
     },
     /// Write a printable A4 poster (SVG or PDF) with the entry URL's QR code.
     Poster {
@@ -240,18 +270,36 @@ pub(crate) struct ApiArgs {
 
 impl ApiArgs {
     /// Pushes the queue if the API is configured; says what happened.
-    pub(crate) fn push(&self, conn: &rusqlite::Connection) -> anyhow::Result<String> {
+    pub(crate) fn push(
+        &self,
+        conn: &rusqlite::Connection,
+        tls: &remote::TlsOptions,
+    ) -> anyhow::Result<String> {
         let (Some(server), Some(token_file)) = (&self.server, &self.token_file) else {
             return Ok("queued; run `cluebox-desk push` to send it".into());
         };
         let token = std::fs::read_to_string(token_file)
             .with_context(|| format!("cannot read the token file {}", token_file.display()))?;
+        let remote = remote::Remote::connect(server, tls)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let sent = runtime.block_on(sync::push(conn, server, token.trim()))?;
+        let sent = runtime.block_on(sync::push(conn, &remote, token.trim()))?;
         Ok(format!("sent {sent} change(s) to the API"))
     }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum QuarantineCommand {
+    /// List them (the default).
+    List,
+    /// Try them again with the keys given now (all, or those set aside for one reason).
+    Retry {
+        /// Only items with this reason: not_addressed, untrusted_sender, damaged, wrong_kind,
+        /// unsupported_version, unknown_case.
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -13,9 +13,11 @@ pub mod intake;
 pub mod keyfile;
 pub mod phone;
 pub mod poster;
+pub mod remote;
 pub mod repeats;
 pub mod reports;
 pub mod sync;
+pub mod text;
 pub mod workflow;
 
 /// Seconds since the Unix epoch.

@@ -6,27 +6,55 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use cluebox_desk::{audit, cases, db, intake, keyfile, phone, repeats, reports, sync, workflow};
+use cluebox_desk::remote::{Remote, TlsOptions};
+use cluebox_desk::{
+    audit, cases, db, intake, keyfile, phone, repeats, reports, sync, text, workflow,
+};
 use cluebox_protocol::keys::SecretKey;
 
 mod cli;
 
-use cli::{AuditCommand, Cli, Command};
+use cli::{AuditCommand, Cli, Command, QuarantineCommand};
+
 fn load_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<SecretKey>> {
-    let passphrase = std::env::var("CLUEBOX_DESK_PASSPHRASE").ok();
     paths
         .iter()
-        .map(|p| keyfile::read(p, passphrase.as_deref()))
+        .map(|p| keyfile::read(p, |path| keyfile::passphrase(path, false)))
         .collect()
+}
+
+/// The key that seals the office's replies and status letters: the first `--key`.
+fn office_key(paths: &[PathBuf]) -> anyhow::Result<SecretKey> {
+    let first = paths.first().ok_or_else(|| {
+        anyhow::anyhow!(
+            "this seals a message to the reporter as the office: give the office key with --key \
+             (or CLUEBOX_DESK_KEYS)"
+        )
+    })?;
+    keyfile::read(first, |path| keyfile::passphrase(path, false))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let profiles = cluebox_desk::Profiles::load(&cli.profiles)?;
+    let tls = TlsOptions {
+        ca_cert: cli.ca_cert.clone(),
+        pins: cli.pins.clone(),
+    };
     match cli.command {
-        Command::Keygen { out } => {
-            let passphrase = std::env::var("CLUEBOX_DESK_PASSPHRASE").ok();
-            let key = keyfile::write_new(&out, passphrase.as_deref())?;
+        Command::Keygen { out, protect } => {
+            let passphrase = if protect || std::env::var_os(keyfile::PASSPHRASE_ENV).is_some() {
+                Some(keyfile::passphrase(&out, true)?)
+            } else {
+                None
+            };
+            let key = keyfile::write_new(&out, passphrase.as_ref().map(|p| p.as_str()))?;
             println!("{}", key.public_key());
             eprintln_note(&format!(
                 "wrote the private key to {} (mode 0600{}); put the line above in the API config: \
@@ -41,19 +69,17 @@ fn main() -> anyhow::Result<()> {
             ));
         }
         Command::Pull { server, token_file } => {
+            let remote = Remote::connect(&server, &tls)?;
             let token = std::fs::read_to_string(&token_file)
                 .with_context(|| format!("cannot read the token file {}", token_file.display()))?;
             let keys = load_keys(&cli.keys)?;
             let mut conn = db::open(&cli.db)?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
             let stored =
-                runtime.block_on(sync::pull(&mut conn, &server, token.trim(), &cli.actor))?;
+                runtime()?.block_on(sync::pull(&mut conn, &remote, token.trim(), &cli.actor))?;
             let opened = intake::open_pending(&mut conn, &keys, &cli.actor)?;
             println!(
-                "pulled {} new items ({} already stored); opened {}",
-                stored.new, stored.known, opened.new
+                "pulled {} new items ({} already stored); opened {}; quarantined {}",
+                stored.new, stored.known, opened.new, opened.quarantined
             );
         }
         Command::Import { bundle } => {
@@ -71,10 +97,39 @@ fn main() -> anyhow::Result<()> {
             let stored = intake::store(&mut conn, &bundle.entries, "import", &cli.actor)?;
             let opened = intake::open_pending(&mut conn, &keys, &cli.actor)?;
             println!(
-                "imported {} new items ({} already stored); opened {}",
-                stored.new, stored.known, opened.new
+                "imported {} new items ({} already stored); opened {}; quarantined {}",
+                stored.new, stored.known, opened.new, opened.quarantined
             );
         }
+        Command::Quarantine { command } => match command.unwrap_or(QuarantineCommand::List) {
+            QuarantineCommand::List => {
+                let conn = db::open(&cli.db)?;
+                let items = intake::quarantined(&conn)?;
+                println!("ITEM  CASE      KIND       SET ASIDE         REASON");
+                for q in items {
+                    println!(
+                        "{:<5} {:<9} {:<10} {:<17} {}: {} ({})",
+                        q.seq,
+                        text::line(&q.case_id[..8.min(q.case_id.len())]),
+                        q.kind,
+                        cases::date(q.at),
+                        q.reason,
+                        intake::Quarantine::meaning(&q.reason),
+                        text::line(&q.detail)
+                    );
+                }
+            }
+            QuarantineCommand::Retry { reason } => {
+                let keys = load_keys(&cli.keys)?;
+                let mut conn = db::open(&cli.db)?;
+                let released = intake::release(&conn, reason.as_deref(), &cli.actor)?;
+                let opened = intake::open_pending(&mut conn, &keys, &cli.actor)?;
+                println!(
+                    "tried {released} item(s) again: opened {}; quarantined {}",
+                    opened.new, opened.quarantined
+                );
+            }
+        },
         Command::List {
             status,
             category,
@@ -137,35 +192,57 @@ fn main() -> anyhow::Result<()> {
                 reason,
                 result,
             };
-            let public = workflow::transition(&mut conn, &id, &to, &details, &cli.actor)?;
+            let office = office_key(&cli.keys)?;
+            let public = workflow::transition(&mut conn, &office, &id, &to, &details, &cli.actor)?;
             println!(
                 "case {} is now {}; {}",
                 &id[..8],
                 public.status,
-                api.push(&conn)?
+                api.push(&conn, &tls)?
             );
         }
         Command::Reply { case, text, api } => {
             let mut conn = db::open(&cli.db)?;
             let id = intake::find_case(&conn, &case)?;
-            workflow::reply(&mut conn, &id, &text, &cli.actor)?;
-            println!("reply to case {} sealed; {}", &id[..8], api.push(&conn)?);
+            let office = office_key(&cli.keys)?;
+            workflow::reply(&mut conn, &office, &id, &text, &cli.actor)?;
+            println!(
+                "reply to case {} sealed; {}",
+                &id[..8],
+                api.push(&conn, &tls)?
+            );
         }
         Command::Intake {
             server,
             channel,
             fields,
+            region_keys,
         } => {
+            let remote = Remote::connect(&server, &tls)?;
+            let national: Vec<_> = load_keys(&cli.keys)?
+                .iter()
+                .map(SecretKey::public_key)
+                .collect();
+            anyhow::ensure!(
+                !national.is_empty(),
+                "intake seals to the desk's own keys: give the office key files with --key"
+            );
+            let recipients = cluebox_protocol::profile::Recipients {
+                national,
+                regions: phone::region_keys(&region_keys)?,
+            };
             let conn = db::open(&cli.db)?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let (code, filed) =
-                runtime.block_on(phone::file(&conn, &server, &fields, &channel, &cli.actor))?;
+            let sealing = phone::Sealing {
+                profiles: &profiles,
+                recipients: &recipients,
+            };
+            let (code, filed) = runtime()?.block_on(phone::file(
+                &conn, &remote, &sealing, &fields, &channel, &cli.actor,
+            ))?;
             println!("inquiry code for the caller: {code}");
             println!(
                 "received {}; it arrives with the next pull",
-                cases::date(filed.receipt.received_at)
+                cases::day(filed.receipt.received_at)
             );
         }
         Command::Delay {
@@ -177,11 +254,12 @@ fn main() -> anyhow::Result<()> {
         } => {
             let mut conn = db::open(&cli.db)?;
             let id = intake::find_case(&conn, &case)?;
-            workflow::delay(&mut conn, &id, days, &reason, &message, &cli.actor)?;
+            let office = office_key(&cli.keys)?;
+            workflow::delay(&mut conn, &office, &id, days, &reason, &message, &cli.actor)?;
             println!(
                 "case {} extended by {days} days; the reporter is told; {}",
                 &id[..8],
-                api.push(&conn)?
+                api.push(&conn, &tls)?
             );
         }
         Command::Poster {
@@ -226,7 +304,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Push { api } => {
             let conn = db::open(&cli.db)?;
-            println!("{}", api.push(&conn)?);
+            println!("{}", api.push(&conn, &tls)?);
         }
         Command::Overdue { within } => {
             let conn = db::open(&cli.db)?;
@@ -245,7 +323,7 @@ fn main() -> anyhow::Result<()> {
             let drawn = reports::sample(&conn, &month, count, &seed, &cli.actor)?;
             println!("seed {seed}: {} of {count} drawn", drawn.len());
             for id in drawn {
-                println!("{id}");
+                println!("{}", text::line(&id));
             }
         }
         Command::Stats { csv } => {

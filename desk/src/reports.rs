@@ -257,27 +257,31 @@ pub fn stats(
             c.answer("category").unwrap_or("unclear").to_owned(),
         );
         add("region", c.answer("region").unwrap_or("unclear").to_owned());
-        add("month", crate::cases::date(c.received_at)[..7].to_owned());
+        add("month", crate::cases::day(c.received_at)[..7].to_owned());
         add("status", c.status.clone());
         let late = c
             .next_deadline(&deadlines(profiles, &c.profile))
             .is_some_and(|(due, _)| due < now);
         add("overdue", if late { "yes" } else { "no" }.to_owned());
     }
-    let mut out = String::new();
     if csv {
-        out.push_str("what,key,count\n");
+        let header = vec!["what".into(), "key".into(), "count".into()];
+        let rows = groups.iter().flat_map(|(what, counts)| {
+            counts.iter().map(|(key, n)| {
+                vec![
+                    std::borrow::Cow::Borrowed(*what),
+                    std::borrow::Cow::Borrowed(key.as_str()),
+                    std::borrow::Cow::Owned(n.to_string()),
+                ]
+            })
+        });
+        return crate::text::csv(std::iter::once(header).chain(rows));
     }
+    let mut out = String::new();
     for (what, counts) in &groups {
-        if !csv {
-            writeln!(out, "== {what}")?;
-        }
+        writeln!(out, "== {what}")?;
         for (key, n) in counts {
-            if csv {
-                writeln!(out, "{what},{},{n}", key.replace(',', " "))?;
-            } else {
-                writeln!(out, "  {key:<24} {n}")?;
-            }
+            writeln!(out, "  {:<24} {n}", crate::text::line(key))?;
         }
     }
     Ok(out)

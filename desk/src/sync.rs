@@ -13,26 +13,25 @@ use cluebox_protocol::wire::{
 use rusqlite::{Connection, params};
 
 use crate::intake::{self, Counts};
+use crate::remote::Remote;
 
 /// Pulls until the API has nothing new.
 pub async fn pull(
     conn: &mut Connection,
-    server: &str,
+    remote: &Remote,
     token: &str,
     actor: &str,
 ) -> anyhow::Result<Counts> {
-    let http = reqwest::Client::new();
-    let server = server.trim_end_matches('/');
+    let http = remote.http();
     let mut total = Counts::default();
     loop {
         let after: u64 = intake::meta(conn, "pull_cursor")?.map_or(Ok(0), |v| v.parse())?;
         let page: InboxPage = http
-            .get(format!(
-                "{server}/api/v1/desk/inbox?after={after}&limit=100"
-            ))
+            .get(remote.url(&format!("/api/v1/desk/inbox?after={after}&limit=100")))
             .bearer_auth(token)
             .send()
-            .await?
+            .await
+            .map_err(connection_error)?
             .error_for_status()
             .map_err(|e| {
                 anyhow::anyhow!("the API refused the inbox listing: {e} (check the desk token)")
@@ -45,10 +44,11 @@ pub async fn pull(
         let mut entries = Vec::with_capacity(page.items.len());
         for item in &page.items {
             let entry: InboxEntry = http
-                .get(format!("{server}/api/v1/desk/inbox/{}", item.seq))
+                .get(remote.url(&format!("/api/v1/desk/inbox/{}", item.seq)))
                 .bearer_auth(token)
                 .send()
-                .await?
+                .await
+                .map_err(connection_error)?
                 .error_for_status()?
                 .json()
                 .await?;
@@ -62,11 +62,12 @@ pub async fn pull(
             seqs: page.items.iter().map(|i| i.seq).collect(),
         };
         let _: AckResult = http
-            .post(format!("{server}/api/v1/desk/acks"))
+            .post(remote.url("/api/v1/desk/acks"))
             .bearer_auth(token)
             .json(&ack)
             .send()
-            .await?
+            .await
+            .map_err(connection_error)?
             .error_for_status()?
             .json()
             .await?;
@@ -74,10 +75,21 @@ pub async fn pull(
     }
 }
 
+/// A failed connection, with its causes (a refused certificate or pin says so).
+pub fn connection_error(e: reqwest::Error) -> anyhow::Error {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    anyhow::anyhow!("cannot reach the API: {text}")
+}
+
 /// Sends every queued status change and reply; returns how many were sent.
-pub async fn push(conn: &Connection, server: &str, token: &str) -> anyhow::Result<u64> {
-    let http = reqwest::Client::new();
-    let server = server.trim_end_matches('/');
+pub async fn push(conn: &Connection, remote: &Remote, token: &str) -> anyhow::Result<u64> {
+    let http = remote.http();
     type Row = (
         i64,
         String,
@@ -109,16 +121,17 @@ pub async fn push(conn: &Connection, server: &str, token: &str) -> anyhow::Resul
         let idempotency_key = IdempotencyKey::new(&key)
             .ok_or_else(|| anyhow::anyhow!("outbox entry {id} is damaged"))?;
         let request = match (kind.as_str(), status, sealed) {
-            ("status", Some(status), _) => http
-                .post(format!("{server}/api/v1/desk/cases/{case_id}/events"))
+            ("status", Some(status), Some(sealed)) => http
+                .post(remote.url(&format!("/api/v1/desk/cases/{case_id}/events")))
                 .json(&PostStatus {
                     v: API_VERSION,
                     status,
                     at,
+                    sealed: Sealed(sealed),
                     idempotency_key,
                 }),
             ("reply", _, Some(sealed)) => http
-                .post(format!("{server}/api/v1/desk/cases/{case_id}/replies"))
+                .post(remote.url(&format!("/api/v1/desk/cases/{case_id}/replies")))
                 .json(&PostReply {
                     v: API_VERSION,
                     sealed: Sealed(sealed),
@@ -126,7 +139,11 @@ pub async fn push(conn: &Connection, server: &str, token: &str) -> anyhow::Resul
                 }),
             _ => anyhow::bail!("outbox entry {id} is damaged"),
         };
-        let response = request.bearer_auth(token).send().await?;
+        let response = request
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(connection_error)?;
         if !response.status().is_success() {
             let status = response.status();
             let body = response.text().await.unwrap_or_default();

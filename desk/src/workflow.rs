@@ -3,14 +3,18 @@
 //!
 //! Each transition records who, when, the note and its details in the intranet (`events`), and
 //! appends to the audit log. What the reporter may see is exactly [`PublicChange`]: the new status
-//! and its date, queued in `outbox` for the API. Notes, units, departments, reasons, results and
-//! names stay here.
+//! and its day, queued in `outbox` for the API together with the same change sealed as a status
+//! letter. Notes, units, departments, reasons, results and names stay here.
+//!
+//! Every reply and status letter is sealed **with the office key** to the reporter's key read
+//! from inside their report, and numbered per case, so the status page can tell the office's
+//! messages from anything the server makes up, and notice one that is withheld or replayed.
 
 use cluebox_protocol::envelope::{self, REPORT_LIMIT};
-use cluebox_protocol::keys::PublicKey;
-use cluebox_protocol::letter::{Letter, Note};
-use cluebox_protocol::wire::IdempotencyKey;
-use rusqlite::{Connection, params};
+use cluebox_protocol::keys::{PublicKey, SecretKey};
+use cluebox_protocol::letter::{Letter, Reply, StatusNote};
+use cluebox_protocol::wire::{IdempotencyKey, day_of};
+use rusqlite::{Connection, Transaction, params};
 
 use crate::audit;
 
@@ -74,13 +78,38 @@ pub struct Details {
 pub struct PublicChange {
     /// The new status id.
     pub status: String,
-    /// When (Unix seconds).
+    /// The day (Unix seconds, midnight UTC).
     pub at: u64,
 }
 
+/// Seals `letter_for(seq)` with `office` to the case's reply key, taking the case's next office
+/// message number, inside `tx`.
+fn seal_office_letter(
+    tx: &Transaction<'_>,
+    case_id: &str,
+    office: &SecretKey,
+    letter_for: impl FnOnce(u32) -> Letter,
+) -> anyhow::Result<Vec<u8>> {
+    let (key, seq): (String, u32) = tx.query_row(
+        "UPDATE cases SET office_seq = office_seq + 1 WHERE case_id = ?1 RETURNING reply_key, office_seq",
+        [case_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let key: PublicKey = key.parse()?;
+    Ok(envelope::seal_from(
+        office,
+        &[key],
+        &letter_for(seq).to_bytes(),
+        REPORT_LIMIT,
+    )?)
+}
+
 /// Moves a case to `to`, or says in a sentence why the procedure does not allow it.
+///
+/// `office` seals the status letter (the desk's first key).
 pub fn transition(
     conn: &mut Connection,
+    office: &SecretKey,
     case_id: &str,
     to: &str,
     d: &Details,
@@ -119,6 +148,7 @@ pub fn transition(
         );
     }
     let at = crate::now();
+    let day = day_of(at);
     let detail = serde_json::json!({
         "unit": d.unit, "department": d.department, "reason": d.reason, "result": d.result,
     })
@@ -146,11 +176,18 @@ pub fn transition(
     }
     let public = PublicChange {
         status: to.to_owned(),
-        at,
+        at: day,
     };
+    let sealed = seal_office_letter(&tx, case_id, office, |seq| {
+        Letter::Status(StatusNote {
+            seq,
+            status: public.status.clone(),
+            at: public.at,
+        })
+    })?;
     tx.execute(
-        "INSERT INTO outbox (case_id, kind, status, at, idempotency_key) VALUES (?1, 'status', ?2, ?3, ?4)",
-        params![case_id, public.status, public.at, IdempotencyKey::generate().as_str()],
+        "INSERT INTO outbox (case_id, kind, status, sealed, at, idempotency_key) VALUES (?1, 'status', ?2, ?3, ?4, ?5)",
+        params![case_id, public.status, sealed, public.at, IdempotencyKey::generate().as_str()],
     )?;
     audit::append(
         &tx,
@@ -163,23 +200,26 @@ pub fn transition(
     Ok(public)
 }
 
-/// Seals a reply to the reporter's key (the one inside their sealed report) and queues it.
-pub fn reply(conn: &mut Connection, case_id: &str, text: &str, actor: &str) -> anyhow::Result<()> {
+/// Seals a reply with `office` to the reporter's key (the one inside their report) and queues
+/// it.
+pub fn reply(
+    conn: &mut Connection,
+    office: &SecretKey,
+    case_id: &str,
+    text: &str,
+    actor: &str,
+) -> anyhow::Result<()> {
     anyhow::ensure!(!text.trim().is_empty(), "the reply is empty");
-    let key: String = conn.query_row(
-        "SELECT reply_key FROM cases WHERE case_id = ?1",
-        [case_id],
-        |r| r.get(0),
-    )?;
-    let key: PublicKey = key.parse()?;
-    let letter = Letter::Reply(Note {
-        text: text.trim().to_owned(),
-    });
-    let sealed = envelope::seal(&[key], &letter.to_bytes(), REPORT_LIMIT)?;
     let tx = conn.transaction()?;
+    let sealed = seal_office_letter(&tx, case_id, office, |seq| {
+        Letter::Reply(Reply {
+            seq,
+            text: text.trim().to_owned(),
+        })
+    })?;
     tx.execute(
         "INSERT INTO outbox (case_id, kind, sealed, at, idempotency_key) VALUES (?1, 'reply', ?2, ?3, ?4)",
-        params![case_id, sealed, crate::now(), IdempotencyKey::generate().as_str()],
+        params![case_id, sealed, day_of(crate::now()), IdempotencyKey::generate().as_str()],
     )?;
     audit::append(
         &tx,
@@ -199,6 +239,7 @@ pub fn reply(conn: &mut Connection, case_id: &str, text: &str, actor: &str) -> a
 /// their key, why it takes longer (12389: special cases within the 30 days).
 pub fn delay(
     conn: &mut Connection,
+    office: &SecretKey,
     case_id: &str,
     days: u64,
     reason: &str,
@@ -219,7 +260,7 @@ pub fn delay(
         !reason.trim().is_empty(),
         "a delay needs --reason (kept in the intranet)"
     );
-    reply(conn, case_id, message, actor)?;
+    reply(conn, office, case_id, message, actor)?;
     let tx = conn.transaction()?;
     tx.execute(
         "UPDATE cases SET extension_days = extension_days + ?2 WHERE case_id = ?1",

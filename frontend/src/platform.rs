@@ -20,8 +20,9 @@ pub async fn sleep(ms: i32) {
     let _ = JsFuture::from(promise).await;
 }
 
-/// "2026-11-23 18:05" in the browser's time zone.
-pub fn format_time(unix_seconds: u64) -> String {
+/// "2026-11-23": the server's times are whole days (midnight UTC), so the UTC date, never an
+/// hour the server does not know.
+pub fn format_day(unix_seconds: u64) -> String {
     let d = js_sys::Date::new(&JsValue::from_f64(unix_seconds as f64 * 1000.0));
     let two = |n: u32| {
         if n < 10 {
@@ -31,15 +32,11 @@ pub fn format_time(unix_seconds: u64) -> String {
         }
     };
     [
-        d.get_full_year().to_string(),
+        d.get_utc_full_year().to_string(),
         "-".into(),
-        two(d.get_month() + 1),
+        two(d.get_utc_month() + 1),
         "-".into(),
-        two(d.get_date()),
-        " ".into(),
-        two(d.get_hours()),
-        ":".into(),
-        two(d.get_minutes()),
+        two(d.get_utc_date()),
     ]
     .concat()
 }

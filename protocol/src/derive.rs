@@ -47,6 +47,36 @@ impl Argon2Params {
     };
 }
 
+impl Argon2Params {
+    /// The weakest settings a page or desk accepts from a profile: at least 7 MiB of memory and
+    /// memory times passes of at least 35 MiB, which is the weakest of OWASP's equivalent
+    /// Argon2id settings (7 MiB x 5 ... 46 MiB x 1). A server, or whoever edits its profile,
+    /// cannot make codes cheap to guess without every page and desk refusing.
+    pub const FLOOR_MEMORY_KIB: u32 = 7 * 1024;
+    /// See [`Argon2Params::FLOOR_MEMORY_KIB`].
+    pub const FLOOR_MEMORY_TIMES_PASSES_KIB: u64 = 35 * 1024;
+
+    /// `Err` with a sentence if these settings are below the floor or not valid for Argon2.
+    pub fn check_floor(&self) -> Result<(), DeriveError> {
+        if self.memory_kib < Self::FLOOR_MEMORY_KIB
+            || u64::from(self.memory_kib) * u64::from(self.iterations)
+                < Self::FLOOR_MEMORY_TIMES_PASSES_KIB
+            || self.parallelism == 0
+        {
+            return Err(DeriveError::Params(format!(
+                "Argon2id with {} KiB and {} passes is below the floor ({} KiB, and {} KiB x passes)",
+                self.memory_kib,
+                self.iterations,
+                Self::FLOOR_MEMORY_KIB,
+                Self::FLOOR_MEMORY_TIMES_PASSES_KIB
+            )));
+        }
+        argon2::Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
+            .map(|_| ())
+            .map_err(|e| DeriveError::Params(e.to_string()))
+    }
+}
+
 /// Why keys could not be derived.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -137,6 +167,33 @@ mod tests {
             hex::encode(keys.reply_public().to_bytes()),
             include_str!("../tests/vectors/derive-kat-reply-key.hex").trim()
         );
+    }
+
+    #[test]
+    fn the_floor() {
+        Argon2Params::RECOMMENDED.check_floor().unwrap();
+        for (m, t) in [
+            (47_104, 1),
+            (19_456, 2),
+            (12_288, 3),
+            (9_216, 4),
+            (7_168, 5),
+        ] {
+            let p = Argon2Params {
+                memory_kib: m,
+                iterations: t,
+                parallelism: 1,
+            };
+            p.check_floor().unwrap();
+        }
+        for (m, t) in [(64, 1), (7_168, 4), (4_096, 100), (19_456, 1)] {
+            let p = Argon2Params {
+                memory_kib: m,
+                iterations: t,
+                parallelism: 1,
+            };
+            assert!(p.check_floor().is_err(), "{m} KiB x {t}");
+        }
     }
 
     #[test]

@@ -1,19 +1,30 @@
-//! The sealed envelope: one message, readable by each of its recipients' private keys alone.
+//! The sealed envelope: one message, readable by each of its recipients' private keys alone,
+//! and, when the sender has a key of its own, provably from that sender.
 //!
 //! ```text
-//! header   magic "CLBX" | version 0x01 | slot count n | salt (16 random bytes)
+//! version 2 (written)
+//! header   magic "CLBX" | version 0x02 | slot count n | mode (0 anonymous, 1 sender) | salt (16)
 //!          n slots of 80 bytes: HPKE enc (32) | HPKE-sealed file key (32 + 16 tag)
+//!          key commitment (32)
 //! payload  the padded plaintext, ChaCha20-Poly1305 STREAM (big-endian 32-bit counter,
 //!          last-block flag) in 64 KiB chunks, each followed by its 16-byte tag
+//!
+//! version 1 (opened, never written): no mode byte (always anonymous), no key commitment
 //! ```
 //!
-//! A fresh 32-byte file key is wrapped to each recipient with HPKE (RFC 9180, base mode, suite
-//! DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / ChaCha20-Poly1305). Slots are padded with decoys
-//! (real HPKE encapsulations to throwaway keys) to a multiple of four and shuffled, so the
-//! envelope reveals neither who the recipients are nor, within four, how many. The payload key
-//! is `HKDF-SHA256(salt = SHA-256(header), ikm = file key, info = "cluebox/v1 payload")`, which
-//! binds every header byte to the payload: a changed slot, salt or count fails the first chunk.
-//! The full design and its reasons are in `docs/PROTOCOL.md`.
+//! A fresh 32-byte file key is wrapped to each recipient with HPKE (RFC 9180, suite
+//! DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / ChaCha20-Poly1305): in **base** mode for an
+//! anonymous sender (a reporter filing a report), in **auth** mode with the sender's static key
+//! otherwise (an office's reply or status, a reporter's follow-up under the key their code
+//! derives). Only the holder of that sender key can make a slot that opens in auth mode, so a
+//! recipient who checks the expected sender knows who sealed it.
+//!
+//! Slots are padded with decoys (real HPKE encapsulations to throwaway keys) to a multiple of
+//! four and shuffled, so the envelope reveals neither who the recipients are nor, within four,
+//! how many. `PRK = HKDF-Extract(SHA-256(header before the commitment), file key)` gives the key
+//! commitment and the payload key; the commitment ties the envelope to one file key (no
+//! envelope opens to two texts for two recipients), and the payload key binds every header
+//! byte to the payload. The full design and its reasons are in `docs/PROTOCOL.md`.
 //!
 //! This module never returns unauthenticated plaintext, and never says which slot matched.
 
@@ -25,6 +36,7 @@ use hpke::kdf::HkdfSha256;
 use hpke::rand_core::CryptoRng;
 use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
 use crate::keys::{Kem, PublicKey, SecretKey};
@@ -32,14 +44,20 @@ use crate::padding::{self, PaddingError};
 
 /// The first four bytes of every envelope.
 pub const MAGIC: [u8; 4] = *b"CLBX";
-/// The envelope format version this crate writes and reads.
-pub const VERSION: u8 = 1;
+/// The envelope format version this crate writes.
+pub const VERSION: u8 = 2;
+/// The first version, still opened (stored reports and notes) but never written.
+pub const VERSION_1: u8 = 1;
 /// Salt length in the header.
 pub const SALT_LEN: usize = 16;
-/// Length of the header before the slots: magic, version, slot count, salt.
-pub const PREFIX_LEN: usize = MAGIC.len() + 2 + SALT_LEN;
+/// Length of the header before the slots: magic, version, slot count, mode, salt.
+pub const PREFIX_LEN: usize = MAGIC.len() + 3 + SALT_LEN;
+/// Length of a version 1 header before the slots: magic, version, slot count, salt.
+pub const PREFIX_LEN_V1: usize = MAGIC.len() + 2 + SALT_LEN;
 /// Length of one recipient slot: the HPKE encapsulated key and the sealed file key.
 pub const SLOT_LEN: usize = 32 + FILE_KEY_LEN + TAG_LEN;
+/// Length of the key commitment after the slots.
+pub const COMMITMENT_LEN: usize = 32;
 /// Slots are padded with decoys to a multiple of this.
 pub const SLOT_GROUP: usize = 4;
 /// The most recipients (and slots) an envelope may have.
@@ -51,9 +69,17 @@ pub const TAG_LEN: usize = 16;
 /// The largest size class for reports, follow-ups and replies: 256 KiB of padded plaintext.
 pub const REPORT_LIMIT: usize = padding::CLASSES[3];
 
+/// Mode byte: the sender has no key (base mode).
+pub const MODE_ANONYMOUS: u8 = 0;
+/// Mode byte: the slots are sealed with the sender's static key (auth mode).
+pub const MODE_SENDER: u8 = 1;
+
 const FILE_KEY_LEN: usize = 32;
-const SLOT_INFO: &[u8] = b"cluebox/v1 file key";
-const PAYLOAD_INFO: &[u8] = b"cluebox/v1 payload";
+const SLOT_INFO_V1: &[u8] = b"cluebox/v1 file key";
+const PAYLOAD_INFO_V1: &[u8] = b"cluebox/v1 payload";
+const SLOT_INFO: &[u8] = b"cluebox/v2 file key";
+const PAYLOAD_INFO: &[u8] = b"cluebox/v2 payload";
+const COMMITMENT_INFO: &[u8] = b"cluebox/v2 key commitment";
 
 /// Why a message could not be sealed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,7 +105,7 @@ pub enum OpenError {
     NotAnEnvelope,
     /// The envelope was written by a newer format version.
     #[error(
-        "sealed message format version {0} is not supported (this build reads version {VERSION})"
+        "sealed message format version {0} is not supported (this build reads versions 1 and {VERSION})"
     )]
     UnsupportedVersion(u8),
     /// The header or the payload has an impossible length.
@@ -88,22 +114,69 @@ pub enum OpenError {
     /// None of the slots opens with the given key(s).
     #[error("this message is not addressed to this key (or its header was damaged)")]
     NotARecipient,
-    /// A payload chunk failed authentication: the message was modified, truncated, reordered or
-    /// damaged.
+    /// The envelope names a sender (auth mode), and no slot opens with the given keys for any
+    /// of the trusted senders: either it is not addressed to these keys, or someone else
+    /// sealed it.
+    #[error(
+        "this message is not addressed to this key, or was not sealed by a sender this key trusts"
+    )]
+    UntrustedSender,
+    /// A payload chunk failed authentication, or the key commitment does not match: the
+    /// message was modified, truncated, reordered or damaged.
     #[error("the sealed message was modified or damaged (authentication failed)")]
     Tampered,
 }
 
-/// Seals `body` to every key in `recipients`, padding it to a size class no larger than
-/// `limit` (usually [`REPORT_LIMIT`]).
-pub fn seal(recipients: &[PublicKey], body: &[u8], limit: usize) -> Result<Vec<u8>, SealError> {
-    seal_with_rng(recipients, body, limit, &mut crate::rng::system())
+/// Who sealed an opened envelope, as far as the envelope proves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A version 1 envelope: nothing is proven about its sender (written before senders could
+    /// sign, or by anyone who knows a recipient's public key).
+    Unauthenticated,
+    /// A version 2 envelope sealed without a sender key (a reporter's first report).
+    Anonymous,
+    /// A version 2 envelope sealed with this sender key, one of those the opener trusted.
+    Sender(PublicKey),
 }
 
-/// [`seal`] with a caller-provided RNG. Only tests that freeze the wire format should pass
-/// anything other than the system RNG: the RNG chooses every secret in the envelope.
+/// An opened envelope: the unpadded body and what is known of its sender.
+#[derive(Debug)]
+pub struct Opened {
+    /// The plaintext body.
+    pub body: Zeroizing<Vec<u8>>,
+    /// Who sealed it.
+    pub origin: Origin,
+}
+
+/// Seals `body` to every key in `recipients` without a sender key (base mode), padding it to a
+/// size class no larger than `limit` (usually [`REPORT_LIMIT`]).
+pub fn seal(recipients: &[PublicKey], body: &[u8], limit: usize) -> Result<Vec<u8>, SealError> {
+    seal_with_rng(recipients, None, body, limit, &mut crate::rng::system())
+}
+
+/// Seals `body` to `recipients` as `sender` (auth mode): a recipient that opens it with
+/// [`open_from`] and `sender`'s public key knows that the holder of `sender` sealed it.
+pub fn seal_from(
+    sender: &SecretKey,
+    recipients: &[PublicKey],
+    body: &[u8],
+    limit: usize,
+) -> Result<Vec<u8>, SealError> {
+    seal_with_rng(
+        recipients,
+        Some(sender),
+        body,
+        limit,
+        &mut crate::rng::system(),
+    )
+}
+
+/// [`seal`] or [`seal_from`] with a caller-provided RNG. Only tests that freeze the wire format
+/// should pass anything other than the system RNG: the RNG chooses every secret in the
+/// envelope.
 pub fn seal_with_rng(
     recipients: &[PublicKey],
+    sender: Option<&SecretKey>,
     body: &[u8],
     limit: usize,
     rng: &mut impl CryptoRng,
@@ -121,17 +194,28 @@ pub fn seal_with_rng(
     rng.fill_bytes(file_key.as_mut_slice());
 
     let chunks = padded.len().div_ceil(CHUNK_LEN);
-    let mut out =
-        Vec::with_capacity(PREFIX_LEN + slots * SLOT_LEN + padded.len() + chunks * TAG_LEN);
+    let mut out = Vec::with_capacity(
+        PREFIX_LEN + slots * SLOT_LEN + COMMITMENT_LEN + padded.len() + chunks * TAG_LEN,
+    );
     out.extend_from_slice(&MAGIC);
     out.push(VERSION);
     out.push(slots as u8);
+    out.push(if sender.is_some() {
+        MODE_SENDER
+    } else {
+        MODE_ANONYMOUS
+    });
     let mut salt = [0u8; SALT_LEN];
     rng.fill_bytes(&mut salt);
     out.extend_from_slice(&salt);
     let prefix = out.clone();
+    let mode = match sender {
+        Some(sk) => OpModeS::Auth((sk.0.clone(), Kem::sk_to_pk(&sk.0))),
+        None => OpModeS::Base,
+    };
 
-    // Real recipients first, then decoys; a Fisher-Yates shuffle then mixes them.
+    // Real recipients first, then decoys; a Fisher-Yates shuffle then mixes them. A decoy is
+    // sealed in the same mode as the real slots, so nothing tells them apart.
     let mut order: Vec<Option<&PublicKey>> = recipients.iter().map(Some).collect();
     order.resize(slots, None);
     shuffle(&mut order, rng);
@@ -148,19 +232,16 @@ pub fn seal_with_rng(
             }
         };
         let (enc, wrapped) = hpke::single_shot_seal_with_rng::<HpkeChaCha, HkdfSha256, Kem>(
-            &OpModeS::Base,
-            &pk,
-            SLOT_INFO,
-            key,
-            &prefix,
-            rng,
+            &mode, &pk, SLOT_INFO, key, &prefix, rng,
         )
-        .expect("HPKE sealing to a valid X25519 key cannot fail");
+        .expect("HPKE sealing to a key of large order cannot fail (PublicKey refuses the others)");
         out.extend_from_slice(&enc.to_bytes());
         out.extend_from_slice(&wrapped);
     }
+    let keys = Keys::derive_v2(&file_key, &out);
+    out.extend_from_slice(keys.commitment.as_slice());
 
-    let mut stream = EncryptorBE32::from_aead(payload_cipher(&file_key, &out), &Default::default());
+    let mut stream = EncryptorBE32::from_aead(keys.payload, &Default::default());
     let mut rest = padded.as_slice();
     while rest.len() > CHUNK_LEN {
         let (chunk, tail) = rest.split_at(CHUNK_LEN);
@@ -175,23 +256,41 @@ pub fn seal_with_rng(
     Ok(out)
 }
 
-/// Opens an envelope with one private key and returns the unpadded body.
+/// Opens an anonymous envelope (a report, or any version 1 envelope) with one private key and
+/// returns the unpadded body. An envelope that names a sender needs [`open_from`].
 pub fn open(key: &SecretKey, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, OpenError> {
     open_with_any(&[key], sealed)
 }
 
-/// Opens an envelope with whichever of `keys` it is addressed to (for example an office's old
+/// [`open`] with whichever of `keys` the envelope is addressed to (for example an office's old
 /// and new key during rotation).
 pub fn open_with_any(keys: &[&SecretKey], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, OpenError> {
+    open_from(keys, &[], sealed).map(|opened| opened.body)
+}
+
+/// Opens an envelope with whichever of `keys` it is addressed to. An envelope sealed with a
+/// sender key opens only if that sender is one of `senders`, and [`Opened::origin`] says which;
+/// an anonymous or version 1 envelope opens whatever `senders` holds, and says so.
+pub fn open_from(
+    keys: &[&SecretKey],
+    senders: &[PublicKey],
+    sealed: &[u8],
+) -> Result<Opened, OpenError> {
     let header = Header::parse(sealed)?;
-    let file_key = header
-        .unwrap_file_key(keys)
-        .ok_or(OpenError::NotARecipient)?;
+    let (file_key, origin) = header.unwrap_file_key(keys, senders)?;
     let payload = &sealed[header.len..];
-    let mut stream = DecryptorBE32::from_aead(
-        payload_cipher(&file_key, &sealed[..header.len]),
-        &Default::default(),
-    );
+    let cipher = match header.version {
+        VERSION_1 => Keys::payload_v1(&file_key, &sealed[..header.len]),
+        _ => {
+            let keys = Keys::derive_v2(&file_key, &sealed[..header.len - COMMITMENT_LEN]);
+            let stored = &sealed[header.len - COMMITMENT_LEN..header.len];
+            if !bool::from(keys.commitment.as_slice().ct_eq(stored)) {
+                return Err(OpenError::Tampered);
+            }
+            keys.payload
+        }
+    };
+    let mut stream = DecryptorBE32::from_aead(cipher, &Default::default());
     let mut out = Zeroizing::new(Vec::with_capacity(payload.len()));
     let mut rest = payload;
     while rest.len() > CHUNK_LEN + TAG_LEN {
@@ -205,16 +304,17 @@ pub fn open_with_any(keys: &[&SecretKey], sealed: &[u8]) -> Result<Zeroizing<Vec
     let plain = stream.decrypt_last(rest).map_err(|_| OpenError::Tampered)?;
     out.extend_from_slice(&plain);
     padding::unpad(&mut out).map_err(|_| OpenError::Tampered)?;
-    Ok(out)
+    Ok(Opened { body: out, origin })
 }
 
-/// The length of an envelope with `slots` slots and a padded plaintext of `class` bytes.
+/// The length of a (version 2) envelope with `slots` slots and a padded plaintext of `class`
+/// bytes.
 pub const fn sealed_len(slots: usize, class: usize) -> usize {
-    PREFIX_LEN + slots * SLOT_LEN + class + class.div_ceil(CHUNK_LEN) * TAG_LEN
+    PREFIX_LEN + slots * SLOT_LEN + COMMITMENT_LEN + class + class.div_ceil(CHUNK_LEN) * TAG_LEN
 }
 
-/// Whether `len` is the length of some well-formed envelope whose size class is at most
-/// `limit`: the check a server can make without any key.
+/// Whether `len` is the length of some well-formed (version 2) envelope whose size class is at
+/// most `limit`: the check a server can make without any key.
 pub fn is_valid_len(len: usize, limit: usize) -> bool {
     (1..=MAX_SLOTS / SLOT_GROUP).any(|groups| {
         padding::CLASSES
@@ -224,11 +324,49 @@ pub fn is_valid_len(len: usize, limit: usize) -> bool {
     })
 }
 
+/// The payload key and, for version 2, the key commitment.
+struct Keys {
+    payload: ChaCha20Poly1305,
+    commitment: Zeroizing<[u8; COMMITMENT_LEN]>,
+}
+
+impl Keys {
+    /// `PRK = HKDF-Extract(salt = SHA-256(header before the commitment), IKM = file key)`;
+    /// the commitment and the payload key are two expansions of it.
+    fn derive_v2(file_key: &[u8; FILE_KEY_LEN], header: &[u8]) -> Self {
+        let salt = Sha256::digest(header);
+        let hk = Hkdf::<Sha256>::new(Some(&salt), file_key);
+        let mut commitment = Zeroizing::new([0u8; COMMITMENT_LEN]);
+        let mut key = Zeroizing::new([0u8; 32]);
+        hk.expand(COMMITMENT_INFO, commitment.as_mut_slice())
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        hk.expand(PAYLOAD_INFO, key.as_mut_slice())
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        Keys {
+            payload: ChaCha20Poly1305::new(&(*key).into()),
+            commitment,
+        }
+    }
+
+    /// Version 1: `HKDF-SHA256(salt = SHA-256(header), ikm = file key, "cluebox/v1 payload")`.
+    fn payload_v1(file_key: &[u8; FILE_KEY_LEN], header: &[u8]) -> ChaCha20Poly1305 {
+        let salt = Sha256::digest(header);
+        let mut key = Zeroizing::new([0u8; 32]);
+        Hkdf::<Sha256>::new(Some(&salt), file_key)
+            .expand(PAYLOAD_INFO_V1, key.as_mut_slice())
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        ChaCha20Poly1305::new(&(*key).into())
+    }
+}
+
 /// A parsed envelope header (no secrets).
 #[derive(Debug, Clone, Copy)]
 struct Header<'a> {
+    version: u8,
+    mode: u8,
     prefix: &'a [u8],
     slots: &'a [u8],
+    /// Bytes before the payload (including the commitment in version 2).
     len: usize,
 }
 
@@ -237,67 +375,104 @@ impl<'a> Header<'a> {
         if sealed.len() < MAGIC.len() || sealed[..MAGIC.len()] != MAGIC {
             return Err(OpenError::NotAnEnvelope);
         }
-        if sealed.len() < PREFIX_LEN {
+        let version = *sealed
+            .get(4)
+            .ok_or(OpenError::Malformed("header is cut short"))?;
+        let (prefix_len, mode, tail) = match version {
+            VERSION_1 => (PREFIX_LEN_V1, MODE_ANONYMOUS, 0),
+            VERSION => {
+                let mode = *sealed
+                    .get(6)
+                    .ok_or(OpenError::Malformed("header is cut short"))?;
+                if mode > MODE_SENDER {
+                    return Err(OpenError::Malformed("unknown sender mode"));
+                }
+                (PREFIX_LEN, mode, COMMITMENT_LEN)
+            }
+            other => return Err(OpenError::UnsupportedVersion(other)),
+        };
+        if sealed.len() < prefix_len {
             return Err(OpenError::Malformed("header is cut short"));
-        }
-        if sealed[4] != VERSION {
-            return Err(OpenError::UnsupportedVersion(sealed[4]));
         }
         let count = usize::from(sealed[5]);
         if count == 0 || count > MAX_SLOTS || count % SLOT_GROUP != 0 {
             return Err(OpenError::Malformed("impossible recipient slot count"));
         }
-        let len = PREFIX_LEN + count * SLOT_LEN;
+        let slots_end = prefix_len + count * SLOT_LEN;
+        let len = slots_end + tail;
         if sealed.len() < len + TAG_LEN {
             return Err(OpenError::Malformed(
                 "shorter than its header and one chunk",
             ));
         }
         Ok(Self {
-            prefix: &sealed[..PREFIX_LEN],
-            slots: &sealed[PREFIX_LEN..len],
+            version,
+            mode,
+            prefix: &sealed[..prefix_len],
+            slots: &sealed[prefix_len..slots_end],
             len,
         })
     }
 
-    /// Tries every slot with every key, without stopping early, so that the time taken does not
-    /// say which slot (if any) matched.
-    fn unwrap_file_key(&self, keys: &[&SecretKey]) -> Option<Zeroizing<[u8; FILE_KEY_LEN]>> {
-        let mut found: Option<Zeroizing<[u8; FILE_KEY_LEN]>> = None;
+    /// Tries every slot with every key (and, in sender mode, every trusted sender), without
+    /// stopping early, so that the time taken does not say which slot (if any) matched.
+    fn unwrap_file_key(
+        &self,
+        keys: &[&SecretKey],
+        senders: &[PublicKey],
+    ) -> Result<(Zeroizing<[u8; FILE_KEY_LEN]>, Origin), OpenError> {
+        let info = if self.version == VERSION_1 {
+            SLOT_INFO_V1
+        } else {
+            SLOT_INFO
+        };
+        let modes: Vec<(OpModeR<'_, Kem>, Option<&PublicKey>)> = if self.mode == MODE_SENDER {
+            senders
+                .iter()
+                .map(|s| (OpModeR::Auth(s.0.clone()), Some(s)))
+                .collect()
+        } else {
+            vec![(OpModeR::Base, None)]
+        };
+        let mut found: Option<(Zeroizing<[u8; FILE_KEY_LEN]>, Option<&PublicKey>)> = None;
         for slot in self.slots.chunks_exact(SLOT_LEN) {
             let Ok(enc) = <Kem as hpke::Kem>::EncappedKey::from_bytes(&slot[..32]) else {
                 continue;
             };
             for key in keys {
-                let opened = hpke::single_shot_open::<HpkeChaCha, HkdfSha256, Kem>(
-                    &OpModeR::Base,
-                    &key.0,
-                    &enc,
-                    SLOT_INFO,
-                    &slot[32..],
-                    self.prefix,
-                );
-                if let Ok(bytes) = opened {
-                    let bytes = Zeroizing::new(bytes);
-                    if found.is_none() && bytes.len() == FILE_KEY_LEN {
-                        let mut k = Zeroizing::new([0u8; FILE_KEY_LEN]);
-                        k.copy_from_slice(&bytes);
-                        found = Some(k);
+                for (mode, sender) in &modes {
+                    let opened = hpke::single_shot_open::<HpkeChaCha, HkdfSha256, Kem>(
+                        mode,
+                        &key.0,
+                        &enc,
+                        info,
+                        &slot[32..],
+                        self.prefix,
+                    );
+                    if let Ok(bytes) = opened {
+                        let bytes = Zeroizing::new(bytes);
+                        if found.is_none() && bytes.len() == FILE_KEY_LEN {
+                            let mut k = Zeroizing::new([0u8; FILE_KEY_LEN]);
+                            k.copy_from_slice(&bytes);
+                            found = Some((k, *sender));
+                        }
                     }
                 }
             }
         }
-        found
+        match found {
+            Some((key, sender)) => {
+                let origin = match (self.version, sender) {
+                    (VERSION_1, _) => Origin::Unauthenticated,
+                    (_, Some(pk)) => Origin::Sender(pk.clone()),
+                    (_, None) => Origin::Anonymous,
+                };
+                Ok((key, origin))
+            }
+            None if self.mode == MODE_SENDER => Err(OpenError::UntrustedSender),
+            None => Err(OpenError::NotARecipient),
+        }
     }
-}
-
-fn payload_cipher(file_key: &[u8; FILE_KEY_LEN], header: &[u8]) -> ChaCha20Poly1305 {
-    let salt = Sha256::digest(header);
-    let mut key = Zeroizing::new([0u8; 32]);
-    Hkdf::<Sha256>::new(Some(&salt), file_key)
-        .expand(PAYLOAD_INFO, key.as_mut_slice())
-        .expect("32 bytes is a valid HKDF-SHA256 output length");
-    ChaCha20Poly1305::new(&(*key).into())
 }
 
 fn shuffle<T>(items: &mut [T], rng: &mut impl CryptoRng) {
@@ -322,19 +497,20 @@ pub enum ShapeError {
     /// Longer than the largest envelope of the allowed size classes.
     #[error("the sealed message is {len} bytes; at most {max} bytes are accepted")]
     TooLarge {
-        /// The length found.
+        /// The length given.
         len: usize,
-        /// The longest acceptable envelope.
+        /// The largest accepted.
         max: usize,
     },
-    /// Not an envelope this version writes, or not of an allowed length.
+    /// Not a well-formed envelope (magic, version, mode, slot count or length).
     #[error("{0}")]
     Invalid(&'static str),
 }
 
-/// The checks a server makes on sealed bytes without any key: magic, version, and a length
-/// that some slot count and size class (up to `limit`) produce.
-pub fn check_shape(sealed: &[u8], limit: usize) -> Result<(), ShapeError> {
+/// The server-side check of an upload: a current-version envelope whose length is exactly that
+/// of some slot count and size class (up to `limit`), in the `mode` the endpoint expects
+/// ([`MODE_ANONYMOUS`] for reports, [`MODE_SENDER`] for follow-ups and office messages).
+pub fn check_shape(sealed: &[u8], limit: usize, mode: u8) -> Result<(), ShapeError> {
     let max = sealed_len(MAX_SLOTS, limit);
     if sealed.len() > max {
         return Err(ShapeError::TooLarge {
@@ -347,8 +523,15 @@ pub fn check_shape(sealed: &[u8], limit: usize) -> Result<(), ShapeError> {
     }
     if sealed[4] != VERSION {
         return Err(ShapeError::Invalid(
-            "the sealed message has an unsupported format version",
+            "the sealed message has an unsupported format version (this server takes version 2)",
         ));
+    }
+    if sealed[6] != mode {
+        return Err(ShapeError::Invalid(if mode == MODE_SENDER {
+            "this message must be sealed with its sender's key (envelope mode 1)"
+        } else {
+            "a report is sealed without a sender key (envelope mode 0)"
+        }));
     }
     let slots = usize::from(sealed[5]);
     let fits = slots > 0

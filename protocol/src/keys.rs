@@ -42,6 +42,10 @@ pub enum KeyError {
     /// The key does not have 32 bytes.
     #[error("a key has 32 bytes, this one has {0}")]
     Length(usize),
+    /// The key is one of the few X25519 points of small order (the all-zero key among them):
+    /// nothing sealed to it would be secret, so it is never accepted.
+    #[error("the key is not a usable X25519 public key (a point of small order)")]
+    SmallOrder,
 }
 
 /// A recipient's public key (an office, or a reporter's reply key).
@@ -56,10 +60,16 @@ impl PublicKey {
         out
     }
 
-    /// A public key from its 32 raw bytes.
+    /// A public key from its 32 raw bytes. Points of small order (all-zero among them) are
+    /// refused: a key that came from outside can never make sealing fail later.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
-        if bytes.len() != 32 {
-            return Err(KeyError::Length(bytes.len()));
+        let raw: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| KeyError::Length(bytes.len()))?;
+        // X25519 scalars are multiples of the cofactor 8, so a scalar multiple of a point of
+        // small order (and only of one) is the all-zero output, whatever the scalar.
+        if x25519_dalek::x25519([9; 32], raw) == [0; 32] {
+            return Err(KeyError::SmallOrder);
         }
         <Kem as hpke::Kem>::PublicKey::from_bytes(bytes)
             .map(Self)
@@ -233,6 +243,34 @@ mod tests {
         assert!(shown.contains("redacted"));
         assert!(!shown.contains(secret_text.as_str()));
         assert!(!shown.contains(&hex::encode(*sk.expose_secret_bytes())));
+    }
+
+    #[test]
+    fn small_order_points_are_refused() {
+        // The X25519 points of order 1, 2, 4 and 8, and non-canonical encodings of them
+        // (RFC 7748 section 6.1; the list libsodium refuses).
+        let small = [
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+            "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        ];
+        for hex_key in small {
+            let bytes = hex::decode(hex_key).unwrap();
+            assert_eq!(
+                PublicKey::from_bytes(&bytes),
+                Err(KeyError::SmallOrder),
+                "{hex_key}"
+            );
+            let text = bech32::encode::<Bech32>(PUBLIC_HRP, &bytes).unwrap();
+            assert!(text.parse::<PublicKey>().is_err());
+            assert!(postcard::from_bytes::<PublicKey>(&bytes).is_err());
+        }
+        let good = SecretKey::generate().public_key();
+        assert_eq!(PublicKey::from_bytes(&good.to_bytes()), Ok(good));
     }
 
     #[test]

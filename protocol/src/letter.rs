@@ -1,8 +1,11 @@
-//! The plaintext inside an envelope: a report, a reporter's follow-up, or an office's reply.
+//! The plaintext inside an envelope: a report, a reporter's follow-up, or an office's reply or
+//! status change.
 //!
 //! Encoded as one version byte ([`LETTER_VERSION`]) followed by the postcard encoding of
-//! [`Letter`]. Postcard is compact and small in wasm (serde_json costs far more there), and its
-//! 1.x wire format is stable; the version byte lets a later schema be read beside this one.
+//! [`Letter`], and nothing after it (trailing bytes are refused). Postcard is compact and small
+//! in wasm (serde_json costs far more there), and its 1.x wire format is stable; the version
+//! byte lets a later schema be read beside this one. Version 1 letters (no sequence numbers, no
+//! status letters) are still read: their replies come out with `seq` 0.
 //!
 //! A report is generic over the hotline profile: sections of fields, each field an [`Answer`].
 //! A blank field is [`Answer::Unclear`] (不清楚): an explicit value, never an empty string, so
@@ -14,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::PublicKey;
 
-/// The plaintext schema version this crate writes and reads.
-pub const LETTER_VERSION: u8 = 1;
+/// The plaintext schema version this crate writes (it also reads version 1).
+pub const LETTER_VERSION: u8 = 2;
 
 /// Why plaintext could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,7 +26,7 @@ pub const LETTER_VERSION: u8 = 1;
 pub enum LetterError {
     /// Written by a newer schema version.
     #[error(
-        "message schema version {0} is not supported (this build reads version {LETTER_VERSION})"
+        "message schema version {0} is not supported (this build reads versions 1 and {LETTER_VERSION})"
     )]
     UnsupportedVersion(u8),
     /// The bytes are not a valid letter.
@@ -31,14 +34,25 @@ pub enum LetterError {
     Malformed,
 }
 
-/// Everything that travels sealed.
+/// Everything that travels sealed (schema version 2; variant order is part of the format).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Letter {
     /// A new report, from the browser form or entered at the desk.
     Report(Report),
-    /// A reporter's later message on their case.
+    /// A reporter's later message on their case, sealed with the key their code derives.
     FollowUp(Note),
-    /// An office's message to the reporter, sealed to the reporter's reply key.
+    /// An office's message to the reporter, sealed with the office key to the reporter's key.
+    Reply(Reply),
+    /// An office's public status change, sealed like a reply, so that the status page can tell
+    /// a change the office made from one the server invented.
+    Status(StatusNote),
+}
+
+/// Version 1 of the schema, read and never written.
+#[derive(Deserialize)]
+enum LetterV1 {
+    Report(Report),
+    FollowUp(Note),
     Reply(Note),
 }
 
@@ -49,16 +63,59 @@ impl Letter {
         postcard::to_extend(self, out).expect("writing to a Vec cannot fail")
     }
 
-    /// Reads plaintext bytes.
+    /// Reads plaintext bytes: a version byte and exactly one letter.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, LetterError> {
-        match bytes.split_first() {
-            Some((&LETTER_VERSION, rest)) => {
-                postcard::from_bytes(rest).map_err(|_| LetterError::Malformed)
+        fn whole<T: for<'de> Deserialize<'de>>(rest: &[u8]) -> Result<T, LetterError> {
+            match postcard::take_from_bytes::<T>(rest) {
+                Ok((value, [])) => Ok(value),
+                _ => Err(LetterError::Malformed),
             }
+        }
+        match bytes.split_first() {
+            Some((&LETTER_VERSION, rest)) => whole(rest),
+            Some((&1, rest)) => Ok(match whole::<LetterV1>(rest)? {
+                LetterV1::Report(r) => Letter::Report(r),
+                LetterV1::FollowUp(n) => Letter::FollowUp(n),
+                LetterV1::Reply(n) => Letter::Reply(Reply {
+                    seq: 0,
+                    text: n.text,
+                }),
+            }),
             Some((&v, _)) => Err(LetterError::UnsupportedVersion(v)),
             None => Err(LetterError::Malformed),
         }
     }
+
+    /// The kind, as the desk and the docs name it: `report`, `follow_up`, `reply`, `status`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Letter::Report(_) => "report",
+            Letter::FollowUp(_) => "follow_up",
+            Letter::Reply(_) => "reply",
+            Letter::Status(_) => "status",
+        }
+    }
+}
+
+/// An office's reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    /// The office's count of messages (replies and status changes) on this case, from 1; the
+    /// status page notices a repeated or missing one. 0 in version 1 letters.
+    pub seq: u32,
+    /// The message text.
+    pub text: String,
+}
+
+/// An office's public status change, as the office signed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusNote {
+    /// As in [`Reply::seq`]: one count for both kinds of office message.
+    pub seq: u32,
+    /// The new status (a key of the profile's status vocabulary).
+    pub status: String,
+    /// The date of the change (Unix seconds, midnight UTC), as the server shows it.
+    pub at: u64,
 }
 
 /// A report as the reporter filled it in.
@@ -172,17 +229,45 @@ mod tests {
     }
 
     #[test]
+    fn version_one_still_reads() {
+        // A version 1 reply: version byte, variant 2 (Reply), the text's length and bytes.
+        let mut v1 = vec![1, 2, 9];
+        v1.extend_from_slice("已受理".as_bytes());
+        assert_eq!(
+            Letter::from_bytes(&v1),
+            Ok(Letter::Reply(Reply {
+                seq: 0,
+                text: "已受理".into()
+            }))
+        );
+        // Version 1 had no status letters.
+        assert_eq!(
+            Letter::from_bytes(&[1, 3, 1, 1, b'x', 0]),
+            Err(LetterError::Malformed)
+        );
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        let mut bytes = Letter::FollowUp(Note { text: "x".into() }).to_bytes();
+        assert!(Letter::from_bytes(&bytes).is_ok());
+        bytes.push(0);
+        assert_eq!(Letter::from_bytes(&bytes), Err(LetterError::Malformed));
+    }
+
+    #[test]
     fn versions_and_garbage() {
-        let bytes = Letter::Reply(Note {
+        let bytes = Letter::Reply(Reply {
+            seq: 1,
             text: "已受理".into(),
         })
         .to_bytes();
         assert_eq!(bytes[0], LETTER_VERSION);
         let mut newer = bytes.clone();
-        newer[0] = 2;
+        newer[0] = 3;
         assert_eq!(
             Letter::from_bytes(&newer),
-            Err(LetterError::UnsupportedVersion(2))
+            Err(LetterError::UnsupportedVersion(3))
         );
         assert_eq!(Letter::from_bytes(&[]), Err(LetterError::Malformed));
         assert_eq!(

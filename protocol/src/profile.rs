@@ -285,16 +285,11 @@ impl Profile {
                 }
             }
         }
-        if argon2::Params::new(
-            self.argon2.memory_kib,
-            self.argon2.iterations,
-            self.argon2.parallelism,
-            Some(32),
-        )
-        .is_err()
-            || self.argon2_salt.is_empty()
-        {
-            return fail("Argon2 settings are invalid or the salt is empty".into());
+        if let Err(e) = self.argon2.check_floor() {
+            return fail(e.to_string());
+        }
+        if self.argon2_salt.is_empty() {
+            return fail("the Argon2 salt is empty".into());
         }
         Ok(())
     }

@@ -13,10 +13,17 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::keys::PublicKey;
-
 /// The protocol version of request bodies.
 pub const API_VERSION: u16 = 1;
+
+/// Seconds in a day. Every time the server stores, signs or shows is rounded down to a whole
+/// day (midnight UTC), so that a seized server cannot line a case up with network records.
+pub const DAY: u64 = 86_400;
+
+/// `unix` rounded down to midnight UTC.
+pub const fn day_of(unix: u64) -> u64 {
+    unix - unix % DAY
+}
 
 /// A sealed envelope ([`crate::envelope`]) as it travels in JSON (base64).
 #[derive(Clone, PartialEq, Eq)]
@@ -141,10 +148,10 @@ pub struct SubmitReport {
     pub v: u16,
     /// The sealed [`crate::letter::Letter::Report`].
     pub sealed: Sealed,
-    /// Derived from the inquiry code ([`crate::derive`]).
+    /// Derived from the inquiry code ([`crate::derive`]). The reporter's reply key is not
+    /// sent: it travels only inside the sealed report, so the server holds nothing derived
+    /// from the code but this token's keyed hash.
     pub lookup_token: LookupToken,
-    /// The reporter's reply public key, derived from the inquiry code.
-    pub reply_key: PublicKey,
     /// Makes retries safe: the same key and body return the first answer again.
     pub idempotency_key: IdempotencyKey,
 }
@@ -172,9 +179,10 @@ pub struct InquiryRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inquiry {
-    /// The current public status (a key of the profile's status vocabulary).
+    /// The current public status (a key of the profile's status vocabulary), as the server
+    /// knows it; the status page trusts only the sealed status letters in `timeline`.
     pub status: String,
-    /// When the report was received.
+    /// The day the report was received (Unix seconds, midnight UTC).
     pub received_at: u64,
     /// Public status changes, oldest first.
     pub timeline: Vec<StatusEvent>,
@@ -190,8 +198,12 @@ pub struct Inquiry {
 pub struct StatusEvent {
     /// The new status (a key of the profile's status vocabulary).
     pub status: String,
-    /// When it changed.
+    /// The day it changed (Unix seconds, midnight UTC).
     pub at: u64,
+    /// The office's sealed [`crate::letter::Letter::Status`] saying the same, sealed with the
+    /// office key to the reporter's key; absent on changes recorded before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<Sealed>,
 }
 
 /// A sealed message with its date.
@@ -200,7 +212,7 @@ pub struct StatusEvent {
 pub struct SealedItem {
     /// The sealed [`crate::letter::Letter`].
     pub sealed: Sealed,
-    /// When the server received it.
+    /// The day the server received it (Unix seconds, midnight UTC).
     pub at: u64,
 }
 
@@ -240,7 +252,7 @@ pub struct InboxItem {
     pub case_id: String,
     /// Report or follow-up.
     pub kind: InboxKind,
-    /// When the server stored it.
+    /// The day the server stored it (Unix seconds, midnight UTC).
     pub received_at: u64,
     /// SHA-256 of the sealed bytes (hex), to check the transfer.
     pub sealed_sha256: String,
@@ -298,8 +310,12 @@ pub struct PostStatus {
     pub v: u16,
     /// The new status, from the profile's vocabulary.
     pub status: String,
-    /// When the desk made the change (Unix seconds); shown to the reporter.
+    /// The day the desk made the change (Unix seconds, a multiple of 86400: midnight UTC);
+    /// shown to the reporter.
     pub at: u64,
+    /// The same change as a sealed [`crate::letter::Letter::Status`], sealed with the office
+    /// key to the reporter's key, so the status page can check it came from the office.
+    pub sealed: Sealed,
     /// Makes retries safe.
     pub idempotency_key: IdempotencyKey,
 }
@@ -383,6 +399,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// 409: an idempotency key was reused for a different request.
     IdempotencyConflict,
+    /// 408: the request body did not arrive in time.
+    RequestTimeout,
     /// 429: too many requests; try again later.
     RateLimited,
     /// 503: the server is overloaded or shutting down; try again later.

@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::letter::SectionAnswers;
 use crate::receipt::Receipt;
-use crate::wire::StatusEvent;
 
 /// A message as bytes.
 pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {
@@ -201,25 +200,43 @@ impl From<&Receipt> for FiledReceipt {
     }
 }
 
-/// A case as the status page shows it, replies and follow-ups decrypted.
+/// A case as the status page shows it, replies and follow-ups decrypted and every office
+/// message checked against the office keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseView {
-    /// Current public status id.
+    /// The current status id: the latest change the office confirmed (the first status of the
+    /// profile if none is confirmed yet).
     pub status: String,
-    /// When the report was received.
+    /// The day the report was received.
     pub received_at: u64,
-    /// Public status changes.
-    pub timeline: Vec<StatusEvent>,
-    /// The office's replies.
+    /// Public status changes, each marked confirmed or not.
+    pub timeline: Vec<TimelineEntry>,
+    /// The office's replies; only those that verify carry their text.
     pub replies: Vec<OpenedNote>,
     /// The reporter's follow-ups.
     pub follow_ups: Vec<OpenedNote>,
+    /// Whether an office message was missing or repeated (its numbers have a gap or a repeat):
+    /// the server withheld or replayed something.
+    pub irregular: bool,
 }
 
-/// A decrypted message with its date; `text` is `None` if it could not be opened.
+/// One public status change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// The status id.
+    pub status: String,
+    /// The day of the change.
+    pub at: u64,
+    /// Whether the office's sealed status letter confirms it (sealed with an office key, same
+    /// status, same day).
+    pub confirmed: bool,
+}
+
+/// A decrypted message with its date. `text` is `None` when it could not be opened or does not
+/// verify as coming from its sender: such a message is never shown as the office's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenedNote {
-    /// When the server received it.
+    /// The day the server received it.
     pub at: u64,
     /// The text.
     pub text: Option<String>,

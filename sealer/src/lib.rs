@@ -5,19 +5,28 @@
 //! Key material (inquiry codes' derived keys) lives here and nowhere else in the browser, in
 //! memory only; the page receives receipts and decrypted text, never a key. The worker is also
 //! the only browser code that talks to the API, so the page carries no HTTP or JSON code.
+//!
+//! It trusts the server for nothing it can check: an office reply or status change is shown as
+//! the office's only if it was sealed with one of the office keys of the profile (the server's
+//! configuration, which the page and worker receive, not its database); follow-ups are sealed
+//! with the key the code derives, so the desk can tell they come from the code's holder; and a
+//! profile whose Argon2 settings are below the floor is refused.
 
 use std::cell::RefCell;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use cluebox_protocol::code::InquiryCode;
 use cluebox_protocol::derive::{ReporterKeys, derive};
-use cluebox_protocol::envelope::{self, REPORT_LIMIT};
+use cluebox_protocol::envelope::{self, Origin, REPORT_LIMIT};
+use cluebox_protocol::keys::PublicKey;
 use cluebox_protocol::letter::{Letter, Note, Report, SectionAnswers};
 use cluebox_protocol::profile::PublicProfile;
 use cluebox_protocol::wire::{
     API_VERSION, ErrorBody, Filed, FollowUpRequest, IdempotencyKey, Inquiry, InquiryRequest,
-    Sealed, SealedItem, SubmitReport,
+    Sealed, SubmitReport,
 };
-use cluebox_protocol::worker::{CaseView, FromWorker, OpenedNote, ToWorker};
+use cluebox_protocol::worker::{CaseView, FromWorker, OpenedNote, TimelineEntry, ToWorker};
 
 /// One HTTP request to the portal's own origin.
 ///
@@ -170,9 +179,16 @@ fn http_failure(id: u32, answer: Result<(u16, String), ()>) -> FromWorker {
 }
 
 impl Sealer {
-    /// Takes the `GET /api/v1/profile` document.
+    /// Takes the `GET /api/v1/profile` document; refuses Argon2 settings below the floor, so
+    /// a server cannot make inquiry codes cheap to guess.
     pub fn set_profile(&mut self, json: &str) -> Result<(), String> {
-        self.profile = Some(serde_json::from_str(json).map_err(|e| e.to_string())?);
+        let profile: PublicProfile = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        profile
+            .profile
+            .argon2
+            .check_floor()
+            .map_err(|e| e.to_string())?;
+        self.profile = Some(profile);
         Ok(())
     }
 
@@ -208,7 +224,6 @@ impl Sealer {
             v: API_VERSION,
             sealed: Sealed(sealed),
             lookup_token: keys.lookup_token.clone(),
-            reply_key: keys.reply_public(),
             idempotency_key: IdempotencyKey::generate(),
         })
     }
@@ -223,33 +238,93 @@ impl Sealer {
 
     fn open_case(&mut self, code: &str, inquiry_json: &str) -> Result<CaseView, String> {
         let inquiry: Inquiry = serde_json::from_str(inquiry_json).map_err(|e| e.to_string())?;
+        let profile = self.profile()?;
+        let first_status = profile.profile.statuses[0].id.clone();
+        let office = office_keys(profile);
         let keys = self.keys(code)?;
-        let open = |items: &[SealedItem]| {
-            items
-                .iter()
-                .map(|item| OpenedNote {
-                    at: item.at,
-                    text: open_note(keys, item),
-                })
-                .collect()
-        };
+        let mut numbers = Numbers::default();
+        let replies = inquiry
+            .replies
+            .iter()
+            .map(|item| OpenedNote {
+                at: item.at,
+                text: match open_office(keys, &office, &item.sealed.0) {
+                    Some((sender, Letter::Reply(reply))) if numbers.fresh(&sender, reply.seq) => {
+                        Some(reply.text)
+                    }
+                    _ => None,
+                },
+            })
+            .collect();
+        let timeline: Vec<TimelineEntry> = inquiry
+            .timeline
+            .iter()
+            .map(|event| {
+                let letter = event
+                    .sealed
+                    .as_ref()
+                    .and_then(|sealed| open_office(keys, &office, &sealed.0));
+                let confirmed = match letter {
+                    Some((sender, Letter::Status(note))) => {
+                        note.status == event.status
+                            && note.at == event.at
+                            && numbers.fresh(&sender, note.seq)
+                    }
+                    _ => false,
+                };
+                TimelineEntry {
+                    status: event.status.clone(),
+                    at: event.at,
+                    confirmed,
+                }
+            })
+            .collect();
+        let own = [keys.reply_public()];
+        let follow_ups = inquiry
+            .follow_ups
+            .iter()
+            .map(|item| OpenedNote {
+                at: item.at,
+                text: match envelope::open_from(&[&keys.reply_secret], &own, &item.sealed.0) {
+                    Ok(opened) if matches!(opened.origin, Origin::Sender(_)) => {
+                        match Letter::from_bytes(&opened.body) {
+                            Ok(Letter::FollowUp(note)) => Some(note.text),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                },
+            })
+            .collect();
+        let status = timeline
+            .iter()
+            .rev()
+            .find(|e| e.confirmed)
+            .map_or(first_status, |e| e.status.clone());
         Ok(CaseView {
-            status: inquiry.status,
+            status,
             received_at: inquiry.received_at,
-            replies: open(&inquiry.replies),
-            follow_ups: open(&inquiry.follow_ups),
-            timeline: inquiry.timeline,
+            timeline,
+            replies,
+            follow_ups,
+            irregular: numbers.irregular(),
         })
     }
 
     fn follow_up_body(&mut self, code: &str, text: String) -> Result<String, String> {
         let mut recipients = self.profile()?.recipients.national.clone();
         let keys = self.keys(code)?;
-        // Also sealed to the reporter's own key, so the status page can show it again.
+        // Also sealed to the reporter's own key, so the status page can show it again; sealed
+        // with it too, so the desk knows it comes from the code's holder.
         recipients.push(keys.reply_public());
         let letter = Letter::FollowUp(Note { text });
-        let sealed = envelope::seal(&recipients, &letter.to_bytes(), REPORT_LIMIT)
-            .map_err(|e| e.to_string())?;
+        let sealed = envelope::seal_from(
+            &keys.reply_secret,
+            &recipients,
+            &letter.to_bytes(),
+            REPORT_LIMIT,
+        )
+        .map_err(|e| e.to_string())?;
         json(&FollowUpRequest {
             v: API_VERSION,
             lookup_token: keys.lookup_token.clone(),
@@ -277,10 +352,56 @@ impl Sealer {
     }
 }
 
-fn open_note(keys: &ReporterKeys, item: &SealedItem) -> Option<String> {
-    match Letter::from_bytes(&envelope::open(&keys.reply_secret, &item.sealed.0).ok()?).ok()? {
-        Letter::Reply(note) | Letter::FollowUp(note) => Some(note.text),
-        Letter::Report(_) => None,
+/// Every office key of the profile (national and regional): the senders whose replies and
+/// status letters are the office's.
+fn office_keys(profile: &PublicProfile) -> Vec<PublicKey> {
+    let mut keys = profile.recipients.national.clone();
+    for key in profile.recipients.regions.values().flatten() {
+        if !keys.contains(key) {
+            keys.push(key.clone());
+        }
+    }
+    keys
+}
+
+/// Opens an office message: `Some` only if it was sealed with one of `office` and holds a
+/// letter.
+fn open_office(
+    keys: &ReporterKeys,
+    office: &[PublicKey],
+    sealed: &[u8],
+) -> Option<(PublicKey, Letter)> {
+    let opened = envelope::open_from(&[&keys.reply_secret], office, sealed).ok()?;
+    let Origin::Sender(sender) = opened.origin else {
+        return None;
+    };
+    Some((sender, Letter::from_bytes(&opened.body).ok()?))
+}
+
+/// The numbers of the office messages seen, per sending key: a repeated number is a replay, a
+/// missing one a message withheld.
+#[derive(Default)]
+struct Numbers {
+    seen: BTreeMap<[u8; 32], BTreeSet<u32>>,
+    repeated: bool,
+}
+
+impl Numbers {
+    /// Records `seq` from `sender`; `false` if it was seen before (the repeat is not shown).
+    fn fresh(&mut self, sender: &PublicKey, seq: u32) -> bool {
+        let fresh = seq > 0 && self.seen.entry(sender.to_bytes()).or_default().insert(seq);
+        self.repeated |= !fresh;
+        fresh
+    }
+
+    /// Whether a number repeated or one is missing (each sender's run is 1, 2, ..., n).
+    fn irregular(&self) -> bool {
+        self.repeated
+            || self.seen.values().any(|seqs| {
+                seqs.iter()
+                    .enumerate()
+                    .any(|(i, &seq)| seq as usize != i + 1)
+            })
     }
 }
 

@@ -5,10 +5,11 @@ use std::collections::VecDeque;
 use super::*;
 use cluebox_protocol::derive::Argon2Params;
 use cluebox_protocol::keys::SecretKey;
-use cluebox_protocol::letter::{Answer, FieldAnswer};
+use cluebox_protocol::letter::{Answer, FieldAnswer, Reply, StatusNote};
 use cluebox_protocol::profile::{Profile, Recipients};
 use cluebox_protocol::receipt::Receipt;
 use cluebox_protocol::wire::Inquiry;
+use cluebox_protocol::wire::{SealedItem, StatusEvent};
 use futures_executor::block_on;
 
 /// Answers from a script and records what the worker sent. The browser's `fetch` behind
@@ -50,13 +51,8 @@ impl Transport for Script {
 }
 
 fn profile_json(office: &SecretKey, region: &SecretKey) -> String {
-    let mut profile: Profile = toml::from_str(include_str!("../../profiles/12337.toml")).unwrap();
-    // Cheap Argon2 for tests; the construction is the same.
-    profile.argon2 = Argon2Params {
-        memory_kib: 64,
-        iterations: 1,
-        parallelism: 1,
-    };
+    // The shipped profile's Argon2 settings: the worker refuses anything below the floor.
+    let profile: Profile = toml::from_str(include_str!("../../profiles/12337.toml")).unwrap();
     serde_json::to_string(&PublicProfile {
         profile,
         recipients: Recipients {
@@ -119,8 +115,15 @@ fn a_report_is_sealed_to_the_national_and_regional_offices() {
             panic!()
         };
         assert_eq!(r.sections, sections);
-        assert_eq!(r.reply_key, submit.reply_key);
+        assert_eq!(
+            r.reply_key,
+            s.borrow_mut().keys(&code).unwrap().reply_public()
+        );
     }
+    assert!(
+        !body.contains("reply_key"),
+        "the reply key travels only inside the sealed report"
+    );
     assert!(envelope::open(&stranger, &submit.sealed.0).is_err());
 
     // Upload: the body goes out unchanged and the receipt comes back.
@@ -166,8 +169,12 @@ fn a_report_is_sealed_to_the_national_and_regional_offices() {
 }
 
 #[test]
-fn replies_and_own_follow_ups_open_others_do_not() {
-    let (office, region) = (SecretKey::generate(), SecretKey::generate());
+fn only_the_offices_messages_are_shown_as_the_offices() {
+    let (office, region, forger) = (
+        SecretKey::generate(),
+        SecretKey::generate(),
+        SecretKey::generate(),
+    );
     let s = RefCell::new(Sealer::default());
     let net = Script::default();
     net.then(Ok((200, &profile_json(&office, &region))));
@@ -188,34 +195,86 @@ fn replies_and_own_follow_ups_open_others_do_not() {
     assert_eq!(block_on(serve(&s, &net, send)), FromWorker::Sent { id: 3 });
     assert_eq!(net.last_body(), body, "sent as sealed");
     let follow: FollowUpRequest = serde_json::from_str(&body).unwrap();
-    assert!(
-        envelope::open(&office, &follow.sealed.0).is_ok(),
-        "the office reads follow-ups"
-    );
     let reply_key = s.borrow_mut().keys(&code).unwrap().reply_public();
-    let reply = Letter::Reply(Note {
-        text: "已受理".into(),
-    });
-    let sealed_reply = envelope::seal(&[reply_key], &reply.to_bytes(), REPORT_LIMIT).unwrap();
-    let junk = envelope::seal(&[office.public_key()], &reply.to_bytes(), REPORT_LIMIT).unwrap();
+    let opened = envelope::open_from(
+        &[&office],
+        std::slice::from_ref(&reply_key),
+        &follow.sealed.0,
+    )
+    .unwrap();
+    assert_eq!(
+        opened.origin,
+        Origin::Sender(reply_key.clone()),
+        "the office reads follow-ups, as from the code's holder"
+    );
+
+    let reply = |seq: u32, text: &str| {
+        Letter::Reply(Reply {
+            seq,
+            text: text.into(),
+        })
+        .to_bytes()
+    };
+    let to_reporter = std::slice::from_ref(&reply_key);
+    let genuine =
+        envelope::seal_from(&office, to_reporter, &reply(1, "已受理"), REPORT_LIMIT).unwrap();
+    // What a seized server (or anyone who can write its database) could make: a "reply"
+    // sealed to the reporter's key with a key of its own, or with none.
+    let lure = "请携带原件本人到办公室面谈";
+    let forged = envelope::seal_from(&forger, to_reporter, &reply(2, lure), REPORT_LIMIT).unwrap();
+    let anonymous = envelope::seal(to_reporter, &reply(2, lure), REPORT_LIMIT).unwrap();
+    let status = |seq: u32, status: &str, at: u64| {
+        envelope::seal_from(
+            &region,
+            to_reporter,
+            &Letter::Status(StatusNote {
+                seq,
+                status: status.into(),
+                at,
+            })
+            .to_bytes(),
+            REPORT_LIMIT,
+        )
+        .unwrap()
+    };
+    let item = |sealed: Vec<u8>, at: u64| SealedItem {
+        sealed: Sealed(sealed),
+        at,
+    };
+    let event = |status: &str, at: u64, sealed: Option<Vec<u8>>| StatusEvent {
+        status: status.into(),
+        at,
+        sealed: sealed.map(Sealed),
+    };
+    let day = 86_400;
     let inquiry = Inquiry {
-        status: "accepted".into(),
-        received_at: 1,
-        timeline: vec![],
-        replies: vec![
-            SealedItem {
-                sealed: Sealed(sealed_reply),
-                at: 2,
-            },
-            SealedItem {
-                sealed: Sealed(junk),
-                at: 3,
-            },
+        status: "concluded".into(),
+        received_at: day,
+        timeline: vec![
+            event("accepted", 2 * day, Some(status(1, "accepted", 2 * day))),
+            // A status letter for another status than the event's, one without a letter.
+            event("concluded", 3 * day, Some(status(2, "assigned", 3 * day))),
+            event("concluded", 4 * day, None),
         ],
-        follow_ups: vec![SealedItem {
-            sealed: follow.sealed,
-            at: 4,
-        }],
+        replies: vec![
+            item(genuine.clone(), 2 * day),
+            item(forged, 3 * day),
+            item(anonymous, 3 * day),
+            // The genuine reply replayed.
+            item(genuine, 5 * day),
+        ],
+        follow_ups: vec![
+            item(follow.sealed.0.clone(), 4 * day),
+            item(
+                envelope::seal(
+                    to_reporter,
+                    &Letter::FollowUp(Note { text: "x".into() }).to_bytes(),
+                    REPORT_LIMIT,
+                )
+                .unwrap(),
+                4 * day,
+            ),
+        ],
     };
     net.then(Ok((200, &serde_json::to_string(&inquiry).unwrap())));
     let FromWorker::Case { case, .. } =
@@ -223,10 +282,44 @@ fn replies_and_own_follow_ups_open_others_do_not() {
     else {
         panic!()
     };
-    assert_eq!(case.status, "accepted");
-    assert_eq!(case.replies[0].text.as_deref(), Some("已受理"));
-    assert_eq!(case.replies[1].text, None, "not sealed to this code");
+    assert_eq!(
+        case.status, "accepted",
+        "the current status is the last one the office confirmed, not the server's word"
+    );
+    let confirmed: Vec<bool> = case.timeline.iter().map(|e| e.confirmed).collect();
+    assert_eq!(confirmed, [true, false, false]);
+    let texts: Vec<Option<&str>> = case.replies.iter().map(|r| r.text.as_deref()).collect();
+    assert_eq!(
+        texts,
+        [Some("已受理"), None, None, None],
+        "forged, anonymous and replayed messages are not shown"
+    );
+    assert!(case.irregular, "a replayed number is noticed");
     assert_eq!(case.follow_ups[0].text.as_deref(), Some("补充"));
+    assert_eq!(
+        case.follow_ups[1].text, None,
+        "a follow-up not sealed with the code's key is not shown as the reporter's own"
+    );
+}
+
+#[test]
+fn a_profile_below_the_argon2_floor_is_refused() {
+    let (office, region) = (SecretKey::generate(), SecretKey::generate());
+    let mut public: PublicProfile = serde_json::from_str(&profile_json(&office, &region)).unwrap();
+    public.profile.argon2 = Argon2Params {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+    let s = RefCell::new(Sealer::default());
+    let net = Script::default();
+    net.then(Ok((200, &serde_json::to_string(&public).unwrap())));
+    let FromWorker::Failed { id: 1, message } =
+        block_on(serve(&s, &net, ToWorker::NewCode { id: 1 }))
+    else {
+        panic!()
+    };
+    assert!(message.contains("below the floor"), "{message}");
 }
 
 #[test]

@@ -9,15 +9,16 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
+use cluebox_protocol::envelope::MODE_SENDER;
 use cluebox_protocol::receipt::report_hash;
 use cluebox_protocol::wire::{
-    AckRequest, AckResult, ErrorBody, InboxEntry, InboxPage, PostReply, PostStatus, Posted,
+    AckRequest, AckResult, DAY, ErrorBody, InboxEntry, InboxPage, PostReply, PostStatus, Posted,
 };
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
-use super::{check_envelope, now, raw_json, request_fingerprint, to_json};
+use super::{check_envelope, raw_json, request_fingerprint, to_json, today};
 use crate::error::ApiError;
 use crate::extract::VersionedJson;
 use crate::state::AppState;
@@ -105,7 +106,7 @@ pub async fn acknowledge(
             "acknowledge at most 10000 items at once".into(),
         ));
     }
-    let acknowledged = app.store.acknowledge(req.seqs, now()).await?;
+    let acknowledged = app.store.acknowledge(req.seqs, today()).await?;
     Ok(Json(AckResult { acknowledged }))
 }
 
@@ -114,7 +115,8 @@ pub async fn acknowledge(
     params(("case_id" = String, Path)), security(("desk_token" = [])), responses(
     (status = 201, body = Posted), (status = 200, body = Posted, description = "a retry"),
     (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-    (status = 422, body = ErrorBody, description = "invalid_field: a status outside the profile's vocabulary"),
+    (status = 413, body = ErrorBody),
+    (status = 422, body = ErrorBody, description = "invalid_field: a status outside the profile's vocabulary, or a time that is not a whole day; invalid_envelope"),
 ))]
 pub async fn post_status(
     _auth: DeskAuth,
@@ -134,15 +136,25 @@ pub async fn post_status(
             req.status
         )));
     }
+    if req.at % DAY != 0 {
+        return Err(ApiError::InvalidField(
+            "at must be a whole day (a multiple of 86400: midnight UTC)".into(),
+        ));
+    }
+    check_envelope(&req.sealed.0, app.profile.max_class, MODE_SENDER)?;
     let response = to_json(&Posted { at: req.at })?;
     let idem = Idempotent {
         key: format!("status:{case_id}:{}", req.idempotency_key.as_str()),
-        request_sha256: request_fingerprint(&[req.status.as_bytes(), &req.at.to_be_bytes()]),
+        request_sha256: request_fingerprint(&[
+            req.status.as_bytes(),
+            &req.at.to_be_bytes(),
+            &report_hash(&req.sealed.0),
+        ]),
         response: response.clone(),
     };
     written(
         app.store
-            .post_status(case_id, req.status, req.at, idem)
+            .post_status(case_id, req.status, req.at, req.sealed.0, idem)
             .await?,
         response,
     )
@@ -161,8 +173,8 @@ pub async fn post_reply(
     Path(case_id): Path<String>,
     VersionedJson(req): VersionedJson<PostReply>,
 ) -> Result<Response, ApiError> {
-    check_envelope(&req.sealed.0, app.profile.max_class)?;
-    let at = now();
+    check_envelope(&req.sealed.0, app.profile.max_class, MODE_SENDER)?;
+    let at = today();
     let response = to_json(&Posted { at })?;
     let idem = Idempotent {
         key: format!("reply:{case_id}:{}", req.idempotency_key.as_str()),

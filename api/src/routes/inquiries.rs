@@ -11,7 +11,7 @@ use axum::response::Response;
 use cluebox_protocol::receipt::report_hash;
 use cluebox_protocol::wire::{ErrorBody, FollowUpRequest, Inquiry, InquiryRequest, Posted};
 
-use super::{check_envelope, now, raw_json, request_fingerprint, to_json};
+use super::{check_envelope, raw_json, request_fingerprint, to_json, today};
 use crate::error::ApiError;
 use crate::extract::VersionedJson;
 use crate::state::AppState;
@@ -57,8 +57,13 @@ pub async fn add_follow_up(
     State(app): State<AppState>,
     VersionedJson(req): VersionedJson<FollowUpRequest>,
 ) -> Result<Response, ApiError> {
-    check_envelope(&req.sealed.0, app.profile.max_class)?;
-    let at = now();
+    // Sealed with the key the code derives, so the desk can tell it came from the code's holder.
+    check_envelope(
+        &req.sealed.0,
+        app.profile.max_class,
+        cluebox_protocol::envelope::MODE_SENDER,
+    )?;
+    let at = today();
     let token = app.secrets.token_hash(req.lookup_token.as_bytes());
     let response = to_json(&Posted { at })?;
     let idem = Idempotent {

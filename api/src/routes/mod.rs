@@ -52,6 +52,11 @@ pub(crate) fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Today (midnight UTC, Unix seconds): the only kind of time the server stores or signs.
+pub(crate) fn today() -> u64 {
+    cluebox_protocol::wire::day_of(now())
+}
+
 /// A JSON body that is already serialized (stored answers of idempotent requests).
 pub(crate) fn raw_json(status: StatusCode, body: String) -> Response {
     (
@@ -75,10 +80,11 @@ pub(crate) fn request_fingerprint(parts: &[&[u8]]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// The server-side check of a sealed message: a well-formed envelope of an allowed size.
-pub(crate) fn check_envelope(sealed: &[u8], limit: usize) -> Result<(), ApiError> {
+/// The server-side check of a sealed message: a well-formed envelope of an allowed size, in
+/// the sender mode the endpoint takes (`envelope::MODE_ANONYMOUS` or `MODE_SENDER`).
+pub(crate) fn check_envelope(sealed: &[u8], limit: usize, mode: u8) -> Result<(), ApiError> {
     use cluebox_protocol::envelope::{ShapeError, check_shape};
-    check_shape(sealed, limit).map_err(|e| match e {
+    check_shape(sealed, limit, mode).map_err(|e| match e {
         ShapeError::TooLarge { .. } => ApiError::PayloadTooLarge(e.to_string()),
         _ => ApiError::InvalidEnvelope(e.to_string()),
     })

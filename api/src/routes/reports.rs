@@ -6,7 +6,7 @@ use axum::response::Response;
 use cluebox_protocol::receipt::{Receipt, report_hash, signed_message};
 use cluebox_protocol::wire::{ErrorBody, Filed, SubmitReport};
 
-use super::{check_envelope, now, raw_json, request_fingerprint, to_json};
+use super::{check_envelope, raw_json, request_fingerprint, to_json, today};
 use crate::error::ApiError;
 use crate::extract::VersionedJson;
 use crate::state::AppState;
@@ -27,9 +27,15 @@ pub async fn file_report(
     State(app): State<AppState>,
     VersionedJson(req): VersionedJson<SubmitReport>,
 ) -> Result<Response, ApiError> {
-    check_envelope(&req.sealed.0, app.profile.max_class)?;
+    check_envelope(
+        &req.sealed.0,
+        app.profile.max_class,
+        cluebox_protocol::envelope::MODE_ANONYMOUS,
+    )?;
     let sealed_sha256 = report_hash(&req.sealed.0);
-    let received_at = now();
+    // The day, not the second: the receipt proves the filing date without a time that a
+    // seized server could match against network records.
+    let received_at = today();
     let receipt = Receipt {
         report_hash: sealed_sha256,
         received_at,
@@ -39,10 +45,9 @@ pub async fn file_report(
     };
     let response = to_json(&Filed { receipt })?;
     let token_hash = app.secrets.token_hash(req.lookup_token.as_bytes());
-    let reply_key = req.reply_key.to_bytes();
     let idem = Idempotent {
         key: format!("report:{}", req.idempotency_key.as_str()),
-        request_sha256: request_fingerprint(&[&sealed_sha256, &token_hash.0, &reply_key]),
+        request_sha256: request_fingerprint(&[&sealed_sha256, &token_hash.0]),
         response: response.clone(),
     };
     let report = NewReport {
@@ -50,7 +55,6 @@ pub async fn file_report(
         sealed: req.sealed.0,
         sealed_sha256,
         token_hash,
-        reply_key: req.reply_key,
         received_at,
     };
     Ok(match app.store.file_report(report, idem).await? {

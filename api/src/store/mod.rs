@@ -5,10 +5,10 @@
 //! without touching a handler. Every write is durable (fsync) before its method returns.
 //!
 //! Nothing here ever deletes: requests only add. Retention is the desk's decision.
-//! Nothing here ever sees plaintext, a lookup token (only its keyed hash) or a client address.
+//! Nothing here ever sees plaintext, a lookup token (only its keyed hash), anything else derived
+//! from an inquiry code, a time finer than a day, or a client address.
 
 use async_trait::async_trait;
-use cluebox_protocol::keys::PublicKey;
 use cluebox_protocol::wire::{InboxEntry, InboxItem, SealedItem, StatusEvent};
 
 use crate::secrets::TokenHash;
@@ -41,11 +41,10 @@ pub struct NewReport {
     pub sealed: Vec<u8>,
     /// SHA-256 of `sealed`.
     pub sealed_sha256: [u8; 32],
-    /// Keyed hash of the lookup token.
+    /// Keyed hash of the lookup token: the only value derived from the inquiry code that the
+    /// server ever stores.
     pub token_hash: TokenHash,
-    /// The reporter's reply key.
-    pub reply_key: PublicKey,
-    /// When it arrived.
+    /// The day it arrived (midnight UTC).
     pub received_at: u64,
 }
 
@@ -121,12 +120,14 @@ pub trait Store: Send + Sync + 'static {
     /// Marks items as stored by a desk; returns how many were newly marked.
     async fn acknowledge(&self, seqs: Vec<u64>, at: u64) -> Result<u64, StoreError>;
 
-    /// Records a public status change. Idempotent on `idem.key`.
+    /// Records a public status change and the office's sealed status letter. Idempotent on
+    /// `idem.key`.
     async fn post_status(
         &self,
         case_id: String,
         status: String,
         at: u64,
+        sealed: Vec<u8>,
         idem: Idempotent,
     ) -> Result<Written, StoreError>;
 

@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use cluebox_protocol::envelope::{self, REPORT_LIMIT};
 use cluebox_protocol::keys::SecretKey;
-use cluebox_protocol::letter::{Letter, Note};
+use cluebox_protocol::letter::{Letter, Note, Reply, StatusNote};
 use cluebox_protocol::wire::{
     API_VERSION, Filed, FollowUpRequest, IdempotencyKey, InboxEntry, InboxKind, InboxPage, Inquiry,
     Sealed,
@@ -154,9 +154,27 @@ async fn report_lookup_desk_reply_follow_up() {
     assert!(again.items.is_empty());
     assert_eq!(again.next_after, page.next_after);
 
-    // The desk accepts the case and replies, sealed to the key inside the report.
+    // The desk accepts the case and replies, sealed with the office key to the key inside the
+    // report; the status change carries the same change as a sealed status letter.
     let case = &item.case_id;
-    let status = json!({"v": 1, "status": "accepted", "at": 1_790_000_000u64, "idempotency_key": IdempotencyKey::generate()});
+    let day = 1_790_035_200u64; // midnight UTC
+    let status_letter = |status: &str, at: u64| {
+        Sealed(
+            envelope::seal_from(
+                &office,
+                std::slice::from_ref(&report.reply_key),
+                &Letter::Status(StatusNote {
+                    seq: 1,
+                    status: status.into(),
+                    at,
+                })
+                .to_bytes(),
+                REPORT_LIMIT,
+            )
+            .unwrap(),
+        )
+    };
+    let status = json!({"v": 1, "status": "accepted", "at": day, "sealed": status_letter("accepted", day), "idempotency_key": IdempotencyKey::generate()});
     let res = desk(http.post(format!("{base}/api/v1/desk/cases/{case}/events")))
         .json(&status)
         .send()
@@ -173,21 +191,41 @@ async fn report_lookup_desk_reply_follow_up() {
         StatusCode::OK,
         "a retried status is not recorded twice"
     );
-    let bogus = json!({"v": 1, "status": "teleported", "at": 1, "idempotency_key": IdempotencyKey::generate()});
-    let res = desk(http.post(format!("{base}/api/v1/desk/cases/{case}/events")))
-        .json(&bogus)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    for (bogus, why) in [
+        (
+            json!({"v": 1, "status": "teleported", "at": day, "sealed": status_letter("teleported", day), "idempotency_key": IdempotencyKey::generate()}),
+            "outside the vocabulary",
+        ),
+        (
+            json!({"v": 1, "status": "accepted", "at": day + 3600, "sealed": status_letter("accepted", day + 3600), "idempotency_key": IdempotencyKey::generate()}),
+            "not a whole day",
+        ),
+        (
+            json!({"v": 1, "status": "accepted", "at": day, "sealed": Sealed(envelope::seal(std::slice::from_ref(&report.reply_key), b"x", REPORT_LIMIT).unwrap()), "idempotency_key": IdempotencyKey::generate()}),
+            "not sealed by a sender",
+        ),
+        (
+            json!({"v": 1, "status": "accepted", "at": day, "idempotency_key": IdempotencyKey::generate()}),
+            "no sealed letter",
+        ),
+    ] {
+        let res = desk(http.post(format!("{base}/api/v1/desk/cases/{case}/events")))
+            .json(&bogus)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{why}");
+    }
     let res = desk(http.post(format!("{base}/api/v1/desk/cases/nosuchcase/events")))
-        .json(&json!({"v": 1, "status": "accepted", "at": 1, "idempotency_key": IdempotencyKey::generate()}))
+        .json(&json!({"v": 1, "status": "accepted", "at": day, "sealed": status_letter("accepted", day), "idempotency_key": IdempotencyKey::generate()}))
         .send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let reply = Letter::Reply(Note {
+    let reply = Letter::Reply(Reply {
+        seq: 2,
         text: "已受理，请保持电话畅通。".into(),
     });
-    let sealed_reply = envelope::seal(
+    let sealed_reply = envelope::seal_from(
+        &office,
         std::slice::from_ref(&report.reply_key),
         &reply.to_bytes(),
         REPORT_LIMIT,
@@ -198,7 +236,7 @@ async fn report_lookup_desk_reply_follow_up() {
         .send().await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
 
-    // The reporter sees the status with its date and opens the reply with the code's key.
+    // The reporter sees the status with its day and opens the reply as the office's.
     let inquiry: Inquiry = http
         .post(format!("{base}/api/v1/inquiries"))
         .json(&reporter.inquiry())
@@ -210,9 +248,20 @@ async fn report_lookup_desk_reply_follow_up() {
         .unwrap();
     assert_eq!(inquiry.status, "accepted");
     assert_eq!(inquiry.timeline.len(), 1);
-    assert_eq!(inquiry.timeline[0].at, 1_790_000_000);
-    let opened = envelope::open(&reporter.keys.reply_secret, &inquiry.replies[0].sealed.0).unwrap();
-    assert_eq!(Letter::from_bytes(&opened).unwrap(), reply);
+    assert_eq!(inquiry.timeline[0].at, day);
+    assert_eq!(
+        inquiry.received_at % 86_400,
+        0,
+        "received on a day, no time"
+    );
+    assert_eq!(inquiry.replies[0].at % 86_400, 0);
+    let opened = envelope::open_from(
+        &[&reporter.keys.reply_secret],
+        &[office.public_key()],
+        &inquiry.replies[0].sealed.0,
+    )
+    .unwrap();
+    assert_eq!(Letter::from_bytes(&opened.body).unwrap(), reply);
 
     // A follow-up from the reporter reaches the desk's inbox and the reporter's own view.
     let note = Letter::FollowUp(Note {
@@ -222,10 +271,29 @@ async fn report_lookup_desk_reply_follow_up() {
         v: API_VERSION,
         lookup_token: reporter.keys.lookup_token.clone(),
         sealed: Sealed(
-            envelope::seal(&profile.recipients.national, &note.to_bytes(), REPORT_LIMIT).unwrap(),
+            envelope::seal_from(
+                &reporter.keys.reply_secret,
+                &profile.recipients.national,
+                &note.to_bytes(),
+                REPORT_LIMIT,
+            )
+            .unwrap(),
         ),
         idempotency_key: IdempotencyKey::generate(),
     };
+    // One sealed without the code's key is refused: the desk could not tell who sent it.
+    let mut anonymous = follow.clone();
+    anonymous.sealed = Sealed(
+        envelope::seal(&profile.recipients.national, &note.to_bytes(), REPORT_LIMIT).unwrap(),
+    );
+    anonymous.idempotency_key = IdempotencyKey::generate();
+    let res = http
+        .post(format!("{base}/api/v1/inquiries/follow-ups"))
+        .json(&anonymous)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let res = http
         .post(format!("{base}/api/v1/inquiries/follow-ups"))
         .json(&follow)
@@ -273,11 +341,13 @@ async fn report_lookup_desk_reply_follow_up() {
         .await
         .unwrap();
     assert_eq!(inquiry.follow_ups.len(), 1);
-    assert_eq!(
-        Letter::from_bytes(&envelope::open(&office, &inquiry.follow_ups[0].sealed.0).unwrap())
-            .unwrap(),
-        note
-    );
+    let opened = envelope::open_from(
+        &[&office],
+        &[reporter.keys.reply_public()],
+        &inquiry.follow_ups[0].sealed.0,
+    )
+    .unwrap();
+    assert_eq!(Letter::from_bytes(&opened.body).unwrap(), note);
 }
 
 #[tokio::test]

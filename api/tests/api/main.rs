@@ -8,6 +8,7 @@
 mod handlers;
 mod journey;
 mod process;
+mod store;
 
 use std::path::{Path, PathBuf};
 
@@ -157,7 +158,6 @@ impl Reporter {
                 envelope::seal(recipients, &letter.to_bytes(), REPORT_LIMIT).unwrap(),
             ),
             lookup_token: self.keys.lookup_token.clone(),
-            reply_key: self.keys.reply_public(),
             idempotency_key: IdempotencyKey::generate(),
         }
     }

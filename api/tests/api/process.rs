@@ -168,9 +168,15 @@ async fn data_directory_and_logs_hold_no_plaintext_token_code_or_client_details(
 
     let log = server.log_text();
     assert!(
-        log.contains("/api/v1/reports"),
+        log.contains("route=\"static\""),
         "the access log is on: {log}"
     );
+    for route in ["/api/v1/reports", "/api/v1/inquiries"] {
+        assert!(
+            !log.contains(route),
+            "no per-request line for {route}: with its timestamp it links a case to flow records"
+        );
+    }
     let token = reporter.keys.lookup_token.as_bytes();
     let code = reporter.code.expose_grouped();
     let secrets: Vec<(&str, Vec<u8>)> = vec![
@@ -186,6 +192,16 @@ async fn data_directory_and_logs_hold_no_plaintext_token_code_or_client_details(
         ("lookup token (hex)", hex::encode(token).into_bytes()),
         ("inquiry code", code.as_bytes().to_vec()),
         ("inquiry code (plain)", code.replace('-', "").into_bytes()),
+        // Derived from the code like the token: with it, a database copy alone confirms a
+        // guessed code (derive the key pair, find the row).
+        (
+            "reply public key (raw)",
+            reporter.keys.reply_public().to_bytes().to_vec(),
+        ),
+        (
+            "reply public key (text)",
+            reporter.keys.reply_public().to_string().into_bytes(),
+        ),
     ];
     let data = root.path().join("data");
     for (what, needle) in &secrets {

@@ -14,7 +14,9 @@ use cluebox_protocol::code::InquiryCode;
 use cluebox_protocol::derive::{Argon2Params, derive};
 use cluebox_protocol::envelope::{self, REPORT_LIMIT};
 use cluebox_protocol::keys::PublicKey;
-use cluebox_protocol::letter::{Answer, FieldAnswer, Letter, Note, Report, SectionAnswers};
+use cluebox_protocol::letter::{
+    Answer, FieldAnswer, Letter, Note, Reply, Report, SectionAnswers, StatusNote,
+};
 use cluebox_protocol::profile::Recipients;
 use cluebox_protocol::wire::{API_VERSION, FollowUpRequest, IdempotencyKey, Sealed, SubmitReport};
 
@@ -49,6 +51,9 @@ fn keygen(dir: &Path, name: &str, passphrase: Option<&str>) -> (std::path::PathB
 /// A running API whose national recipient is `office`.
 struct Api {
     base: String,
+    /// A file holding the desk token.
+    token: std::path::PathBuf,
+    /// The server's data directory.
     data: std::path::PathBuf,
     _dir: tempfile::TempDir,
     state: cluebox_api::state::AppState,
@@ -56,13 +61,18 @@ struct Api {
 
 async fn api(office: &PublicKey) -> Api {
     let dir = tempfile::tempdir().unwrap();
+    let token = cluebox_api::secrets::new_desk_token();
+    let token_file = dir.path().join("desk-token");
+    std::fs::write(&token_file, token.as_bytes()).unwrap();
     let config = cluebox_api::config::Config {
         data_dir: dir.path().join("data"),
+        secrets_dir: Some(dir.path().join("secrets")),
         site_dir: dir.path().join("no-site"),
         recipients: Some(Recipients {
             national: vec![office.clone()],
             regions: Default::default(),
         }),
+        desk_token_hashes: vec![cluebox_api::secrets::desk_token_hash(&token)],
         log: "warn".into(),
         ..Default::default()
     };
@@ -75,6 +85,7 @@ async fn api(office: &PublicKey) -> Api {
     );
     Api {
         base,
+        token: token_file,
         data: dir.path().join("data"),
         _dir: dir,
         state,
@@ -138,7 +149,6 @@ async fn file_as(api: &Api, office: &PublicKey, what: &str, real_name: bool) -> 
             .unwrap(),
         ),
         lookup_token: keys.lookup_token.clone(),
-        reply_key: keys.reply_public(),
         idempotency_key: IdempotencyKey::generate(),
     };
     let res = reqwest::Client::new()
@@ -151,11 +161,18 @@ async fn file_as(api: &Api, office: &PublicKey, what: &str, real_name: bool) -> 
     let note = Letter::FollowUp(Note {
         text: format!("补充：{what}"),
     });
+    // As the status page does: sealed with the key the code derives.
     let follow = FollowUpRequest {
         v: API_VERSION,
         lookup_token: keys.lookup_token.clone(),
         sealed: Sealed(
-            envelope::seal(std::slice::from_ref(office), &note.to_bytes(), REPORT_LIMIT).unwrap(),
+            envelope::seal_from(
+                &keys.reply_secret,
+                &[office.clone(), keys.reply_public()],
+                &note.to_bytes(),
+                REPORT_LIMIT,
+            )
+            .unwrap(),
         ),
         idempotency_key: IdempotencyKey::generate(),
     };
@@ -174,7 +191,7 @@ async fn pull(db: &Path, keys: &str, api: &Api) -> Output {
     let (db, keys, token, base) = (
         db.to_owned(),
         keys.to_owned(),
-        api.data.join("demo-desk-token"),
+        api.token.clone(),
         api.base.clone(),
     );
     tokio::task::spawn_blocking(move || {

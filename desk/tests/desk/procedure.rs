@@ -10,7 +10,7 @@ async fn transitions_and_replies_reach_the_reporter_and_bad_steps_are_refused() 
     let api = api(&office).await;
     let code = file(&api, &office, "需要答复").await;
     let db = dir.path().join("desk.sqlite3");
-    let token = api.data.join("demo-desk-token");
+    let token = api.token.clone();
     let run = |args: Vec<String>| {
         let (db, key, token, base) = (db.clone(), key.clone(), token.clone(), api.base.clone());
         tokio::task::spawn_blocking(move || {
@@ -100,14 +100,36 @@ async fn transitions_and_replies_reach_the_reporter_and_bad_steps_are_refused() 
         .unwrap();
     assert_eq!(inquiry.status, "accepted");
     assert!(inquiry.timeline[0].at > 0);
-    let reply = Letter::from_bytes(
-        &envelope::open(&keys.reply_secret, &inquiry.replies[0].sealed.0).unwrap(),
+    // Sealed with the office key: it opens as the office's, numbered after the status letter.
+    let opened = envelope::open_from(
+        &[&keys.reply_secret],
+        std::slice::from_ref(&office),
+        &inquiry.replies[0].sealed.0,
+    )
+    .unwrap();
+    assert_eq!(opened.origin, envelope::Origin::Sender(office.clone()));
+    assert_eq!(
+        Letter::from_bytes(&opened.body).unwrap(),
+        Letter::Reply(Reply {
+            seq: 2,
+            text: "已受理，我们会在三十日内与您联系。".into()
+        })
+    );
+    // The status change carries the same change, sealed by the office.
+    let event = &inquiry.timeline[0];
+    assert_eq!(event.at % 86_400, 0, "a whole day");
+    let status = envelope::open_from(
+        &[&keys.reply_secret],
+        std::slice::from_ref(&office),
+        &event.sealed.as_ref().unwrap().0,
     )
     .unwrap();
     assert_eq!(
-        reply,
-        Letter::Reply(Note {
-            text: "已受理，我们会在三十日内与您联系。".into()
+        Letter::from_bytes(&status.body).unwrap(),
+        Letter::Status(StatusNote {
+            seq: 1,
+            status: "accepted".into(),
+            at: event.at
         })
     );
     let api_files = std::fs::read_dir(&api.data).unwrap().count();
@@ -139,7 +161,7 @@ async fn deadlines_sample_and_stats() {
     assert!(out.status.success(), "{}", stderr(&out));
     let inbox = api.state.store.inbox(0, 10).await.unwrap();
     let (real, anon) = (inbox[0].case_id.clone(), inbox[2].case_id.clone());
-    let run = |a: &[&str]| desk(&db).args(a).output().unwrap();
+    let run = |a: &[&str]| desk(&db).arg("--key").arg(&key).args(a).output().unwrap();
 
     // 12337: contact the reporter within 30 days of acceptance.
     assert!(
@@ -273,10 +295,12 @@ async fn a_phone_report_is_sealed_like_the_browsers_and_its_code_works() {
     let (key, office) = keygen(dir.path(), "office.key", None);
     let api = api(&office).await;
     let db = dir.path().join("desk.sqlite3");
-    let (db2, base) = (db.clone(), api.base.clone());
+    let (db2, base, key2) = (db.clone(), api.base.clone(), key.clone());
     let out = tokio::task::spawn_blocking(move || {
         desk(&db2)
             .env("CLUEBOX_DESK_ACTOR", "接线员小李")
+            .arg("--key")
+            .arg(&key2)
             .args(["intake", "--server", &base, "--channel", "phone"])
             .args([
                 "--field",
@@ -329,6 +353,8 @@ async fn a_phone_report_is_sealed_like_the_browsers_and_its_code_works() {
     assert!(shown.contains("职务及工作单位: 不清楚"), "{shown}");
     // Bad input is refused before anything is filed.
     let out = desk(&db)
+        .arg("--key")
+        .arg(&key)
         .args(["intake", "--server", &api.base, "--channel", "fax"])
         .output()
         .unwrap();
@@ -337,24 +363,78 @@ async fn a_phone_report_is_sealed_like_the_browsers_and_its_code_works() {
         "{}",
         stderr(&out)
     );
-    let out = desk(&db)
-        .args([
-            "intake",
-            "--server",
-            &api.base,
-            "--channel",
-            "letter",
-            "--field",
-            "nope/x=1",
-        ])
-        .output()
-        .unwrap();
+    let (db2, base, key2) = (db.clone(), api.base.clone(), key.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        desk(&db2)
+            .arg("--key")
+            .arg(&key2)
+            .args([
+                "intake",
+                "--server",
+                &base,
+                "--channel",
+                "letter",
+                "--field",
+                "nope/x=1",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
     assert!(
         stderr(&out).contains("has no field nope/x"),
         "{}",
         stderr(&out)
     );
     assert_eq!(api.state.store.inbox(0, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_intake_refuses_a_server_that_names_other_keys() {
+    // A seized server, or a man in the middle, serves a profile with its own key: intake must
+    // not seal what staff type (the caller's identity included) to it.
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let (_, impostor) = keygen(dir.path(), "impostor.key", None);
+    let api = api(&impostor).await;
+    let db = dir.path().join("desk.sqlite3");
+    let intake = |extra: Vec<String>| {
+        let (db, base, key) = (db.clone(), api.base.clone(), key.clone());
+        tokio::task::spawn_blocking(move || {
+            desk(&db)
+                .arg("--key")
+                .arg(&key)
+                .args(["intake", "--server", &base, "--channel", "phone"])
+                .args(["--field", "reporter/name=张三"])
+                .args(extra)
+                .output()
+                .unwrap()
+        })
+    };
+    let out = intake(vec![]).await.unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("disagrees")
+            && err.contains(&format!("the server lists national key {impostor}"))
+            && err.contains(&format!("this desk holds national key {office}")),
+        "{err}"
+    );
+    // A regional key the server does not list is named too.
+    let regional = cluebox_protocol::keys::SecretKey::generate().public_key();
+    let out = intake(vec![format!("--region-key=440000={regional}")])
+        .await
+        .unwrap();
+    assert!(
+        stderr(&out).contains(&format!("this desk holds region 440000 key {regional}")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        api.state.store.inbox(0, 10).await.unwrap().is_empty(),
+        "nothing was filed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -367,19 +447,26 @@ async fn rotated_keys_delays_and_a_separate_push() {
     file(&api, &old, "sealed to the old key").await;
     let code = file(&api, &new, "sealed to the new key").await;
     let db = dir.path().join("desk.sqlite3");
-    let token = api.data.join("demo-desk-token");
+    let token = api.token.clone();
     let keys = format!("{},{}", old_key.display(), new_key.display());
     let out = pull(&db, &keys, &api).await;
     assert_eq!(
         stdout(&out).trim(),
-        "pulled 4 new items (0 already stored); opened 4",
+        "pulled 4 new items (0 already stored); opened 4; quarantined 0",
         "{}",
         stderr(&out)
     );
     let case = api.state.store.inbox(0, 10).await.unwrap()[2]
         .case_id
         .clone();
-    let run = |a: &[&str]| desk(&db).args(a).output().unwrap();
+    let run = |a: &[&str]| {
+        desk(&db)
+            .arg("--key")
+            .arg(&new_key)
+            .args(a)
+            .output()
+            .unwrap()
+    };
 
     // Refusals: an empty reply; a delay before acceptance or without a reason.
     assert!(stderr(&run(&["reply", &case, "--text", "  "])).contains("the reply is empty"));
@@ -464,13 +551,16 @@ async fn rotated_keys_delays_and_a_separate_push() {
         .await
         .unwrap();
     assert_eq!(inquiry.status, "accepted");
-    let told = Letter::from_bytes(
-        &envelope::open(&keys.reply_secret, &inquiry.replies[0].sealed.0).unwrap(),
+    let told = envelope::open_from(
+        &[&keys.reply_secret],
+        &[old.clone(), new.clone()],
+        &inquiry.replies[0].sealed.0,
     )
     .unwrap();
     assert_eq!(
-        told,
-        Letter::Reply(Note {
+        Letter::from_bytes(&told.body).unwrap(),
+        Letter::Reply(Reply {
+            seq: 2,
             text: "因需调取录像，办理期限延长 15 天。".into()
         })
     );

@@ -10,7 +10,7 @@ async fn pull_opens_lists_and_shows_cases_and_is_safe_to_rerun() {
     file(&api, &office, "村主任操纵选举").await;
     file(&api, &office, "强占土地").await;
     let db = dir.path().join("desk.sqlite3");
-    let token = api.data.join("demo-desk-token");
+    let token = api.token.clone();
     let pull = |passphrase: &'static str| {
         let (db, key, token, base) = (db.clone(), key.clone(), token.clone(), api.base.clone());
         tokio::task::spawn_blocking(move || {
@@ -34,12 +34,12 @@ async fn pull_opens_lists_and_shows_cases_and_is_safe_to_rerun() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out).trim(),
-        "pulled 4 new items (0 already stored); opened 4"
+        "pulled 4 new items (0 already stored); opened 4; quarantined 0"
     );
     let out = pull("s3cret").await.unwrap();
     assert_eq!(
         stdout(&out).trim(),
-        "pulled 0 new items (0 already stored); opened 0"
+        "pulled 0 new items (0 already stored); opened 0; quarantined 0"
     );
     // The API knows the desk has them.
     let inbox = api.state.store.inbox(0, 100).await.unwrap();
@@ -104,11 +104,11 @@ async fn importing_a_bundle_twice_changes_nothing_and_the_audit_log_catches_tamp
     };
     assert_eq!(
         stdout(&import()).trim(),
-        "imported 2 new items (0 already stored); opened 2"
+        "imported 2 new items (0 already stored); opened 2; quarantined 0"
     );
     assert_eq!(
         stdout(&import()).trim(),
-        "imported 0 new items (2 already stored); opened 0"
+        "imported 0 new items (2 already stored); opened 0; quarantined 0"
     );
     let out = desk(&db)
         .arg("import")
@@ -158,4 +158,169 @@ async fn importing_a_bundle_twice_changes_nothing_and_the_audit_log_catches_tamp
         "UPDATE audit SET id = 100 WHERE id = 2; UPDATE audit SET id = 2 WHERE id = 3; UPDATE audit SET id = 3 WHERE id = 100;",
     );
     assert!(reordered.contains("entry 2"), "{reordered}");
+}
+
+/// Files `sealed` as a report under a fresh code; returns the code's keys.
+async fn file_sealed(api: &Api, sealed: Vec<u8>) -> cluebox_protocol::derive::ReporterKeys {
+    let keys = derive(&InquiryCode::generate(), &FAST, "cn-12337").unwrap();
+    let body = SubmitReport {
+        v: API_VERSION,
+        sealed: Sealed(sealed),
+        lookup_token: keys.lookup_token.clone(),
+        idempotency_key: IdempotencyKey::generate(),
+    };
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/reports", api.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_item_can_block_the_desk() {
+    use cluebox_protocol::keys::SecretKey;
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let (other_key, other) = keygen(dir.path(), "other.key", None);
+    let api = api(&office).await;
+    let to_office = std::slice::from_ref(&office);
+    // Anyone can seal to the published office key. Each of these used to stop every later
+    // pull (a reply, an unknown letter version) or vanish without a trace (damage).
+    let reply = Letter::Reply(Reply {
+        seq: 1,
+        text: "posing as the office".into(),
+    });
+    file_sealed(
+        &api,
+        envelope::seal(to_office, &reply.to_bytes(), REPORT_LIMIT).unwrap(),
+    )
+    .await;
+    let mut future_letter = Letter::FollowUp(Note { text: "x".into() }).to_bytes();
+    future_letter[0] = 9;
+    file_sealed(
+        &api,
+        envelope::seal(to_office, &future_letter, REPORT_LIMIT).unwrap(),
+    )
+    .await;
+    let mut damaged = envelope::seal(to_office, b"\x02garbage", REPORT_LIMIT).unwrap();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    file_sealed(&api, damaged).await;
+    let not_letter = envelope::seal(to_office, b"\x02\xff\xff", REPORT_LIMIT).unwrap();
+    file_sealed(&api, not_letter).await;
+    // Sealed to another office's key (or a key this desk has not loaded).
+    let stranger = SecretKey::generate();
+    let for_other = sample_report_for(&stranger.public_key());
+    file_sealed(
+        &api,
+        envelope::seal(
+            std::slice::from_ref(&other),
+            &for_other.to_bytes(),
+            REPORT_LIMIT,
+        )
+        .unwrap(),
+    )
+    .await;
+    // A follow-up on a real case, sealed by someone who does not hold its code.
+    let code = file(&api, &office, "真正的举报").await;
+    let keys = derive(&code, &FAST, "cn-12337").unwrap();
+    let forger = SecretKey::generate();
+    let forged = FollowUpRequest {
+        v: API_VERSION,
+        lookup_token: keys.lookup_token.clone(),
+        sealed: Sealed(
+            envelope::seal_from(
+                &forger,
+                to_office,
+                &Letter::FollowUp(Note {
+                    text: "伪造的补充".into(),
+                })
+                .to_bytes(),
+                REPORT_LIMIT,
+            )
+            .unwrap(),
+        ),
+        idempotency_key: IdempotencyKey::generate(),
+    };
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/inquiries/follow-ups", api.base))
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    // And a good report after all of them.
+    file(&api, &office, "后来的举报").await;
+
+    let db = dir.path().join("desk.sqlite3");
+    let out = pull(&db, &key.display().to_string(), &api).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "pulled 10 new items (0 already stored); opened 4; quarantined 6",
+        "{}",
+        stderr(&out)
+    );
+    let list = stdout(&desk(&db).arg("list").output().unwrap());
+    assert!(list.lines().count() == 3, "both good reports open: {list}");
+    let shown = stdout(&desk(&db).args(["quarantine", "list"]).output().unwrap());
+    for reason in [
+        "wrong_kind",
+        "unsupported_version",
+        "damaged",
+        "not_addressed",
+        "untrusted_sender",
+    ] {
+        assert!(shown.contains(reason), "{reason} in {shown}");
+    }
+    assert_eq!(shown.matches(" damaged: ").count(), 2, "{shown}");
+    let case = api.state.store.inbox(0, 100).await.unwrap()[5]
+        .case_id
+        .clone();
+    let case_shown = stdout(&desk(&db).args(["show", &case]).output().unwrap());
+    assert!(
+        case_shown.contains("补充：真正的举报") && !case_shown.contains("伪造的补充"),
+        "the genuine follow-up opens, the forged one does not: {case_shown}"
+    );
+    // Not retried forever: the next pull leaves them alone.
+    let out = pull(&db, &key.display().to_string(), &api).await;
+    assert_eq!(
+        stdout(&out).trim(),
+        "pulled 0 new items (0 already stored); opened 0; quarantined 0"
+    );
+    // With the other office's key loaded, a retry opens what was addressed to it.
+    let out = desk(&db)
+        .arg("--key")
+        .arg(format!("{},{}", key.display(), other_key.display()))
+        .args(["quarantine", "retry", "--reason", "not_addressed"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&out).trim(),
+        "tried 1 item(s) again: opened 1; quarantined 0",
+        "{}",
+        stderr(&out)
+    );
+    let audit = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE action = 'quarantine'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap();
+    assert_eq!(audit, 7, "six set aside, one release");
+    assert!(stdout(&desk(&db).args(["audit", "verify"]).output().unwrap()).contains("intact"));
+}
+
+fn sample_report_for(reply_key: &PublicKey) -> Letter {
+    Letter::Report(Report {
+        profile: "12337".into(),
+        locale: "zh-CN".into(),
+        reply_key: reply_key.clone(),
+        sections: vec![],
+    })
 }

@@ -10,14 +10,12 @@ use crate::form::{self, Answers};
 use crate::i18n::Lang;
 use crate::validate;
 
-/// `inputmode` and `autocomplete` for a field: every field sets both.
-fn input_hints(section: &Section, field: &Field) -> (&'static str, &'static str) {
-    let reporter = section.id == "reporter";
-    match (&field.kind, field.id.as_str()) {
-        (FieldKind::IdNumber, _) => ("text", "off"),
-        (FieldKind::Mobile, _) => ("tel", if reporter { "tel-national" } else { "off" }),
-        (_, "name") if reporter => ("text", "name"),
-        (_, "address") if reporter => ("text", "street-address"),
+/// `inputmode` and `autocomplete` for a field: every field sets both. Autocomplete is always
+/// off: a browser that fills in the reporter's own name, number or address (or offers them on
+/// a shared phone) defeats an anonymous report, and would remember what was typed.
+fn input_hints(_section: &Section, field: &Field) -> (&'static str, &'static str) {
+    match field.kind {
+        FieldKind::Mobile => ("tel", "off"),
         _ => ("text", "off"),
     }
 }

@@ -37,17 +37,18 @@ pub fn ReceiptView(
                     l.pick(&p.name),
                     &done,
                     &p.server_key,
-                    &platform::format_time(done.receipt.received_at),
+                    &platform::format_day(done.receipt.received_at),
                     [t.your_code, t.received_at, t.receipt_hash],
                 )
             });
-            let name = ["receipt-", &done.code[..4], ".txt"].concat();
-            let _ = platform::download_text(&name, &text);
+            // A fixed name: part of the code in a file name would sit in the Downloads
+            // folder and the browser's history.
+            let _ = platform::download_text("receipt.txt", &text);
         }
     };
     // Show the receipt from its top, and tell screen readers where they are.
     Effect::new(move |_| platform::focus("#receipt-title"));
-    let received = platform::format_time(done.receipt.received_at);
+    let received = platform::format_day(done.receipt.received_at);
     let hash = done.receipt.report_hash.clone();
     let status_href = move || match lang.get() {
         Lang::En => "/status?lang=en",

@@ -152,10 +152,15 @@ pub fn StatusPage(
                 // The first entry is the filing itself, named like the first status ("received").
                 let first_status = profile.with_value(|p| p.statuses[0].id.clone());
                 let first_status = label(&first_status);
-                let history = std::iter::once((first_status.clone(), found.received_at))
-                    .chain(found.timeline.iter().map(|e| (label(&e.status), e.at)))
-                    .map(|(what, at)| view! { <li><time>{platform::format_time(at)}</time> " " {what}</li> })
+                // Only changes the office sealed count; others are shown, marked.
+                let history = std::iter::once((first_status.clone(), found.received_at, true))
+                    .chain(found.timeline.iter().map(|e| (label(&e.status), e.at, e.confirmed)))
+                    .map(|(what, at, confirmed)| {
+                        let mark = if confirmed { "" } else { st.unconfirmed };
+                        view! { <li class:unconfirmed=!confirmed><time>{platform::format_day(at)}</time> " " {what}{mark}</li> }
+                    })
                     .collect_view();
+                let irregular = found.irregular.then(|| view! { <p class="status error" role="alert" id="irregular">{st.irregular}</p> });
                 let replies = if found.replies.is_empty() {
                     view! { <p class="muted">{st.no_replies}</p> }.into_any()
                 } else {
@@ -164,7 +169,7 @@ pub fn StatusPage(
                         .iter()
                         .map(|r| {
                             let text = r.text.clone().unwrap_or_else(|| st.reply_unreadable.to_owned());
-                            view! { <article class="reply"><time>{platform::format_time(r.at)}</time><p>{text}</p></article> }
+                            view! { <article class="reply"><time>{platform::format_day(r.at)}</time><p>{text}</p></article> }
                         })
                         .collect_view()
                         .into_any()
@@ -173,14 +178,15 @@ pub fn StatusPage(
                     .follow_ups
                     .iter()
                     .map(|f| {
-                        let text = f.text.clone().unwrap_or_default();
-                        view! { <article class="follow-up"><time>{platform::format_time(f.at)}</time><p>{text}</p></article> }
+                        let text = f.text.clone().unwrap_or_else(|| st.follow_up_unreadable.to_owned());
+                        view! { <article class="follow-up"><time>{platform::format_day(f.at)}</time><p>{text}</p></article> }
                     })
                     .collect_view();
                 view! {
                     <section class="case" aria-live="polite">
                         <h2>{st.current_status}</h2>
                         <p class="current-status" id="current-status">{current}</p>
+                        {irregular}
                         <h3>{st.timeline}</h3>
                         <ol class="timeline">{history}</ol>
                         <h3>{st.replies}</h3>

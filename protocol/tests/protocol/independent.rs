@@ -1,11 +1,12 @@
 //! Interoperability with an independent implementation of the envelope, written here from
 //! `docs/PROTOCOL.md` alone: HPKE from `hpke-rs` (with its RustCrypto provider, a different
-//! code base from the `hpke` crate the library uses) and STREAM spelled out by hand over
-//! ChaCha20-Poly1305 instead of `aead-stream`. Each side opens what the other seals.
+//! code base from the `hpke` crate the library uses), STREAM spelled out by hand over
+//! ChaCha20-Poly1305 instead of `aead-stream`, and the key commitment from HKDF directly. Each
+//! side opens what the other seals, anonymous and sender-sealed, version 2 and version 1.
 
 use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use cluebox_protocol::envelope::{self, REPORT_LIMIT};
+use cluebox_protocol::envelope::{self, OpenError, Origin, REPORT_LIMIT};
 use cluebox_protocol::keys::SecretKey;
 use hkdf::Hkdf;
 use hpke_rs::hpke_types::{AeadAlgorithm, KdfAlgorithm, KemAlgorithm};
@@ -15,16 +16,27 @@ use sha2::{Digest, Sha256};
 
 const CHUNK: usize = 64 * 1024;
 
-fn hpke() -> Hpke<HpkeRustCrypto> {
+fn hpke(mode: Mode) -> Hpke<HpkeRustCrypto> {
     Hpke::new(
-        Mode::Base,
+        mode,
         KemAlgorithm::DhKem25519,
         KdfAlgorithm::HkdfSha256,
         AeadAlgorithm::ChaCha20Poly1305,
     )
 }
 
-fn payload_cipher(file_key: &[u8], header: &[u8]) -> ChaCha20Poly1305 {
+/// Version 2: PRK = HKDF-Extract(SHA-256(header before the commitment), file key); the
+/// commitment and the payload key are its expansions.
+fn v2_keys(file_key: &[u8], header: &[u8]) -> ([u8; 32], ChaCha20Poly1305) {
+    let hk = Hkdf::<Sha256>::new(Some(&Sha256::digest(header)), file_key);
+    let (mut commitment, mut key) = ([0u8; 32], [0u8; 32]);
+    hk.expand(b"cluebox/v2 key commitment", &mut commitment)
+        .unwrap();
+    hk.expand(b"cluebox/v2 payload", &mut key).unwrap();
+    (commitment, ChaCha20Poly1305::new(&key.into()))
+}
+
+fn v1_cipher(file_key: &[u8], header: &[u8]) -> ChaCha20Poly1305 {
     let mut key = [0u8; 32];
     Hkdf::<Sha256>::new(Some(&Sha256::digest(header)), file_key)
         .expand(b"cluebox/v1 payload", &mut key)
@@ -39,8 +51,15 @@ fn stream_nonce(counter: u32, last: bool) -> [u8; 12] {
     n
 }
 
-/// Seals `body` to one recipient, with three decoy slots, per the written format.
-fn independent_seal(recipient: &[u8; 32], body: &[u8]) -> Vec<u8> {
+/// Seals `body` (version 2) to one or two recipients in four slots, with decoys, per the
+/// written format. `sender`: the sender's secret and public key (auth mode). `second`: another
+/// recipient, given `second_key` as its file key (a dishonest sender when it differs).
+fn independent_seal(
+    recipient: &[u8; 32],
+    sender: Option<(&[u8; 32], &[u8; 32])>,
+    second: Option<(&[u8; 32], [u8; 32])>,
+    body: &[u8],
+) -> Vec<u8> {
     let class = [4096usize, 16384, 65536, 262144]
         .into_iter()
         .find(|&c| c > body.len())
@@ -49,36 +68,43 @@ fn independent_seal(recipient: &[u8; 32], body: &[u8]) -> Vec<u8> {
     padded.push(0x80);
     padded.resize(class, 0);
 
-    let mut hpke = hpke();
+    let mut hpke = hpke(if sender.is_some() {
+        Mode::Auth
+    } else {
+        Mode::Base
+    });
     let file_key: [u8; 32] = rand_bytes();
     let salt: [u8; 16] = rand_bytes();
     let mut out = b"CLBX".to_vec();
-    out.extend_from_slice(&[1, 4]);
+    out.extend_from_slice(&[2, 4, u8::from(sender.is_some())]);
     out.extend_from_slice(&salt);
     let prefix = out.clone();
-    let pk = HpkePublicKey::from(recipient.to_vec());
+    let sk_s = sender.map(|(sk, _)| HpkePrivateKey::from(sk.to_vec()));
     for slot in 0..4 {
-        let (target, key) = if slot == 2 {
-            (pk.clone(), file_key.to_vec())
-        } else {
-            let (_, decoy_pk) = hpke.generate_key_pair().unwrap().into_keys();
-            (decoy_pk, rand_bytes::<32>().to_vec())
+        let (target, key) = match (slot, second) {
+            (2, _) => (HpkePublicKey::from(recipient.to_vec()), file_key),
+            (0, Some((pk, key))) => (HpkePublicKey::from(pk.to_vec()), key),
+            _ => {
+                let (_, decoy_pk) = hpke.generate_key_pair().unwrap().into_keys();
+                (decoy_pk, rand_bytes::<32>())
+            }
         };
         let (enc, ct) = hpke
             .seal(
                 &target,
-                b"cluebox/v1 file key",
+                b"cluebox/v2 file key",
                 &prefix,
                 &key,
                 None,
                 None,
-                None,
+                sk_s.as_ref(),
             )
             .unwrap();
         out.extend_from_slice(&enc);
         out.extend_from_slice(&ct);
     }
-    let cipher = payload_cipher(&file_key, &out);
+    let (commitment, cipher) = v2_keys(&file_key, &out);
+    out.extend_from_slice(&commitment);
     let chunks: Vec<&[u8]> = padded.chunks(CHUNK).collect();
     for (i, chunk) in chunks.iter().enumerate() {
         let nonce = stream_nonce(i as u32, i + 1 == chunks.len());
@@ -97,29 +123,58 @@ fn independent_seal(recipient: &[u8; 32], body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Opens an envelope with a raw X25519 secret, per the written format.
-fn independent_open(secret: &[u8; 32], sealed: &[u8]) -> Option<Vec<u8>> {
-    assert_eq!(&sealed[..5], b"CLBX\x01");
+/// Opens an envelope (version 1 or 2) with a raw X25519 secret, per the written format; in
+/// sender mode, only as from `sender`.
+fn independent_open(
+    secret: &[u8; 32],
+    sender: Option<&[u8; 32]>,
+    sealed: &[u8],
+) -> Option<Vec<u8>> {
+    assert_eq!(&sealed[..4], b"CLBX");
+    let version = sealed[4];
     let slots = usize::from(sealed[5]);
-    let prefix = &sealed[..22];
-    let header_len = 22 + slots * 80;
-    let hpke = hpke();
+    let (prefix_len, mode) = match version {
+        1 => (22, 0),
+        2 => (23, sealed[6]),
+        _ => return None,
+    };
+    let prefix = &sealed[..prefix_len];
+    let slots_end = prefix_len + slots * 80;
+    let hpke = hpke(if mode == 1 { Mode::Auth } else { Mode::Base });
+    let pk_s = match (mode, sender) {
+        (1, Some(pk)) => Some(HpkePublicKey::from(pk.to_vec())),
+        (1, None) => return None,
+        _ => None,
+    };
+    let info: &[u8] = if version == 1 {
+        b"cluebox/v1 file key"
+    } else {
+        b"cluebox/v2 file key"
+    };
     let sk = HpkePrivateKey::from(secret.to_vec());
-    let file_key = sealed[22..header_len].chunks(80).find_map(|slot| {
+    let file_key = sealed[prefix_len..slots_end].chunks(80).find_map(|slot| {
         hpke.open(
             &slot[..32],
             &sk,
-            b"cluebox/v1 file key",
+            info,
             prefix,
             &slot[32..],
             None,
             None,
-            None,
+            pk_s.as_ref(),
         )
         .ok()
     })?;
-    let cipher = payload_cipher(&file_key, &sealed[..header_len]);
-    let chunks: Vec<&[u8]> = sealed[header_len..].chunks(CHUNK + 16).collect();
+    let (cipher, payload_start) = if version == 1 {
+        (v1_cipher(&file_key, &sealed[..slots_end]), slots_end)
+    } else {
+        let (commitment, cipher) = v2_keys(&file_key, &sealed[..slots_end]);
+        if commitment[..] != sealed[slots_end..slots_end + 32] {
+            return None;
+        }
+        (cipher, slots_end + 32)
+    };
+    let chunks: Vec<&[u8]> = sealed[payload_start..].chunks(CHUNK + 16).collect();
     let mut out = Vec::new();
     for (i, chunk) in chunks.iter().enumerate() {
         let nonce = stream_nonce(i as u32, i + 1 == chunks.len());
@@ -148,6 +203,10 @@ fn rand_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
+fn raw(key: &SecretKey) -> [u8; 32] {
+    *key.expose_secret_bytes()
+}
+
 #[test]
 fn independent_implementation_opens_what_we_seal() {
     let office = SecretKey::generate();
@@ -157,11 +216,10 @@ fn independent_implementation_opens_what_we_seal() {
         let mut recipients = others;
         recipients.insert(1, office.public_key());
         let sealed = envelope::seal(&recipients, &body, REPORT_LIMIT).unwrap();
-        let opened =
-            independent_open(&office.expose_secret_bytes(), &sealed).expect("independent open");
+        let opened = independent_open(&raw(&office), None, &sealed).expect("independent open");
         assert_eq!(opened, body, "body of {len} bytes");
         let stranger = SecretKey::generate();
-        assert!(independent_open(&stranger.expose_secret_bytes(), &sealed).is_none());
+        assert!(independent_open(&raw(&stranger), None, &sealed).is_none());
     }
 }
 
@@ -170,9 +228,81 @@ fn we_open_what_the_independent_implementation_seals() {
     let office = SecretKey::generate();
     for len in [0usize, 4095, 4096, 65_535, 150_000] {
         let body: Vec<u8> = (0..len).map(|i| (i * 13 % 253) as u8).collect();
-        let sealed = independent_seal(&office.public_key().to_bytes(), &body);
+        let sealed = independent_seal(&office.public_key().to_bytes(), None, None, &body);
         assert!(envelope::is_valid_len(sealed.len(), REPORT_LIMIT));
-        let opened = envelope::open(&office, &sealed).expect("we open it");
-        assert_eq!(opened.as_slice(), &body[..], "body of {len} bytes");
+        envelope::check_shape(&sealed, REPORT_LIMIT, envelope::MODE_ANONYMOUS).unwrap();
+        let opened = envelope::open_from(&[&office], &[], &sealed).expect("we open it");
+        assert_eq!(opened.body.as_slice(), &body[..], "body of {len} bytes");
+        assert_eq!(opened.origin, Origin::Anonymous);
     }
+}
+
+#[test]
+fn sender_sealed_envelopes_interoperate_both_ways() {
+    let (office, reporter, forger) = (
+        SecretKey::generate(),
+        SecretKey::generate(),
+        SecretKey::generate(),
+    );
+    let body = "已受理，正在核查。".as_bytes();
+    // Ours, opened independently as from the office, and refused as from anyone else.
+    let ours = envelope::seal_from(&office, &[reporter.public_key()], body, REPORT_LIMIT).unwrap();
+    let office_pk = office.public_key().to_bytes();
+    assert_eq!(
+        independent_open(&raw(&reporter), Some(&office_pk), &ours).as_deref(),
+        Some(body)
+    );
+    assert!(
+        independent_open(
+            &raw(&reporter),
+            Some(&forger.public_key().to_bytes()),
+            &ours
+        )
+        .is_none()
+    );
+    // Theirs, opened by us.
+    let theirs = independent_seal(
+        &reporter.public_key().to_bytes(),
+        Some((&raw(&office), &office_pk)),
+        None,
+        body,
+    );
+    envelope::check_shape(&theirs, REPORT_LIMIT, envelope::MODE_SENDER).unwrap();
+    let opened = envelope::open_from(&[&reporter], &[office.public_key()], &theirs).unwrap();
+    assert_eq!(opened.origin, Origin::Sender(office.public_key()));
+    assert_eq!(opened.body.as_slice(), body);
+    assert_eq!(
+        envelope::open_from(&[&reporter], &[forger.public_key()], &theirs).unwrap_err(),
+        OpenError::UntrustedSender
+    );
+}
+
+#[test]
+fn the_key_commitment_stops_one_envelope_opening_under_two_file_keys() {
+    // A dishonest sender gives the second recipient another file key. The first recipient
+    // opens the envelope; the second is refused by the commitment before any payload is read
+    // (without it, a crafted payload that authenticates under both keys could show each
+    // recipient a different text).
+    let (a, b) = (SecretKey::generate(), SecretKey::generate());
+    let sealed = independent_seal(
+        &a.public_key().to_bytes(),
+        None,
+        Some((&b.public_key().to_bytes(), rand_bytes())),
+        b"one text for a",
+    );
+    assert_eq!(
+        envelope::open(&a, &sealed).unwrap().as_slice(),
+        b"one text for a"
+    );
+    assert_eq!(envelope::open(&b, &sealed), Err(OpenError::Tampered));
+}
+
+#[test]
+fn the_first_release_envelope_opens_independently() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/envelope-v1.hex");
+    let committed = hex::decode(std::fs::read_to_string(path).unwrap().trim()).unwrap();
+    let national = SecretKey::from_secret_bytes(&[1; 32]).unwrap();
+    let ours = envelope::open(&national, &committed).unwrap();
+    let theirs = independent_open(&raw(&national), None, &committed).unwrap();
+    assert_eq!(ours.as_slice(), &theirs[..]);
 }

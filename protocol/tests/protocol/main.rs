@@ -4,9 +4,9 @@
 
 use std::convert::Infallible;
 
-use cluebox_protocol::envelope::{self, OpenError, REPORT_LIMIT};
+use cluebox_protocol::envelope::{self, OpenError, Origin, REPORT_LIMIT};
 use cluebox_protocol::keys::{PublicKey, SecretKey};
-use cluebox_protocol::letter::{Answer, FieldAnswer, Letter, Note, Report, SectionAnswers};
+use cluebox_protocol::letter::{Answer, FieldAnswer, Letter, Reply, Report, SectionAnswers};
 use cluebox_protocol::padding;
 use hpke::rand_core::{TryCryptoRng, TryRng};
 use proptest::prelude::*;
@@ -99,10 +99,26 @@ fn sample_report(reply_key: PublicKey) -> Letter {
     })
 }
 
+/// Seals `letter` with a fixed RNG and compares it with (or, with `CLUEBOX_BLESS` set, writes)
+/// a committed vector; returns the committed bytes.
+fn frozen(name: &str, sealed: &[u8]) -> Vec<u8> {
+    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("CLUEBOX_BLESS").is_some() {
+        std::fs::write(&path, hex::encode(sealed) + "\n").unwrap();
+    }
+    let committed = hex::decode(std::fs::read_to_string(&path).unwrap().trim()).unwrap();
+    assert_eq!(
+        hex::encode(Sha256::digest(sealed)),
+        hex::encode(Sha256::digest(&committed)),
+        "the envelope format changed ({name})"
+    );
+    committed
+}
+
 #[test]
 fn wire_format_is_frozen() {
     // Sealing the same letter to the same keys with the same randomness must give the same
-    // bytes, and the committed envelope must keep opening: a change here strands every stored
+    // bytes, and the committed envelopes must keep opening: a change here strands every stored
     // report, so it needs a new format version instead.
     let national = fixture_key(1);
     let regional = fixture_key(2);
@@ -110,30 +126,100 @@ fn wire_format_is_frozen() {
     let letter = sample_report(reply.public_key());
     let sealed = envelope::seal_with_rng(
         &[national.public_key(), regional.public_key()],
+        None,
         &letter.to_bytes(),
         REPORT_LIMIT,
-        &mut TestRng::new("frozen v1"),
+        &mut TestRng::new("frozen v2"),
     )
     .unwrap();
     assert_eq!(sealed.len(), envelope::sealed_len(4, 4096));
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/envelope-v1.hex");
-    if std::env::var_os("CLUEBOX_BLESS").is_some() {
-        std::fs::write(path, hex::encode(&sealed) + "\n").unwrap();
-    }
-    let committed = hex::decode(std::fs::read_to_string(path).unwrap().trim()).unwrap();
-    assert_eq!(
-        hex::encode(Sha256::digest(&sealed)),
-        hex::encode(Sha256::digest(&committed)),
-        "the envelope format changed"
-    );
+    let committed = frozen("envelope-v2.hex", &sealed);
     for key in [&national, &regional] {
-        let opened = envelope::open(key, &committed).unwrap();
-        assert_eq!(Letter::from_bytes(&opened).unwrap(), letter);
+        let opened = envelope::open_from(&[key], &[], &committed).unwrap();
+        assert_eq!(opened.origin, Origin::Anonymous);
+        assert_eq!(Letter::from_bytes(&opened.body).unwrap(), letter);
     }
     assert_eq!(
         envelope::open(&reply, &committed),
         Err(OpenError::NotARecipient)
     );
+
+    // An office reply, sealed with the office key: only that sender verifies.
+    let answer = Letter::Reply(Reply {
+        seq: 1,
+        text: "已受理。".into(),
+    });
+    let sealed = envelope::seal_with_rng(
+        &[reply.public_key()],
+        Some(&national),
+        &answer.to_bytes(),
+        REPORT_LIMIT,
+        &mut TestRng::new("frozen v2 sender"),
+    )
+    .unwrap();
+    let committed = frozen("envelope-v2-sender.hex", &sealed);
+    let opened = envelope::open_from(&[&reply], &[national.public_key()], &committed).unwrap();
+    assert_eq!(opened.origin, Origin::Sender(national.public_key()));
+    assert_eq!(Letter::from_bytes(&opened.body).unwrap(), answer);
+}
+
+#[test]
+fn version_1_envelopes_still_open_and_say_they_are_unauthenticated() {
+    // Written by the first release (sealed with TestRng "frozen v1"); never written again.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/envelope-v1.hex");
+    let committed = hex::decode(std::fs::read_to_string(path).unwrap().trim()).unwrap();
+    assert_eq!(committed[4], envelope::VERSION_1);
+    let letter = sample_report(fixture_key(3).public_key());
+    for key in [fixture_key(1), fixture_key(2)] {
+        // Whatever senders the opener trusts, a version 1 envelope proves no sender.
+        let opened =
+            envelope::open_from(&[&key], &[fixture_key(9).public_key()], &committed).unwrap();
+        assert_eq!(opened.origin, Origin::Unauthenticated);
+        assert_eq!(Letter::from_bytes(&opened.body).unwrap(), letter);
+    }
+}
+
+#[test]
+fn a_sender_sealed_envelope_opens_only_for_its_sender() {
+    let office = SecretKey::generate();
+    let forger = SecretKey::generate();
+    let reporter = SecretKey::generate();
+    let body = Letter::Reply(Reply {
+        seq: 2,
+        text: "请携带原件到办公室面谈。".into(),
+    })
+    .to_bytes();
+    let genuine =
+        envelope::seal_from(&office, &[reporter.public_key()], &body, REPORT_LIMIT).unwrap();
+    let forged =
+        envelope::seal_from(&forger, &[reporter.public_key()], &body, REPORT_LIMIT).unwrap();
+    let anonymous = envelope::seal(&[reporter.public_key()], &body, REPORT_LIMIT).unwrap();
+    let trusted = [SecretKey::generate().public_key(), office.public_key()];
+
+    let opened = envelope::open_from(&[&reporter], &trusted, &genuine).unwrap();
+    assert_eq!(opened.origin, Origin::Sender(office.public_key()));
+    assert_eq!(opened.body.as_slice(), &body[..]);
+    assert_eq!(
+        envelope::open_from(&[&reporter], &trusted, &forged).unwrap_err(),
+        OpenError::UntrustedSender
+    );
+    // An anonymous envelope opens, and says it is anonymous: a reader that wants a sender
+    // refuses it by looking at the origin.
+    assert_eq!(
+        envelope::open_from(&[&reporter], &trusted, &anonymous)
+            .unwrap()
+            .origin,
+        Origin::Anonymous
+    );
+    // Without a trusted sender, a sender-sealed envelope does not open at all.
+    assert_eq!(
+        envelope::open(&reporter, &genuine).unwrap_err(),
+        OpenError::UntrustedSender
+    );
+    // Its length is that of any other envelope of its class.
+    assert_eq!(genuine.len(), anonymous.len());
+    assert_eq!(genuine[6], envelope::MODE_SENDER);
+    assert_eq!(anonymous[6], envelope::MODE_ANONYMOUS);
 }
 
 #[test]
@@ -192,14 +278,17 @@ fn every_single_byte_change_is_refused() {
         let mut bad = sealed.clone();
         bad[i] ^= 0x01;
         let err = envelope::open(&key, &bad).expect_err("a flipped bit must not open");
-        // The first four bytes are the magic; byte 4 the version; 5 the slot count.
+        // The first four bytes are the magic; byte 4 the version; 5 the slot count; 6 the mode.
         match i {
             0..=3 => assert_eq!(err, OpenError::NotAnEnvelope),
-            4 => assert_eq!(err, OpenError::UnsupportedVersion(0)),
+            4 => assert_eq!(err, OpenError::UnsupportedVersion(3)),
             _ => assert!(
                 matches!(
                     err,
-                    OpenError::Malformed(_) | OpenError::NotARecipient | OpenError::Tampered
+                    OpenError::Malformed(_)
+                        | OpenError::NotARecipient
+                        | OpenError::UntrustedSender
+                        | OpenError::Tampered
                 ),
                 "byte {i}: {err:?}"
             ),
@@ -213,7 +302,7 @@ fn truncation_extension_and_reordering_are_refused() {
     // 100 KiB body: class 256 KiB, four full 64 KiB chunks.
     let body = vec![0x5a; 100 << 10];
     let sealed = envelope::seal(&[key.public_key()], &body, REPORT_LIMIT).unwrap();
-    let header = envelope::PREFIX_LEN + 4 * envelope::SLOT_LEN;
+    let header = envelope::PREFIX_LEN + 4 * envelope::SLOT_LEN + envelope::COMMITMENT_LEN;
     let chunk = envelope::CHUNK_LEN + envelope::TAG_LEN;
     assert_eq!(sealed.len(), header + 4 * chunk);
     assert_eq!(envelope::open(&key, &sealed).unwrap().as_slice(), &body[..]);
@@ -287,10 +376,10 @@ fn garbage_is_refused_clearly() {
         Err(OpenError::NotAnEnvelope)
     );
     let mut future = envelope::seal(&[key.public_key()], b"x", REPORT_LIMIT).unwrap();
-    future[4] = 2;
+    future[4] = 3;
     assert_eq!(
         envelope::open(&key, &future),
-        Err(OpenError::UnsupportedVersion(2))
+        Err(OpenError::UnsupportedVersion(3))
     );
     // The messages are sentences a desk user can act on.
     assert!(
@@ -311,23 +400,24 @@ fn letters_through_envelopes() {
         panic!("not a report")
     };
     assert_eq!(r.answer("reported", "position"), Some(&Answer::Unclear));
-    // The desk answers to the key inside the report; only the reporter opens it.
-    let answer = Letter::Reply(Note {
+    // The desk answers to the key inside the report, as the office; only the reporter opens
+    // it, and only as the office's.
+    let answer = Letter::Reply(Reply {
+        seq: 1,
         text: "已受理，正在核查。".into(),
     });
-    let sealed_reply = envelope::seal(
+    let sealed_reply = envelope::seal_from(
+        &office,
         std::slice::from_ref(&r.reply_key),
         &answer.to_bytes(),
         REPORT_LIMIT,
     )
     .unwrap();
+    let opened = envelope::open_from(&[&reply], &[office.public_key()], &sealed_reply).unwrap();
+    assert_eq!(Letter::from_bytes(&opened.body).unwrap(), answer);
     assert_eq!(
-        Letter::from_bytes(&envelope::open(&reply, &sealed_reply).unwrap()).unwrap(),
-        answer
-    );
-    assert_eq!(
-        envelope::open(&office, &sealed_reply),
-        Err(OpenError::NotARecipient)
+        envelope::open_from(&[&office], &[office.public_key()], &sealed_reply).unwrap_err(),
+        OpenError::UntrustedSender
     );
 }
 

@@ -4,6 +4,7 @@
 //! the decrypted reply; the reporter's follow-up reaches the desk; a mistyped code is caught
 //! before any request.
 
+use cluebox_desk::remote::Remote;
 use cluebox_desk::{db, intake, keyfile, sync, workflow};
 use cluebox_e2e::{Browser, Device, Portal};
 use cluebox_protocol::letter::Answer;
@@ -72,8 +73,11 @@ async fn report_desk_reply_follow_up_on_a_phone() -> anyhow::Result<()> {
     // The desk pulls and opens it.
     let desk_dir = tempfile::tempdir()?;
     let mut desk = db::open(&desk_dir.path().join("desk.sqlite3"))?;
-    let office = keyfile::read(&portal.data.join("demo-office.key"), None)?;
-    sync::pull(&mut desk, &portal.base, &portal.desk_token(), "officer").await?;
+    let office = keyfile::read(&portal.data.join("demo-office.key"), |_| {
+        anyhow::bail!("the demo key has no passphrase")
+    })?;
+    let remote = Remote::connect(&portal.base, &Default::default())?;
+    sync::pull(&mut desk, &remote, &portal.desk_token(), "officer").await?;
     intake::open_pending(&mut desk, std::slice::from_ref(&office), "officer")?;
     let report = &portal.opened_reports().await?[0];
     anyhow::ensure!(
@@ -103,24 +107,35 @@ async fn report_desk_reply_follow_up_on_a_phone() -> anyhow::Result<()> {
 
     let logs = cluebox_e2e::captured_logs();
     anyhow::ensure!(
-        logs.contains("/api/v1/reports"),
+        logs.contains("/api/v1/profile"),
         "the access log was captured"
     );
     anyhow::ensure!(
         !logs.contains("JOURNEY-MARKER") && !logs.contains(&code),
         "typed text or the code in the logs"
     );
+    anyhow::ensure!(
+        !logs.contains("/api/v1/reports"),
+        "no log line for a report: with its timestamp it would link the case to network records"
+    );
 
     // The desk accepts and replies.
     workflow::transition(
         &mut desk,
+        &office,
         &case_id,
         "accepted",
         &workflow::Details::default(),
         "officer",
     )?;
-    workflow::reply(&mut desk, &case_id, "已受理，正在核查。", "officer")?;
-    sync::push(&desk, &portal.base, &portal.desk_token()).await?;
+    workflow::reply(
+        &mut desk,
+        &office,
+        &case_id,
+        "已受理，正在核查。",
+        "officer",
+    )?;
+    sync::push(&desk, &remote, &portal.desk_token()).await?;
 
     // The status page: a mistyped code is caught before any request; the right one shows all.
     c.goto(&format!("{}/status", portal.base)).await?;
@@ -169,10 +184,14 @@ async fn report_desk_reply_follow_up_on_a_phone() -> anyhow::Result<()> {
         .wait_js("document.querySelector('#follow-ups')?.textContent.includes('JOURNEY-FOLLOW-UP')")
         .await?;
     browser.screenshot("follow-up").await?;
-    sync::pull(&mut desk, &portal.base, &portal.desk_token(), "officer").await?;
-    intake::open_pending(&mut desk, std::slice::from_ref(&office), "officer")?;
+    sync::pull(&mut desk, &remote, &portal.desk_token(), "officer").await?;
+    let opened = intake::open_pending(&mut desk, std::slice::from_ref(&office), "officer")?;
+    anyhow::ensure!(opened.quarantined == 0, "{opened:?}");
     let shown = cluebox_desk::cases::show(&desk, &case_id, &cluebox_desk::Profiles::default())?;
-    anyhow::ensure!(shown.contains("补充：JOURNEY-FOLLOW-UP"), "{shown}");
+    anyhow::ensure!(
+        shown.contains("补充：JOURNEY-FOLLOW-UP") && !shown.contains("unauthenticated"),
+        "the follow-up arrives, proven to come from the code's holder: {shown}"
+    );
 
     let problems = browser.problems().await?;
     anyhow::ensure!(problems.is_empty(), "{problems:?}");

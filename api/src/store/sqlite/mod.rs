@@ -41,10 +41,14 @@ const READERS: usize = 4;
 const NO_CASE: &str = "-";
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!(
-        "../../../migrations/0001_init.sql"
-    ))])
+    Migrations::new(vec![
+        M::up(include_str!("../../../migrations/0001_init.sql")),
+        M::up(include_str!("../../../migrations/0002_trust.sql")),
+    ])
 }
+
+/// The schema version after which old reply keys and exact times are gone from the file.
+const SCHEMA_WITHOUT_CODE_KEYS: usize = 2;
 
 /// The SQLite store. Cloning shares it.
 #[derive(Clone)]
@@ -57,7 +61,7 @@ struct Inner {
     writer_thread: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
     readers: Mutex<Vec<Connection>>,
-    reader_permits: Semaphore,
+    reader_permits: Arc<Semaphore>,
 }
 
 impl Drop for Inner {
@@ -87,9 +91,18 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Deleted or overwritten content is zeroed on disk, not left in free pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        let before: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         migrations()
             .to_latest(&mut conn)
             .context("cannot migrate the database")?;
+        if (1..SCHEMA_WITHOUT_CODE_KEYS).contains(&before) {
+            // Migration 2 dropped the reply keys and rounded times: rewrite the file and empty
+            // the WAL so that no old page keeps them.
+            conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+                .context("cannot compact the database after removing reply keys")?;
+        }
 
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -118,7 +131,7 @@ impl SqliteStore {
                 writer_thread: Mutex::new(Some(thread)),
                 checkpointer: Mutex::new(Some((stop_checkpoints, checkpoint_thread))),
                 readers: Mutex::new(readers),
-                reader_permits: Semaphore::new(READERS),
+                reader_permits: Arc::new(Semaphore::new(READERS)),
             }),
         })
     }
@@ -139,36 +152,72 @@ impl SqliteStore {
         answer.await.map_err(|_| StoreError::Unavailable)?
     }
 
+    /// Runs `f` on a pooled read-only connection on the blocking pool.
+    ///
+    /// Cancellation-safe: the permit and the connection both move into the blocking task,
+    /// which returns the connection to the pool and releases the permit when `f` is done, even
+    /// if the request that asked for it was dropped meanwhile (a client that hung up). Before,
+    /// the permit was held by the request's future and the connection by the task, so every
+    /// abandoned read lost a connection while freeing its permit, and after four the pool was
+    /// empty for good.
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let _permit = self
-            .inner
-            .reader_permits
-            .acquire()
+        let permit = Arc::clone(&self.inner.reader_permits)
+            .acquire_owned()
             .await
             .map_err(|_| StoreError::Unavailable)?;
-        let conn = self
-            .inner
-            .readers
-            .lock()
-            .map_err(|_| StoreError::Unavailable)?
-            .pop()
-            .ok_or(StoreError::Unavailable)?;
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let result = f(&conn);
-            (conn, result)
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            // Dropped in reverse order: the connection goes back before the permit is freed,
+            // also when `f` panics.
+            let _permit = permit;
+            let lease = Lease::take(inner).ok_or(StoreError::Unavailable)?;
+            f(lease.conn()).map_err(|e| StoreError::Database(e.into()))
         })
         .await
-        .map_err(|e| StoreError::Database(anyhow::anyhow!("reader task failed: {e}")))?;
-        self.inner
+        .map_err(|e| StoreError::Database(anyhow::anyhow!("reader task failed: {e}")))?
+    }
+}
+
+/// A reader connection out of the pool; it goes back when the lease is dropped, whatever
+/// happened meanwhile.
+struct Lease {
+    inner: Arc<Inner>,
+    conn: Option<Connection>,
+}
+
+impl Lease {
+    fn take(inner: Arc<Inner>) -> Option<Self> {
+        let conn = inner
             .readers
             .lock()
-            .map_err(|_| StoreError::Unavailable)?
-            .push(conn);
-        result.map_err(|e| StoreError::Database(e.into()))
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()?;
+        Some(Self {
+            inner,
+            conn: Some(conn),
+        })
+    }
+
+    fn conn(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .expect("a lease holds its connection until dropped")
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.inner
+                .readers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(conn);
+        }
     }
 }
 
@@ -266,7 +315,8 @@ impl Store for SqliteStore {
                 let kind: String = row.get(0)?;
                 let at: u64 = row.get(3)?;
                 if kind == "status" {
-                    view.timeline.push(StatusEvent { status: row.get(1)?, at });
+                    let sealed: Option<Vec<u8>> = row.get(2)?;
+                    view.timeline.push(StatusEvent { status: row.get(1)?, at, sealed: sealed.map(Sealed) });
                 } else {
                     view.replies.push(SealedItem { sealed: Sealed(row.get(2)?), at });
                 }
@@ -319,12 +369,14 @@ impl Store for SqliteStore {
         case_id: String,
         status: String,
         at: u64,
+        sealed: Vec<u8>,
         idem: Idempotent,
     ) -> Result<Written, StoreError> {
         self.write(Op::Status {
             case_id,
             status,
             at,
+            sealed,
             idem,
         })
         .await

@@ -33,6 +33,7 @@ pub(super) enum Op {
         case_id: String,
         status: String,
         at: u64,
+        sealed: Vec<u8>,
         idem: Idempotent,
     },
     Reply {
@@ -131,12 +132,11 @@ fn apply(tx: &Connection, op: &Op) -> Result<Done, StoreError> {
         Op::FileReport(report, idem) => idempotent(tx, idem, || {
             let inserted = tx
                 .execute(
-                    "INSERT INTO cases (id, token_hash, reply_key, received_at) VALUES (?1, ?2, ?3, ?4)
+                    "INSERT INTO cases (id, token_hash, received_at) VALUES (?1, ?2, ?3)
                      ON CONFLICT (token_hash) DO NOTHING",
                     params![
                         report.case_id,
                         report.token_hash.0.as_slice(),
-                        report.reply_key.to_bytes().as_slice(),
                         report.received_at
                     ],
                 )
@@ -193,12 +193,13 @@ fn apply(tx: &Connection, op: &Op) -> Result<Done, StoreError> {
             case_id,
             status,
             at,
+            sealed,
             idem,
         } => idempotent(tx, idem, || {
             ensure_case(tx, case_id)?;
             tx.execute(
-                "INSERT INTO outbox (case_id, kind, status, at) VALUES (?1, 'status', ?2, ?3)",
-                params![case_id, status, at],
+                "INSERT INTO outbox (case_id, kind, status, sealed, at) VALUES (?1, 'status', ?2, ?3, ?4)",
+                params![case_id, status, sealed, at],
             )
             .map_err(db)?;
             Ok(())
