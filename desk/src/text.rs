@@ -3,8 +3,8 @@
 //! Everything in a report is written by someone outside. Printed raw, an escape sequence in it
 //! can drive the staff member's terminal (write their clipboard with OSC 52, clear the screen,
 //! recolour or hide lines), and bidirectional overrides can make text read differently from
-//! what it is. [`line`] and [`block`] show every such character visibly as `\u{..}` instead.
-//! [`csv`] writes CSV with the `csv` crate and neutralises cells a spreadsheet would run as a
+//! what it is. [`line()`] and [`block()`] show every such character visibly as `\u{..}` instead.
+//! [`csv()`] writes CSV with the `csv` crate and neutralises cells a spreadsheet would run as a
 //! formula.
 //!
 //! Every command that prints reporter text goes through here; nothing else prints it.

@@ -384,6 +384,16 @@ mod tests {
     use crate::keys::SecretKey;
 
     #[test]
+    fn a_profile_below_the_argon2_floor_is_refused() {
+        let mut profile: Profile =
+            toml::from_str(include_str!("../../profiles/12337.toml")).unwrap();
+        profile.validate().unwrap();
+        profile.argon2.memory_kib = 1024;
+        let err = profile.validate().unwrap_err().to_string();
+        assert!(err.contains("below the floor"), "{err}");
+    }
+
+    #[test]
     fn recipients_for_region() {
         let n = SecretKey::generate().public_key();
         let r = SecretKey::generate().public_key();

@@ -378,3 +378,25 @@ async fn healthz() {
         "ok"
     );
 }
+
+#[tokio::test]
+async fn a_demo_server_says_so_on_every_page_and_a_real_one_does_not() {
+    let demo = TestApp::new();
+    for path in ["/", "/en/", "/report", "/status"] {
+        let (status, _, body) = send(&demo, Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let page = String::from_utf8(body).unwrap();
+        assert!(
+            page.contains(cluebox_api::site::DEMO_BANNER),
+            "{path} carries the demo banner"
+        );
+    }
+    let real = TestApp::with_office_key();
+    for path in ["/", "/report"] {
+        let (_, _, body) = send(&real, Request::get(path).body(Body::empty()).unwrap()).await;
+        assert!(
+            !String::from_utf8(body).unwrap().contains("demo-banner"),
+            "{path}"
+        );
+    }
+}

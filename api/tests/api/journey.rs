@@ -415,3 +415,29 @@ async fn twelve_three_eight_nine_profile_is_served() {
     assert_eq!(v["profile"]["deadlines"]["handle_days"], 30);
     assert_eq!(v["max_class"], 262_144);
 }
+
+#[tokio::test]
+async fn plain_http_is_redirected_to_the_https_address() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(cluebox_api::serve::serve_redirects(
+        listener,
+        "https://jb.example.cn".into(),
+        cluebox_api::config::Limits::default(),
+        std::future::pending(),
+    ));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = http
+        .get(format!("http://{addr}/status?lang=en"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        res.headers()["location"],
+        "https://jb.example.cn/status?lang=en"
+    );
+}

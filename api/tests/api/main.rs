@@ -44,15 +44,36 @@ impl TestApp {
     }
 
     pub(crate) fn with_profile(profile: &str) -> Self {
+        Self::with_config(|config| config.profile = profile.into())
+    }
+
+    /// A real (not demo) deployment: an office key, secrets outside the data directory, a
+    /// configured desk token (the demo one's value, so helpers work alike).
+    pub(crate) fn with_office_key() -> Self {
+        Self::with_config(|config| {
+            let dir = config.data_dir.parent().unwrap().to_owned();
+            std::fs::create_dir_all(&config.data_dir).unwrap();
+            let token = "a-configured-desk-token-for-tests";
+            std::fs::write(config.data_dir.join("demo-desk-token"), token).unwrap();
+            config.recipients = Some(cluebox_protocol::profile::Recipients {
+                national: vec![cluebox_protocol::keys::SecretKey::generate().public_key()],
+                regions: Default::default(),
+            });
+            config.secrets_dir = Some(dir.join("secrets"));
+            config.desk_token_hashes = vec![cluebox_api::secrets::desk_token_hash(token)];
+        })
+    }
+
+    fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let site = dir.path().join("site");
         write_site(&site);
-        let config = Config {
+        let mut config = Config {
             data_dir: dir.path().join("data"),
             site_dir: site,
-            profile: profile.into(),
             ..Config::default()
         };
+        adjust(&mut config);
         let state = cluebox_api::build_state(&config).unwrap();
         let desk_token = std::fs::read_to_string(dir.path().join("data/demo-desk-token"))
             .unwrap()
@@ -94,7 +115,7 @@ pub(crate) fn write_site(site: &Path) {
     for (page, title) in [("report.html", "举报"), ("status.html", "查询")] {
         std::fs::write(
             site.join(page),
-            format!("<!doctype html><title>{title}</title><!--cluebox:page--><script type=module nonce=\"{{{{__TRUNK NONCE__}}}}\">import('/app-0123456789abcdef.js')</script><main id=fallback><!--cluebox:fallback--></main>"),
+            format!("<!doctype html><head><title>{title}</title><!--cluebox:page--><script type=module nonce=\"{{{{__TRUNK NONCE__}}}}\">import('/app-0123456789abcdef.js')</script></head><body><main id=fallback><!--cluebox:fallback--></main></body>"),
         )
         .unwrap();
     }

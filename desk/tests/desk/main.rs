@@ -4,6 +4,7 @@
 mod keys;
 mod poster;
 mod procedure;
+mod tls;
 mod transfer;
 
 use std::path::Path;
@@ -60,6 +61,19 @@ struct Api {
 }
 
 async fn api(office: &PublicKey) -> Api {
+    serve_api(office, None).await
+}
+
+/// [`api`] over HTTPS with this certificate and key, at `https://localhost:PORT`.
+async fn api_with_tls(office: &PublicKey, cert: &Path, key: &Path) -> Api {
+    serve_api(
+        office,
+        Some(cluebox_api::serve::tls_acceptor(cert, key).unwrap()),
+    )
+    .await
+}
+
+async fn serve_api(office: &PublicKey, tls: Option<tokio_rustls::TlsAcceptor>) -> Api {
     let dir = tempfile::tempdir().unwrap();
     let token = cluebox_api::secrets::new_desk_token();
     let token_file = dir.path().join("desk-token");
@@ -78,11 +92,15 @@ async fn api(office: &PublicKey) -> Api {
     };
     let state = cluebox_api::build_state(&config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let port = listener.local_addr().unwrap().port();
+    let base = match tls {
+        Some(_) => format!("https://localhost:{port}"),
+        None => format!("http://127.0.0.1:{port}"),
+    };
     let serving = state.clone();
-    tokio::spawn(
-        async move { cluebox_api::launch(listener, serving, std::future::pending()).await },
-    );
+    tokio::spawn(async move {
+        cluebox_api::launch_with(listener, serving, tls, std::future::pending()).await
+    });
     Api {
         base,
         token: token_file,
@@ -151,7 +169,7 @@ async fn file_as(api: &Api, office: &PublicKey, what: &str, real_name: bool) -> 
         lookup_token: keys.lookup_token.clone(),
         idempotency_key: IdempotencyKey::generate(),
     };
-    let res = reqwest::Client::new()
+    let res = reporter_http()
         .post(format!("{}/api/v1/reports", api.base))
         .json(&body)
         .send()
@@ -176,7 +194,7 @@ async fn file_as(api: &Api, office: &PublicKey, what: &str, real_name: bool) -> 
         ),
         idempotency_key: IdempotencyKey::generate(),
     };
-    let res = reqwest::Client::new()
+    let res = reporter_http()
         .post(format!("{}/api/v1/inquiries/follow-ups", api.base))
         .json(&follow)
         .send()
@@ -184,6 +202,15 @@ async fn file_as(api: &Api, office: &PublicKey, what: &str, real_name: bool) -> 
         .unwrap();
     assert_eq!(res.status(), 201);
     code
+}
+
+/// What the tests' reporters file with: the test server's own certificate is not what this
+/// client checks (the desk's checks are under test, not the reporter's browser's).
+fn reporter_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap()
 }
 
 /// `cluebox-desk --key KEYS pull` against `api`, off the async runtime the API runs on.

@@ -224,6 +224,20 @@ async fn no_item_can_block_the_desk() {
         .unwrap(),
     )
     .await;
+    // A report whose reply key is the all-zero point (a reply sealed to it would be readable
+    // by anyone, and used to panic the desk): version 2, Report, "12337", "zh-CN", 32 zeros,
+    // no sections.
+    let mut zero_key = vec![2u8, 0, 5];
+    zero_key.extend_from_slice(b"12337");
+    zero_key.push(5);
+    zero_key.extend_from_slice(b"zh-CN");
+    zero_key.extend_from_slice(&[0; 32]);
+    zero_key.push(0);
+    file_sealed(
+        &api,
+        envelope::seal(to_office, &zero_key, REPORT_LIMIT).unwrap(),
+    )
+    .await;
     // A follow-up on a real case, sealed by someone who does not hold its code.
     let code = file(&api, &office, "真正的举报").await;
     let keys = derive(&code, &FAST, "cn-12337").unwrap();
@@ -260,7 +274,7 @@ async fn no_item_can_block_the_desk() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out).trim(),
-        "pulled 10 new items (0 already stored); opened 4; quarantined 6",
+        "pulled 11 new items (0 already stored); opened 4; quarantined 7",
         "{}",
         stderr(&out)
     );
@@ -276,8 +290,8 @@ async fn no_item_can_block_the_desk() {
     ] {
         assert!(shown.contains(reason), "{reason} in {shown}");
     }
-    assert_eq!(shown.matches(" damaged: ").count(), 2, "{shown}");
-    let case = api.state.store.inbox(0, 100).await.unwrap()[5]
+    assert_eq!(shown.matches(" damaged: ").count(), 3, "{shown}");
+    let case = api.state.store.inbox(0, 100).await.unwrap()[6]
         .case_id
         .clone();
     let case_shown = stdout(&desk(&db).args(["show", &case]).output().unwrap());
@@ -312,7 +326,7 @@ async fn no_item_can_block_the_desk() {
             |r| r.get::<_, i64>(0),
         )
         .unwrap();
-    assert_eq!(audit, 7, "six set aside, one release");
+    assert_eq!(audit, 8, "seven set aside, one release");
     assert!(stdout(&desk(&db).args(["audit", "verify"]).output().unwrap()).contains("intact"));
 }
 
@@ -323,4 +337,67 @@ fn sample_report_for(reply_key: &PublicKey) -> Letter {
         reply_key: reply_key.clone(),
         sections: vec![],
     })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reporter_text_cannot_drive_a_terminal_or_a_spreadsheet() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let api = api(&office).await;
+    // An OSC 52 clipboard write, a screen clear, colours, a C1 CSI and a direction override.
+    let attack = "说明\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{1b}[31m红\u{9b}0m\u{202e}gpj.exe";
+    file(&api, &office, attack).await;
+    // A category answer that a spreadsheet would run, with a line break.
+    let formula = "=HYPERLINK(\"http://evil.example\",\"点我\")\nnext,row";
+    let letter = Letter::Report(Report {
+        profile: "12337".into(),
+        locale: "zh-CN".into(),
+        reply_key: cluebox_protocol::keys::SecretKey::generate().public_key(),
+        sections: vec![SectionAnswers {
+            id: "situation".into(),
+            fields: vec![FieldAnswer {
+                id: "category".into(),
+                answer: Answer::Given(formula.into()),
+            }],
+        }],
+    });
+    file_sealed(
+        &api,
+        envelope::seal(
+            std::slice::from_ref(&office),
+            &letter.to_bytes(),
+            REPORT_LIMIT,
+        )
+        .unwrap(),
+    )
+    .await;
+    let db = dir.path().join("desk.sqlite3");
+    let out = pull(&db, &key.display().to_string(), &api).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let case = api.state.store.inbox(0, 10).await.unwrap()[0]
+        .case_id
+        .clone();
+    let run = |a: &[&str]| desk(&db).args(a).output().unwrap().stdout;
+    for output in [run(&["show", &case]), run(&["list"]), run(&["stats"])] {
+        let text = String::from_utf8(output).unwrap();
+        assert!(
+            !text
+                .chars()
+                .any(|c| matches!(c, '\u{1b}' | '\u{7}' | '\u{9b}' | '\u{202e}')),
+            "a control character reached the terminal: {text:?}"
+        );
+    }
+    let shown = String::from_utf8(run(&["show", &case])).unwrap();
+    assert!(
+        shown.contains("\\u{1b}]52;c;ZXZpbA=="),
+        "shown, visibly: {shown}"
+    );
+    let csv = String::from_utf8(run(&["stats", "--csv"])).unwrap();
+    assert!(
+        csv.contains(
+            "category,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"点我\"\")\nnext,row\",1"
+        ),
+        "the formula is neutralised and the cell quoted: {csv}"
+    );
+    assert!(!csv.contains(",=HYPERLINK"), "{csv}");
 }

@@ -105,7 +105,7 @@ pub fn FieldInput(
                     let label_for = option_id.clone();
                     view! {
                         <label class="radio" for=label_for>
-                            <input type="radio" id=option_id name=name.clone() value=option.id.clone()
+                            <input type="radio" id=option_id name=name.clone() value=option.id.clone() autocomplete="off"
                                 prop:checked=move || value() == checked_value
                                 on:change=move |_| set(chosen.clone()) />
                             <span>{move || lang.get().pick(&label).to_owned()}</span>

@@ -439,3 +439,44 @@ proptest! {
         prop_assert_eq!(opened.as_slice(), &body[..]);
     }
 }
+
+#[test]
+fn derivation_known_answers_with_their_inputs() {
+    // Computed independently (argon2-cffi, Python's hmac and cryptography's X25519, RFC 9180
+    // DeriveKeyPair written out), inputs included, so another implementation can check each
+    // step: the check symbol, Argon2id, both HKDF expansions, the key pair.
+    use cluebox_protocol::code::InquiryCode;
+    use cluebox_protocol::derive::{Argon2Params, derive};
+    let text = include_str!("../vectors/derive.json");
+    let doc: serde_json::Value = serde_json::from_str(text).unwrap();
+    let vectors = doc["vectors"].as_array().unwrap();
+    assert_eq!(vectors.len(), 3);
+    for v in vectors {
+        let s = |k: &str| v[k].as_str().unwrap().to_owned();
+        let n = |k: &str| u32::try_from(v[k].as_u64().unwrap()).unwrap();
+        let code = InquiryCode::parse(&s("canonical")).expect("the check symbol is right");
+        assert_eq!(*code.expose_grouped(), s("code"));
+        let params = Argon2Params {
+            memory_kib: n("memory_kib"),
+            iterations: n("iterations"),
+            parallelism: n("parallelism"),
+        };
+        let keys = derive(&code, &params, &s("hotline_salt")).unwrap();
+        assert_eq!(
+            hex::encode(keys.lookup_token.as_bytes()),
+            s("lookup_token_hex")
+        );
+        // The vector's secret is DeriveKeyPair's output; the key holds it clamped (RFC 7748).
+        let mut secret: [u8; 32] = hex::decode(s("reply_secret_hex"))
+            .unwrap()
+            .try_into()
+            .unwrap();
+        secret[0] &= 248;
+        secret[31] = (secret[31] & 127) | 64;
+        assert_eq!(*keys.reply_secret.expose_secret_bytes(), secret);
+        assert_eq!(
+            hex::encode(keys.reply_public().to_bytes()),
+            s("reply_public_hex")
+        );
+    }
+}

@@ -58,9 +58,44 @@ async fn a_12389_report_with_a_category_from_a_desktop() -> anyhow::Result<()> {
         review.contains("Unclear") && review.contains("inaction, slowness"),
         "{review}"
     );
+    // No field lets the browser fill in or remember who the reporter is.
+    let remembered = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('input, textarea, select')].filter(e => e.autocomplete !== 'off').map(e => e.id);",
+            vec![],
+        )
+        .await?;
+    anyhow::ensure!(
+        remembered.as_array().is_some_and(|a| a.is_empty()),
+        "fields without autocomplete=off: {remembered}"
+    );
     browser.wait("#submit").await?.click().await?;
-    browser.text("#inquiry-code").await?;
+    let code = browser.text("#inquiry-code").await?;
     browser.screenshot("receipt").await?;
+    // The saved receipt has a fixed name: no part of the code in the Downloads folder.
+    let downloads = tempfile::tempdir()?;
+    browser
+        .cdp(
+            "Browser.setDownloadBehavior",
+            serde_json::json!({"behavior": "allow", "downloadPath": downloads.path()}),
+        )
+        .await?;
+    browser
+        .wait(".receipt button.secondary")
+        .await?
+        .click()
+        .await?;
+    let saved = downloads.path().join("receipt.txt");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !saved.exists() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let names: Vec<String> = std::fs::read_dir(downloads.path())?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()?;
+    anyhow::ensure!(names == ["receipt.txt"], "downloaded: {names:?}");
+    anyhow::ensure!(std::fs::read_to_string(&saved)?.contains(&code));
     let problems = browser.problems().await?;
     anyhow::ensure!(problems.is_empty(), "{problems:?}");
 
