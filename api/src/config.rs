@@ -94,7 +94,7 @@ impl Default for Limits {
             body_timeout_secs: 30,
             request_timeout_secs: 60,
             max_connections: 8192,
-            max_connections_per_client: 64,
+            max_connections_per_client: 256,
         }
     }
 }

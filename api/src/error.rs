@@ -20,6 +20,9 @@ pub enum ApiError {
     /// A field is missing, unknown or of the wrong type.
     #[error("{0}")]
     InvalidField(String),
+    /// A query or path parameter is missing or not valid.
+    #[error("{0}")]
+    InvalidParameter(String),
     /// Not `application/json`.
     #[error("send the request body as application/json")]
     UnsupportedMediaType,
@@ -60,6 +63,7 @@ impl ApiError {
         match self {
             Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, ErrorCode::MalformedJson),
             Self::InvalidField(_) => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidField),
+            Self::InvalidParameter(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidParameter),
             Self::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,

@@ -1,9 +1,12 @@
-//! The request-body extractor of every JSON endpoint: checks the content type, the size, the
-//! JSON, the protocol version `v`, then the fields, each failure with its own documented error.
+//! The extractors of every endpoint, each failure with its own documented JSON error:
+//! [`VersionedJson`] for bodies (content type, size, JSON, the protocol version `v`, then the
+//! fields), [`Params`] for query strings and [`PathParam`] for path segments (axum's own would
+//! answer in plain text).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -89,5 +92,47 @@ pub fn parse<T: DeserializeOwned + Versioned>(bytes: &[u8]) -> Result<T, ApiErro
             }
             _ => ApiError::InvalidField(e.to_string()),
         }),
+    }
+}
+
+/// A query string, or `400 invalid_parameter` in the JSON error shape.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| Params(value))
+            .map_err(|e| ApiError::InvalidParameter(e.body_text()))
+    }
+}
+
+/// A path parameter, or `400 invalid_parameter` in the JSON error shape.
+pub struct PathParam<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParam<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| PathParam(value))
+            .map_err(|e| ApiError::InvalidParameter(e.body_text()))
+    }
+}
+
+/// The largest position the store can hold (SQLite integers are signed 64-bit).
+pub const MAX_POSITION: u64 = i64::MAX as u64;
+
+/// `n` if it is a position the store can hold, otherwise `what` is refused.
+pub fn position(n: u64, what: &str) -> Result<u64, ApiError> {
+    if n > MAX_POSITION {
+        Err(ApiError::InvalidParameter(format!(
+            "{what} must be at most {MAX_POSITION}"
+        )))
+    } else {
+        Ok(n)
     }
 }

@@ -383,6 +383,8 @@ pub enum ErrorCode {
     MalformedJson,
     /// 422: the JSON is well formed but a field is missing, unknown or of the wrong type.
     InvalidField,
+    /// 400: a query or path parameter is missing or not valid.
+    InvalidParameter,
     /// 415: the request body is not `application/json`.
     UnsupportedMediaType,
     /// 413: the body or the sealed message exceeds the allowed size class.

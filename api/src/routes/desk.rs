@@ -5,7 +5,7 @@
 //! and posts public status changes and sealed replies. Nothing here deletes anything.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq as _;
 
 use super::{check_envelope, raw_json, request_fingerprint, to_json, today};
 use crate::error::ApiError;
-use crate::extract::VersionedJson;
+use crate::extract::{Params, PathParam, VersionedJson, position};
 use crate::state::AppState;
 use crate::store::{Idempotent, Written};
 
@@ -56,8 +56,10 @@ impl FromRequestParts<AppState> for DeskAuth {
 pub struct InboxQuery {
     /// List items after this position (default 0: from the start).
     #[serde(default)]
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     pub after: u64,
-    /// At most this many (default 100, at most 1000).
+    /// At most this many (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -68,11 +70,17 @@ pub struct InboxQuery {
 pub async fn list_inbox(
     _auth: DeskAuth,
     State(app): State<AppState>,
-    Query(q): Query<InboxQuery>,
+    Params(q): Params<InboxQuery>,
 ) -> Result<Json<InboxPage>, ApiError> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let items = app.store.inbox(q.after, limit).await?;
-    let next_after = items.last().map_or(q.after, |i| i.seq);
+    let after = position(q.after, "after")?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::InvalidParameter(
+            "limit must be between 1 and 1000".into(),
+        ));
+    }
+    let items = app.store.inbox(after, limit).await?;
+    let next_after = items.last().map_or(after, |i| i.seq);
     Ok(Json(InboxPage { items, next_after }))
 }
 
@@ -83,10 +91,10 @@ pub async fn list_inbox(
 pub async fn fetch_entry(
     _auth: DeskAuth,
     State(app): State<AppState>,
-    Path(seq): Path<u64>,
+    PathParam(seq): PathParam<u64>,
 ) -> Result<Json<InboxEntry>, ApiError> {
     app.store
-        .inbox_entry(seq)
+        .inbox_entry(position(seq, "the inbox position")?)
         .await?
         .map(Json)
         .ok_or(ApiError::NotFound("no inbox item at this position"))
@@ -106,6 +114,12 @@ pub async fn acknowledge(
             "acknowledge at most 10000 items at once".into(),
         ));
     }
+    if req.seqs.iter().any(|&s| s > crate::extract::MAX_POSITION) {
+        return Err(ApiError::InvalidField(format!(
+            "seqs must be at most {}",
+            crate::extract::MAX_POSITION
+        )));
+    }
     let acknowledged = app.store.acknowledge(req.seqs, today()).await?;
     Ok(Json(AckResult { acknowledged }))
 }
@@ -121,7 +135,7 @@ pub async fn acknowledge(
 pub async fn post_status(
     _auth: DeskAuth,
     State(app): State<AppState>,
-    Path(case_id): Path<String>,
+    PathParam(case_id): PathParam<String>,
     VersionedJson(req): VersionedJson<PostStatus>,
 ) -> Result<Response, ApiError> {
     if !app
@@ -170,7 +184,7 @@ pub async fn post_status(
 pub async fn post_reply(
     _auth: DeskAuth,
     State(app): State<AppState>,
-    Path(case_id): Path<String>,
+    PathParam(case_id): PathParam<String>,
     VersionedJson(req): VersionedJson<PostReply>,
 ) -> Result<Response, ApiError> {
     check_envelope(&req.sealed.0, app.profile.max_class, MODE_SENDER)?;

@@ -51,7 +51,6 @@ pub async fn file_report(
         response: response.clone(),
     };
     let report = NewReport {
-        case_id: new_case_id(),
         sealed: req.sealed.0,
         sealed_sha256,
         token_hash,
@@ -61,11 +60,4 @@ pub async fn file_report(
         Written::Created => raw_json(StatusCode::CREATED, response),
         Written::Repeated(first) => raw_json(StatusCode::OK, first),
     })
-}
-
-/// A random case id (128 bits, hex). Unrelated to the inquiry code or the token.
-fn new_case_id() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the OS random source works");
-    hex::encode(bytes)
 }

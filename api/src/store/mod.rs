@@ -32,11 +32,9 @@ pub enum StoreError {
     Database(#[from] anyhow::Error),
 }
 
-/// A report to file.
+/// A report to file. The store gives it its case id.
 #[derive(Debug, Clone)]
 pub struct NewReport {
-    /// A fresh random case id.
-    pub case_id: String,
     /// The sealed report.
     pub sealed: Vec<u8>,
     /// SHA-256 of `sealed`.

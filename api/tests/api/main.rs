@@ -5,6 +5,7 @@
 //! - `process`: the real `cluebox` binary: privacy of its data directory and logs, durability
 //!   when killed mid-load, export bundles.
 
+mod abuse;
 mod handlers;
 mod journey;
 mod process;
@@ -62,6 +63,11 @@ impl TestApp {
             config.secrets_dir = Some(dir.join("secrets"));
             config.desk_token_hashes = vec![cluebox_api::secrets::desk_token_hash(token)];
         })
+    }
+
+    /// A demo deployment with these limits (short timeouts for the abuse tests).
+    pub(crate) fn with_limits(limits: cluebox_api::config::Limits) -> Self {
+        Self::with_config(|config| config.limits = limits)
     }
 
     fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {

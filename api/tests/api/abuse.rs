@@ -1,0 +1,258 @@
+//! The real server against clients that misbehave: hang up mid-request, trickle bytes, sit
+//! idle, declare huge bodies, open more connections than they should. Every test says what the
+//! server must still do afterwards.
+
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use cluebox_api::config::Limits;
+use reqwest::StatusCode;
+
+use super::{Reporter, TestApp};
+
+fn addr(base: &str) -> SocketAddr {
+    base.trim_start_matches("http://").parse().unwrap()
+}
+
+/// Reads until the server closes the connection (or `within` passes); returns what arrived and
+/// how long it took.
+fn read_until_closed(stream: &mut TcpStream, within: Duration) -> (String, Duration) {
+    let started = Instant::now();
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(_) => break,
+        }
+        if started.elapsed() > within {
+            break;
+        }
+    }
+    (
+        String::from_utf8_lossy(&got).into_owned(),
+        started.elapsed(),
+    )
+}
+
+fn short_limits() -> Limits {
+    Limits {
+        header_timeout_secs: 2,
+        body_timeout_secs: 2,
+        request_timeout_secs: 10,
+        ..Limits::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_hang_up_mid_request_cannot_break_lookups_or_desk_reads() {
+    let app = TestApp::new();
+    let base = app.serve().await;
+    let profile = app.profile();
+    let http = reqwest::Client::new();
+    let reporter = Reporter::new(&profile);
+    let res = http
+        .post(format!("{base}/api/v1/reports"))
+        .json(&reporter.report(&profile.recipients.national, "hang-up"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    // 200 lookups and 200 desk reads whose clients send the request and hang up at once.
+    let lookup = serde_json::to_string(&reporter.inquiry()).unwrap();
+    let server = addr(&base);
+    let token = app.desk_token.clone();
+    tokio::task::spawn_blocking(move || {
+        for i in 0..400 {
+            let mut s = TcpStream::connect(server).unwrap();
+            let request = if i % 2 == 0 {
+                format!(
+                    "POST /api/v1/inquiries HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{lookup}",
+                    lookup.len()
+                )
+            } else {
+                format!(
+                    "GET /api/v1/desk/inbox HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\n\r\n"
+                )
+            };
+            s.write_all(request.as_bytes()).unwrap();
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Every later lookup and desk read still works.
+    for _ in 0..100 {
+        let res = http
+            .post(format!("{base}/api/v1/inquiries"))
+            .json(&reporter.inquiry())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let res = http
+        .get(format!("{base}/api/v1/desk/inbox"))
+        .bearer_auth(&app.desk_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_slow_bodies_and_idle_connections_are_closed_at_their_timeouts() {
+    let app = TestApp::with_limits(short_limits());
+    let server = addr(&app.serve().await);
+    let outcomes = tokio::task::spawn_blocking(move || {
+        // A connection that never sends anything.
+        let mut idle = TcpStream::connect(server).unwrap();
+        // Half a request line, then nothing.
+        let mut half = TcpStream::connect(server).unwrap();
+        half.write_all(b"POST /api/v1/inq").unwrap();
+        // Headers trickled one byte every 500 ms.
+        let mut trickle = TcpStream::connect(server).unwrap();
+        let trickler = {
+            let mut t = trickle.try_clone().unwrap();
+            std::thread::spawn(move || {
+                for b in b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: aaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n" {
+                    if t.write_all(&[*b]).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            })
+        };
+        // A body declared and trickled.
+        let mut body = TcpStream::connect(server).unwrap();
+        body.write_all(b"POST /api/v1/inquiries HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{").unwrap();
+        let body_trickler = {
+            let mut t = body.try_clone().unwrap();
+            std::thread::spawn(move || {
+                for _ in 0..60 {
+                    if t.write_all(b" ").is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            })
+        };
+        // An idle keep-alive connection after one answered request.
+        let mut keep = TcpStream::connect(server).unwrap();
+        keep.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
+        let mut first = [0u8; 17];
+        keep.read_exact(&mut first).unwrap();
+        assert_eq!(&first, b"HTTP/1.1 200 OK\r\n");
+        let limit = Duration::from_secs(8);
+        let out = [
+            ("idle", read_until_closed(&mut idle, limit)),
+            ("half a request line", read_until_closed(&mut half, limit)),
+            ("trickled headers", read_until_closed(&mut trickle, limit)),
+            ("trickled body", read_until_closed(&mut body, limit)),
+            ("idle keep-alive", read_until_closed(&mut keep, limit)),
+        ];
+        let _ = trickler.join();
+        let _ = body_trickler.join();
+        out
+    })
+    .await
+    .unwrap();
+    for (what, (got, took)) in outcomes {
+        assert!(
+            took < Duration::from_secs(7),
+            "{what}: still open after {took:?}"
+        );
+        if what == "trickled body" {
+            assert!(got.starts_with("HTTP/1.1 408"), "{what}: {got}");
+            assert!(got.contains("\"request_timeout\""), "{what}: {got}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_declared_body_is_refused_before_it_is_sent() {
+    let app = TestApp::new();
+    let server = addr(&app.serve().await);
+    let answers = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for expect in ["", "expect: 100-continue\r\n"] {
+            let mut s = TcpStream::connect(server).unwrap();
+            write!(
+                s,
+                "POST /api/v1/reports HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n{expect}content-length: 10000000000\r\n\r\n"
+            )
+            .unwrap();
+            out.push(read_until_closed(&mut s, Duration::from_secs(5)));
+        }
+        out
+    })
+    .await
+    .unwrap();
+    for (got, took) in answers {
+        assert!(got.starts_with("HTTP/1.1 413"), "{got}");
+        assert!(!got.contains("100 Continue"), "{got}");
+        assert!(got.contains("\"payload_too_large\""), "{got}");
+        assert!(took < Duration::from_secs(3), "answered at once: {took:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_idle_connections_from_one_client_do_not_lock_out_another() {
+    cluebox_api::serve::raise_file_limit();
+    let app = TestApp::with_limits(Limits {
+        header_timeout_secs: 30,
+        ..Limits::default()
+    });
+    let base = app.serve().await;
+    let server = addr(&base);
+    // 1,100 idle connections from 127.0.0.1 (more than the old default file limit allowed).
+    let hog = tokio::task::spawn_blocking(move || {
+        (0..1100)
+            .map(|_| TcpStream::connect(server).unwrap())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    // Those over the per-client cap were answered 503 and closed; the rest wait.
+    let mut refused = hog.into_iter().rev().take(5).collect::<Vec<_>>();
+    for s in &mut refused {
+        let (got, _) = read_until_closed(s, Duration::from_secs(5));
+        assert!(got.starts_with("HTTP/1.1 503"), "{got}");
+    }
+    // Another client (127.0.0.2) files a report at once.
+    let profile = app.profile();
+    let reporter = Reporter::new(&profile);
+    let body =
+        serde_json::to_string(&reporter.report(&profile.recipients.national, "other")).unwrap();
+    let started = Instant::now();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut other = connect_from([127, 0, 0, 2], server).expect("connect from 127.0.0.2");
+        write!(
+            other,
+            "POST /api/v1/reports HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        read_until_closed(&mut other, Duration::from_secs(10)).0
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// A TCP connection from a chosen loopback source address (another client, as far as the
+/// server can tell).
+fn connect_from(source: [u8; 4], to: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&SocketAddr::from((source, 0)).into())?;
+    socket.connect(&to.into())?;
+    Ok(socket.into())
+}
