@@ -54,6 +54,57 @@ pub struct Config {
     pub tls: Option<TlsSettings>,
     /// Timeouts and connection caps.
     pub limits: Limits,
+    /// Proof of work, rate limits, quotas, the free-space floor.
+    pub flood: FloodSettings,
+}
+
+/// `[flood]`: what keeps a flood from filling the disk or drowning real reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FloodSettings {
+    /// Proof-of-work difficulty of reports and follow-ups, in leading zero bits of a SHA-256
+    /// (expected work 2^bits hashes; 18 is well under a second on a slow phone, in the
+    /// background). 0 turns the proof of work off.
+    pub pow_bits: u8,
+    /// Submissions per minute (all clients) that count as usual; each doubling above it adds a
+    /// bit to new challenges.
+    pub pow_usual_per_minute: u32,
+    /// The most bits added under load.
+    pub pow_max_extra_bits: u8,
+    /// Reports and follow-ups per minute from one client address.
+    pub submissions_per_client_per_minute: u32,
+    /// Lookups per minute from one client address.
+    pub lookups_per_client_per_minute: u32,
+    /// Bytes per second of submissions, all clients together (0: no ceiling).
+    pub max_submission_bytes_per_sec: u64,
+    /// Bytes of submissions stored per day (UTC), all clients together.
+    pub daily_storage_bytes: u64,
+    /// Below this many free bytes in the data directory's file system, new reports and
+    /// follow-ups get 507; lookups and the desk go on.
+    pub min_free_bytes: u64,
+    /// Follow-ups one case may have.
+    pub max_follow_ups_per_case: u32,
+    /// Behind a reverse proxy: the request header holding the client address (its last
+    /// entry), for example `x-forwarded-for`. Only set this when the proxy is the only way in;
+    /// the per-client connection cap then no longer applies (the proxy is one client).
+    pub client_address_header: Option<String>,
+}
+
+impl Default for FloodSettings {
+    fn default() -> Self {
+        Self {
+            pow_bits: 18,
+            pow_usual_per_minute: 60,
+            pow_max_extra_bits: 6,
+            submissions_per_client_per_minute: 10,
+            lookups_per_client_per_minute: 120,
+            max_submission_bytes_per_sec: 64 * 1024 * 1024,
+            daily_storage_bytes: 16 * 1024 * 1024 * 1024,
+            min_free_bytes: 1024 * 1024 * 1024,
+            max_follow_ups_per_case: 200,
+            client_address_header: None,
+        }
+    }
 }
 
 /// `[tls]`: the server's own HTTPS.
@@ -115,6 +166,7 @@ impl Default for Config {
             demo: false,
             tls: None,
             limits: Limits::default(),
+            flood: FloodSettings::default(),
         }
     }
 }

@@ -53,6 +53,24 @@ pub enum ApiError {
     /// The body did not arrive within the body timeout.
     #[error("the request body did not arrive in time")]
     RequestTimeout,
+    /// This client sent too many requests of this kind; wait this many seconds.
+    #[error("too many requests from this address; please try again in {0} seconds")]
+    RateLimited(u64),
+    /// The server takes no more submissions for now (byte-rate ceiling, daily quota); wait this
+    /// many seconds.
+    #[error("the server is taking no more reports for now; please try again in {0} seconds")]
+    Overloaded(u64),
+    /// Free space is below the floor.
+    #[error("the server is short of storage; please try again later")]
+    InsufficientStorage,
+    /// The proof of work is missing or not valid.
+    #[error("{0}")]
+    PowRequired(String),
+    /// A case has as many follow-ups as one case may have.
+    #[error(
+        "this case already has {0} follow-ups, the most one case takes; please call the hotline"
+    )]
+    TooManyFollowUps(u32),
     /// Anything else: logged, never shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -79,6 +97,14 @@ impl ApiError {
             Self::IdempotencyConflict => (StatusCode::CONFLICT, ErrorCode::IdempotencyConflict),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
             Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, ErrorCode::RequestTimeout),
+            Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
+            Self::Overloaded(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
+            Self::InsufficientStorage => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                ErrorCode::InsufficientStorage,
+            ),
+            Self::PowRequired(_) => (StatusCode::FORBIDDEN, ErrorCode::PowRequired),
+            Self::TooManyFollowUps(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
     }
@@ -87,6 +113,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
+        let retry_after = match &self {
+            Self::RateLimited(secs) | Self::Overloaded(secs) => Some(*secs),
+            Self::Unavailable => Some(5),
+            Self::InsufficientStorage => Some(60),
+            _ => None,
+        };
         let message = match &self {
             Self::Internal(err) => {
                 // The one place internal errors are logged. `{:#}` shows the cause chain; store
@@ -111,12 +143,6 @@ impl IntoResponse for ApiError {
                     axum::http::HeaderValue::from_static("Bearer"),
                 );
             }
-            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
-                headers.insert(
-                    axum::http::header::RETRY_AFTER,
-                    axum::http::HeaderValue::from_static("5"),
-                );
-            }
             StatusCode::REQUEST_TIMEOUT => {
                 headers.insert(
                     axum::http::header::CONNECTION,
@@ -124,6 +150,9 @@ impl IntoResponse for ApiError {
                 );
             }
             _ => {}
+        }
+        if let Some(secs) = retry_after {
+            headers.insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         response
     }
@@ -135,6 +164,8 @@ impl From<crate::store::StoreError> for ApiError {
             crate::store::StoreError::IdempotencyConflict => Self::IdempotencyConflict,
             crate::store::StoreError::UnknownCase => Self::NotFound("no such case"),
             crate::store::StoreError::Unavailable => Self::Unavailable,
+            crate::store::StoreError::Full => Self::InsufficientStorage,
+            crate::store::StoreError::TooManyFollowUps(n) => Self::TooManyFollowUps(n),
             crate::store::StoreError::Database(e) => Self::Internal(e),
         }
     }

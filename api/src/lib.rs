@@ -23,6 +23,7 @@ pub mod config;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod flood;
 pub mod headers;
 pub mod landing;
 pub mod limits;
@@ -127,8 +128,11 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
     }
 
     let secrets = ServerSecrets::load_or_create(&config.secrets_dir())?;
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&config.data_dir.join("cluebox.sqlite3"))?);
+    let sqlite = SqliteStore::open(&config.data_dir.join("cluebox.sqlite3"))?;
+    let today = cluebox_protocol::wire::day_of(routes::now());
+    let flood = flood::Flood::new(config.flood.clone(), sqlite.bytes_since(today)?, today);
+    flood.check_space(&config.data_dir);
+    let store: Arc<dyn Store> = Arc::new(sqlite);
     let site_dir = if config.site_dir.is_dir() {
         config.site_dir.clone()
     } else {
@@ -148,38 +152,14 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
             config.site_dir.display()
         );
     }
-    let mut state = new_state(
-        profile,
-        recipients,
-        store,
-        secrets,
-        desk_token_hashes,
-        site,
-        config.hsts,
-    );
-    Arc::get_mut(&mut state.0)
-        .expect("the state was just made")
-        .limits = config.limits.clone();
-    Ok(state)
-}
-
-/// Assembles the state from its parts (tests and benchmarks use this directly).
-pub fn new_state(
-    profile: cluebox_protocol::profile::Profile,
-    recipients: Recipients,
-    store: Arc<dyn Store>,
-    secrets: ServerSecrets,
-    desk_token_hashes: Vec<[u8; 32]>,
-    site: site::Site,
-    hsts: bool,
-) -> AppState {
     let public = PublicProfile {
         profile,
         recipients,
         server_key: secrets.verifying_key_base64(),
         max_class: REPORT_LIMIT,
+        pow_bits: config.flood.pow_bits,
     };
-    AppState(Arc::new(App {
+    Ok(AppState(Arc::new(App {
         profile_json: serde_json::to_vec(&public)
             .expect("the profile serializes")
             .into(),
@@ -188,9 +168,11 @@ pub fn new_state(
         secrets,
         desk_token_hashes,
         site,
-        hsts,
-        limits: config::Limits::default(),
-    }))
+        hsts: config.hsts,
+        limits: config.limits.clone(),
+        flood: Arc::new(flood),
+        data_dir: config.data_dir.clone(),
+    })))
 }
 
 fn check_writable(dir: &std::path::Path) -> anyhow::Result<()> {
@@ -218,5 +200,22 @@ pub async fn launch_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = state.limits.clone();
-    serve::serve(listener, router(state), tls, &limits, shutdown).await
+    let watcher = tokio::spawn(flood::watch(
+        Arc::clone(&state.flood),
+        state.data_dir.clone(),
+    ));
+    let trust_header = state.flood.settings().client_address_header.is_some();
+    let result = serve::serve(
+        listener,
+        router(state),
+        tls,
+        &serve::Options {
+            limits,
+            per_client_cap: !trust_header,
+        },
+        shutdown,
+    )
+    .await;
+    watcher.abort();
+    result
 }

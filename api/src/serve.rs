@@ -37,6 +37,17 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::Limits;
+use crate::flood::ClientAddr;
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Timeouts and caps.
+    pub limits: Limits,
+    /// Whether to cap connections per client address (not behind a reverse proxy, where the
+    /// proxy is the only client).
+    pub per_client_cap: bool,
+}
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -74,9 +85,10 @@ impl Gate {
         })
     }
 
-    /// Admits a connection from `ip`, or `None` if a cap is reached.
-    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Ticket> {
-        let client = self.key.hash_one(ip);
+    /// Admits a connection from `ip`, or `None` if a cap is reached. With `per_client` off, all
+    /// connections count as one client's for the total only.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr, per_client: bool) -> Option<Ticket> {
+        let client = if per_client { self.key.hash_one(ip) } else { 0 };
         let mut map = self
             .per_client
             .lock()
@@ -85,7 +97,7 @@ impl Gate {
             return None;
         }
         let count = map.entry(client).or_insert(0);
-        if *count >= self.max_per_client {
+        if per_client && *count >= self.max_per_client {
             return None;
         }
         *count += 1;
@@ -131,9 +143,10 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<TlsAcceptor>,
-    limits: &Limits,
+    options: &Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = &options.limits;
     let gate = Gate::new(limits);
     let header_timeout = Duration::from_secs(limits.header_timeout_secs);
     let graceful = GracefulShutdown::new();
@@ -160,12 +173,21 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(ticket) = gate.admit(peer.ip()) else {
+        let Some(ticket) = gate.admit(peer.ip(), options.per_client_cap) else {
             refuse(stream, tls.is_some());
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        // The peer's address reaches the per-client rate limits as a request extension, and
+        // goes nowhere else.
+        let client = ClientAddr(peer.ip());
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            router.clone(),
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(client);
+                req
+            },
+        ));
         let tls = tls.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
@@ -223,6 +245,10 @@ pub async fn serve_redirects(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let options = Options {
+        limits,
+        per_client_cap: true,
+    };
     let base = Arc::new(https_base);
     let router = Router::new().fallback(move |uri: axum::http::Uri| {
         let base = Arc::clone(&base);
@@ -231,7 +257,7 @@ pub async fn serve_redirects(
             axum::response::Redirect::permanent(&format!("{base}{path}"))
         }
     });
-    serve(listener, router, None, &limits, shutdown).await
+    serve(listener, router, None, &options, shutdown).await
 }
 
 /// A TLS acceptor from PEM files: the certificate chain and its private key.

@@ -38,4 +38,8 @@ pub struct App {
     pub hsts: bool,
     /// Timeouts and connection caps.
     pub limits: crate::config::Limits,
+    /// Proof of work, rate limits, quotas, the free-space floor.
+    pub flood: Arc<crate::flood::Flood>,
+    /// The data directory (its file system's free space is watched).
+    pub data_dir: std::path::PathBuf,
 }

@@ -145,9 +145,19 @@ fn start_server(data: &std::path::Path, threads: usize) -> anyhow::Result<Socket
         data_dir: data.join("data"),
         site_dir: data.join("no-site"),
         log: "warn".into(),
-        // One load generator on loopback stands for many clients.
+        // One load generator on loopback stands for many clients, and measures the storage
+        // path: no proof of work (its cost is measured on its own), no per-client limits, no
+        // byte ceiling or daily quota.
         limits: cluebox_api::config::Limits {
             max_connections_per_client: 100_000,
+            ..Default::default()
+        },
+        flood: cluebox_api::config::FloodSettings {
+            pow_bits: 0,
+            submissions_per_client_per_minute: u32::MAX,
+            lookups_per_client_per_minute: u32::MAX,
+            max_submission_bytes_per_sec: 0,
+            daily_storage_bytes: u64::MAX,
             ..Default::default()
         },
         ..Default::default()

@@ -11,6 +11,13 @@ use cluebox_protocol::letter::{Answer, SectionAnswers};
 use cluebox_protocol::profile::{Field, FieldKind, Profile};
 use rusqlite::Connection;
 
+/// The short id the desk shows for a case: its last 8 characters. Server case ids start with
+/// a sequence number (so their index grows at its end) and end with random digits, so the end
+/// is what tells cases apart; `find_case` accepts it.
+pub fn short(id: &str) -> &str {
+    id.get(id.len().saturating_sub(8)..).unwrap_or(id)
+}
+
 /// One line per case.
 pub fn list(rows: &[crate::reports::CaseRow]) -> String {
     let mut out =
@@ -19,7 +26,7 @@ pub fn list(rows: &[crate::reports::CaseRow]) -> String {
         let _ = writeln!(
             out,
             "{:<9} {:<17} {:<15} {:<8} {:<5} {}",
-            text::line(&c.id[..8.min(c.id.len())]),
+            text::line(short(&c.id)),
             day(c.received_at),
             text::line(&c.status),
             text::line(&c.profile),
@@ -112,12 +119,7 @@ pub fn show(
         writeln!(out, "\n== Possible repeats")?;
         for (other, why, linked) in flags {
             let mark = if linked { " [linked]" } else { "" };
-            writeln!(
-                out,
-                "{} ({}){mark}",
-                &other[..8.min(other.len())],
-                text::line(&why)
-            )?;
+            writeln!(out, "{} ({}){mark}", short(&other), text::line(&why))?;
         }
     }
     let mut stmt = conn.prepare(

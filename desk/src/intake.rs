@@ -397,21 +397,25 @@ pub fn release(conn: &Connection, reason: Option<&str>, actor: &str) -> anyhow::
     Ok(n)
 }
 
-/// The case whose id starts with `prefix` (at least 6 characters, unambiguous).
-pub fn find_case(conn: &Connection, prefix: &str) -> anyhow::Result<String> {
+/// The case whose id ends with `part` (the short id the desk shows: [`crate::cases::short`])
+/// or starts with it, at least 6 characters, unambiguous.
+pub fn find_case(conn: &Connection, part: &str) -> anyhow::Result<String> {
     anyhow::ensure!(
-        prefix.len() >= 6,
-        "give at least 6 characters of the case id"
+        part.len() >= 6 && part.chars().all(|c| c.is_ascii_alphanumeric()),
+        "give at least 6 characters of the case id (letters and digits)"
     );
-    let mut stmt =
-        conn.prepare("SELECT case_id FROM cases WHERE case_id LIKE ?1 || '%' LIMIT 2")?;
+    let mut stmt = conn.prepare(
+        "SELECT case_id FROM cases WHERE case_id LIKE '%' || ?1 OR case_id LIKE ?1 || '%' LIMIT 2",
+    )?;
     let found: Vec<String> = stmt
-        .query_map([prefix], |r| r.get(0))?
+        .query_map([part], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     match found.as_slice() {
         [one] => Ok(one.clone()),
-        [] => anyhow::bail!("no case starts with {prefix}"),
-        _ => anyhow::bail!("more than one case starts with {prefix}; give more characters"),
+        [] => anyhow::bail!("no case id starts or ends with {part}"),
+        _ => {
+            anyhow::bail!("more than one case id starts or ends with {part}; give more characters")
+        }
     }
 }
 

@@ -110,7 +110,7 @@ fn main() -> anyhow::Result<()> {
                     println!(
                         "{:<5} {:<9} {:<10} {:<17} {}: {} ({})",
                         q.seq,
-                        text::line(&q.case_id[..8.min(q.case_id.len())]),
+                        text::line(cases::short(&q.case_id)),
                         q.kind,
                         cases::date(q.at),
                         q.reason,
@@ -196,7 +196,7 @@ fn main() -> anyhow::Result<()> {
             let public = workflow::transition(&mut conn, &office, &id, &to, &details, &cli.actor)?;
             println!(
                 "case {} is now {}; {}",
-                &id[..8],
+                cases::short(&id),
                 public.status,
                 api.push(&conn, &tls)?
             );
@@ -208,7 +208,7 @@ fn main() -> anyhow::Result<()> {
             workflow::reply(&mut conn, &office, &id, &text, &cli.actor)?;
             println!(
                 "reply to case {} sealed; {}",
-                &id[..8],
+                cases::short(&id),
                 api.push(&conn, &tls)?
             );
         }
@@ -258,7 +258,7 @@ fn main() -> anyhow::Result<()> {
             workflow::delay(&mut conn, &office, &id, days, &reason, &message, &cli.actor)?;
             println!(
                 "case {} extended by {days} days; the reporter is told; {}",
-                &id[..8],
+                cases::short(&id),
                 api.push(&conn, &tls)?
             );
         }
@@ -298,8 +298,8 @@ fn main() -> anyhow::Result<()> {
             repeats::link(&mut conn, &a, &b, &cli.actor)?;
             println!(
                 "cases {} and {} linked as the same matter",
-                &a[..8],
-                &b[..8]
+                cases::short(&a),
+                cases::short(&b)
             );
         }
         Command::Push { api } => {

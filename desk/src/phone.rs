@@ -18,7 +18,9 @@ use cluebox_protocol::envelope::{self, REPORT_LIMIT};
 use cluebox_protocol::keys::PublicKey;
 use cluebox_protocol::letter::{Answer, FieldAnswer, Letter, Report, SectionAnswers};
 use cluebox_protocol::profile::{FieldKind, Profile, PublicProfile, Recipients};
-use cluebox_protocol::wire::{API_VERSION, Filed, IdempotencyKey, Sealed, SubmitReport};
+use cluebox_protocol::wire::{
+    API_VERSION, Challenge, Filed, IdempotencyKey, Pow, Sealed, SubmitReport,
+};
 use rusqlite::Connection;
 
 use crate::audit;
@@ -157,6 +159,31 @@ pub fn sections(
     Ok(sections)
 }
 
+/// Fetches a proof-of-work challenge and solves it (natively a 2^18 challenge takes tens of
+/// milliseconds); `None` when the server asks for no work.
+pub async fn solve_challenge(remote: &Remote) -> anyhow::Result<Option<Pow>> {
+    use base64::Engine as _;
+    let challenge: Challenge = remote
+        .http()
+        .get(remote.url("/api/v1/challenge"))
+        .send()
+        .await
+        .map_err(crate::sync::connection_error)?
+        .error_for_status()?
+        .json()
+        .await?;
+    if challenge.difficulty == 0 {
+        return Ok(None);
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&challenge.challenge)?;
+    let nonce = cluebox_protocol::pow::solve(&bytes, challenge.difficulty, 0, u64::MAX)
+        .ok_or_else(|| anyhow::anyhow!("the server's challenge has no solution"))?;
+    Ok(Some(Pow {
+        challenge: challenge.challenge,
+        nonce,
+    }))
+}
+
 /// Who a desk-filed report is sealed to, and with which profile: the desk's own.
 pub struct Sealing<'a> {
     /// The desk's copies of the hotline profiles (sections, Argon2 settings).
@@ -223,6 +250,7 @@ pub async fn file(
         )?),
         lookup_token: keys.lookup_token.clone(),
         idempotency_key: IdempotencyKey::generate(),
+        pow: solve_challenge(remote).await?,
     };
     let filed: Filed = remote
         .http()

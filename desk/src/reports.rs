@@ -163,7 +163,7 @@ pub fn overdue(
         writeln!(
             out,
             "{:<9} {:<17} {:<5} {what}",
-            &c.id[..8],
+            crate::cases::short(&c.id),
             crate::cases::date(due),
             late
         )?;

@@ -14,6 +14,7 @@
 //! - [`page`]: the profile as the portal's pages receive it, inside the page (postcard).
 //! - [`wire`]: the JSON request and response types of the HTTP API and its error codes.
 //! - [`receipt`]: the signed acknowledgement of filing.
+//! - [`pow`]: the proof of work that makes a flood of anonymous submissions expensive.
 //! - [`worker`]: messages between the portal page and its crypto worker.
 //!
 //! It must never depend on a server runtime, a database or anything that does not build for
@@ -38,6 +39,7 @@ pub mod keys;
 pub mod letter;
 pub mod padding;
 pub mod page;
+pub mod pow;
 pub mod profile;
 #[cfg(feature = "qr")]
 pub mod qr;

@@ -349,6 +349,10 @@ pub struct PublicProfile {
     pub server_key: String,
     /// The largest padded size class the server accepts for reports and follow-ups, in bytes.
     pub max_class: usize,
+    /// The usual proof-of-work difficulty (leading zero bits) of reports and follow-ups; under
+    /// load a challenge may ask for more ([`crate::wire::Challenge::difficulty`]). 0: none.
+    #[serde(default)]
+    pub pow_bits: u8,
 }
 
 /// Recipient keys: every report goes to the national keys and to the chosen region's keys.

@@ -154,6 +154,33 @@ pub struct SubmitReport {
     pub lookup_token: LookupToken,
     /// Makes retries safe: the same key and body return the first answer again.
     pub idempotency_key: IdempotencyKey,
+    /// A solved challenge ([`crate::pow`]); required unless the server's difficulty is 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pow: Option<Pow>,
+}
+
+/// `GET /api/v1/challenge`: a proof-of-work challenge.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    /// Opaque, base64url without padding; single use.
+    pub challenge: String,
+    /// Leading zero bits the solution's hash needs (0: no work needed).
+    pub difficulty: u8,
+    /// Until when (Unix seconds) a solution is accepted.
+    pub expires_at: u64,
+}
+
+/// A solved challenge, sent with a report or a follow-up.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pow {
+    /// The challenge as [`Challenge::challenge`] gave it.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{1,200}$"))]
+    pub challenge: String,
+    /// The solution.
+    pub nonce: u64,
 }
 
 /// The answer to a filed report: `201 Created` (or `200 OK` for a repeated idempotent request).
@@ -229,6 +256,9 @@ pub struct FollowUpRequest {
     pub sealed: Sealed,
     /// Makes retries safe.
     pub idempotency_key: IdempotencyKey,
+    /// A solved challenge; required unless the server's difficulty is 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pow: Option<Pow>,
 }
 
 /// What kind of sealed item the desk receives.
@@ -407,6 +437,10 @@ pub enum ErrorCode {
     RateLimited,
     /// 503: the server is overloaded or shutting down; try again later.
     Unavailable,
+    /// 507: the server is short of storage; try again later.
+    InsufficientStorage,
+    /// 403: the proof of work is missing, wrong, expired or already used; fetch a new challenge.
+    PowRequired,
     /// 500: something went wrong on the server (details are only in its log).
     Internal,
 }

@@ -16,15 +16,18 @@ use std::cell::RefCell;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cluebox_protocol::code::InquiryCode;
 use cluebox_protocol::derive::{ReporterKeys, derive};
 use cluebox_protocol::envelope::{self, Origin, REPORT_LIMIT};
 use cluebox_protocol::keys::PublicKey;
 use cluebox_protocol::letter::{Letter, Note, Report, SectionAnswers};
+use cluebox_protocol::pow;
 use cluebox_protocol::profile::PublicProfile;
 use cluebox_protocol::wire::{
-    API_VERSION, ErrorBody, Filed, FollowUpRequest, IdempotencyKey, Inquiry, InquiryRequest,
-    Sealed, SubmitReport,
+    API_VERSION, Challenge, ErrorBody, Filed, FollowUpRequest, IdempotencyKey, Inquiry,
+    InquiryRequest, Pow, Sealed, SubmitReport,
 };
 use cluebox_protocol::worker::{CaseView, FromWorker, OpenedNote, TimelineEntry, ToWorker};
 
@@ -41,7 +44,13 @@ pub trait Transport {
         path: &str,
         body: Option<String>,
     ) -> Result<(u16, String), ()>;
+
+    /// Lets the worker answer other messages (a slice of proof-of-work is done).
+    async fn pause(&self);
 }
+
+/// Hashes per slice of proof-of-work between two [`Transport::pause`]s: a few milliseconds.
+const POW_SLICE: u64 = 20_000;
 
 /// What the worker remembers between requests.
 #[derive(Default)]
@@ -49,6 +58,13 @@ pub struct Sealer {
     profile: Option<PublicProfile>,
     /// The keys of the last code used, so the status page derives once per code.
     cached: Option<(String, ReporterKeys)>,
+    /// A solved challenge waiting for the next submission.
+    pow: Option<Pow>,
+    /// A challenge is being solved (by the background solve or a submission).
+    solving: bool,
+    /// The last submission's body and the proof of work sent with it: a retry of the same body
+    /// sends the same one (the server takes it again for the same idempotency key).
+    last_sent: Option<(String, Pow)>,
 }
 
 /// Answers one request, fetching the sealing settings first if they are not loaded yet.
@@ -87,7 +103,7 @@ pub async fn serve(
             Err(e) => failed(e),
         },
         ToWorker::Upload { id, body } => {
-            match net.call("POST", "/api/v1/reports", Some(body)).await {
+            match send_with_pow(sealer, net, "/api/v1/reports", &body).await {
                 Ok((200..=299, text)) => match serde_json::from_str::<Filed>(&text) {
                     Ok(filed) => FromWorker::Filed {
                         id,
@@ -119,10 +135,7 @@ pub async fn serve(
             }
         }
         ToWorker::SendFollowUp { id, body } => {
-            match net
-                .call("POST", "/api/v1/inquiries/follow-ups", Some(body))
-                .await
-            {
+            match send_with_pow(sealer, net, "/api/v1/inquiries/follow-ups", &body).await {
                 Ok((200..=299, _)) => FromWorker::Sent { id },
                 answer => http_failure(id, answer),
             }
@@ -147,6 +160,101 @@ pub async fn load_profile(
             .map_err(|message| FromWorker::Failed { id, message }),
         answer => Err(http_failure(id, answer)),
     }
+}
+
+/// Solves a challenge ahead of the next submission, in slices, so the reporter never waits for
+/// it (the worker calls this at start and after each submission).
+pub async fn presolve(sealer: &RefCell<Sealer>, net: &impl Transport) {
+    let idle = sealer.borrow().pow.is_none() && !sealer.borrow().solving;
+    if idle && let Some(pow) = solve_fresh(sealer, net).await {
+        sealer.borrow_mut().pow = Some(pow);
+    }
+}
+
+/// Fetches a challenge and solves it; `None` if the server asks for no work or cannot be
+/// reached.
+async fn solve_fresh(sealer: &RefCell<Sealer>, net: &impl Transport) -> Option<Pow> {
+    let wanted = sealer.borrow().profile.as_ref().map(|p| p.pow_bits);
+    if wanted == Some(0) {
+        return None;
+    }
+    sealer.borrow_mut().solving = true;
+    let pow = async {
+        let (200, text) = net.call("GET", "/api/v1/challenge", None).await.ok()? else {
+            return None;
+        };
+        let challenge: Challenge = serde_json::from_str(&text).ok()?;
+        if challenge.difficulty == 0 {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(&challenge.challenge).ok()?;
+        let mut from = 0u64;
+        loop {
+            if let Some(nonce) = pow::solve(&bytes, challenge.difficulty, from, POW_SLICE) {
+                break Some(Pow {
+                    challenge: challenge.challenge,
+                    nonce,
+                });
+            }
+            from += POW_SLICE;
+            net.pause().await;
+        }
+    }
+    .await;
+    sealer.borrow_mut().solving = false;
+    pow
+}
+
+/// A proof of work for `body`: the one sent with it before (a retry), the presolved one, or a
+/// fresh one.
+async fn pow_for(sealer: &RefCell<Sealer>, net: &impl Transport, body: &str) -> Option<Pow> {
+    if let Some((sent, pow)) = &sealer.borrow().last_sent
+        && sent == body
+    {
+        return Some(pow.clone());
+    }
+    // A background solve in progress: wait for it rather than start a second one.
+    while sealer.borrow().solving {
+        net.pause().await;
+    }
+    let ready = sealer.borrow_mut().pow.take();
+    match ready {
+        Some(pow) => Some(pow),
+        None => solve_fresh(sealer, net).await,
+    }
+}
+
+/// Posts `body` with a proof of work added; if the server refuses the proof (expired, say),
+/// once more with a fresh one.
+async fn send_with_pow(
+    sealer: &RefCell<Sealer>,
+    net: &impl Transport,
+    path: &str,
+    body: &str,
+) -> Result<(u16, String), ()> {
+    let mut answer = Err(());
+    for attempt in 0..2 {
+        if attempt == 1 {
+            sealer.borrow_mut().last_sent = None;
+        }
+        let pow = pow_for(sealer, net, body).await;
+        let with_pow = match (&pow, serde_json::from_str::<serde_json::Value>(body)) {
+            (Some(pow), Ok(mut value)) => {
+                value["pow"] = serde_json::to_value(pow).map_err(|_| ())?;
+                value.to_string()
+            }
+            _ => body.to_owned(),
+        };
+        if let Some(pow) = pow {
+            sealer.borrow_mut().last_sent = Some((body.to_owned(), pow));
+        }
+        answer = net.call("POST", path, Some(with_pow)).await;
+        let refused = matches!(&answer, Ok((403, text)) if text.contains("pow_required"));
+        if !refused {
+            break;
+        }
+    }
+    answer
 }
 
 /// The answer for a request the API did not take: its status and JSON error, if any.
@@ -225,6 +333,7 @@ impl Sealer {
             sealed: Sealed(sealed),
             lookup_token: keys.lookup_token.clone(),
             idempotency_key: IdempotencyKey::generate(),
+            pow: None,
         })
     }
 
@@ -330,6 +439,7 @@ impl Sealer {
             lookup_token: keys.lookup_token.clone(),
             sealed: Sealed(sealed),
             idempotency_key: IdempotencyKey::generate(),
+            pow: None,
         })
     }
 

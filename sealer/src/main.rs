@@ -49,6 +49,16 @@ fn main() {
                 .unwrap_or_default();
             Ok((response.status(), text))
         }
+
+        async fn pause(&self) {
+            // A zero timeout: messages waiting in the queue run first.
+            let promise = js_sys::Promise::new(&mut |resolve, _| {
+                let _ = self
+                    .0
+                    .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+            });
+            let _ = JsFuture::from(promise).await;
+        }
     }
 
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
@@ -70,17 +80,31 @@ fn main() {
             };
             let (sealer, net, post) = (sealer.clone(), net.clone(), post.clone());
             spawn_local(async move {
+                let submitted = matches!(
+                    request,
+                    ToWorker::Upload { .. } | ToWorker::SendFollowUp { .. }
+                );
                 post(&cluebox_sealer::serve(&sealer, &*net, request).await);
+                if submitted {
+                    // Ready for the next one (a follow-up, another report).
+                    cluebox_sealer::presolve(&sealer, &*net).await;
+                }
             });
         })
     };
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     post(&FromWorker::Ready);
-    // Fetch the sealing settings now, so they are there when the reporter submits; a failure
-    // here is retried by the first request that needs them.
+    // Fetch the sealing settings now, so they are there when the reporter submits (a failure
+    // here is retried by the first request that needs them), then solve a proof of work in the
+    // background while the reporter types.
     spawn_local(async move {
-        let _ = cluebox_sealer::load_profile(&sealer, &*net, 0).await;
+        if cluebox_sealer::load_profile(&sealer, &*net, 0)
+            .await
+            .is_ok()
+        {
+            cluebox_sealer::presolve(&sealer, &*net).await;
+        }
     });
 }
 

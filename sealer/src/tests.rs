@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 
 use super::*;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cluebox_protocol::derive::Argon2Params;
 use cluebox_protocol::keys::SecretKey;
 use cluebox_protocol::letter::{Answer, FieldAnswer, Reply, StatusNote};
@@ -48,6 +49,8 @@ impl Transport for Script {
             .pop_front()
             .expect("the script has an answer")
     }
+
+    async fn pause(&self) {}
 }
 
 fn profile_json(office: &SecretKey, region: &SecretKey) -> String {
@@ -61,6 +64,7 @@ fn profile_json(office: &SecretKey, region: &SecretKey) -> String {
         },
         server_key: String::new(),
         max_class: REPORT_LIMIT,
+        pow_bits: 0,
     })
     .unwrap()
 }
@@ -408,4 +412,82 @@ fn messages_round_trip_as_postcard() {
     };
     assert_eq!(decode::<FromWorker>(&encode(&answer)), Some(answer));
     assert_eq!(decode::<FromWorker>(&[0xff, 0xff]), None);
+}
+
+#[test]
+fn submissions_carry_a_proof_of_work_and_a_refused_one_is_replaced_once() {
+    use base64::Engine as _;
+    let (office, region) = (SecretKey::generate(), SecretKey::generate());
+    let mut public: PublicProfile = serde_json::from_str(&profile_json(&office, &region)).unwrap();
+    public.pow_bits = 8;
+    let s = RefCell::new(Sealer::default());
+    let net = Script::default();
+    net.then(Ok((200, &serde_json::to_string(&public).unwrap())));
+    let code = new_code(&s, &net);
+    let FromWorker::Sealed { body, .. } = block_on(serve(
+        &s,
+        &net,
+        ToWorker::SealReport {
+            id: 2,
+            code,
+            locale: "zh-CN".into(),
+            region: None,
+            sections: vec![],
+        },
+    )) else {
+        panic!()
+    };
+    let challenge = |n: u8| {
+        serde_json::to_string(&Challenge {
+            challenge: URL_SAFE_NO_PAD.encode([n; 42]),
+            difficulty: 8,
+            expires_at: 0,
+        })
+        .unwrap()
+    };
+    // Solved in the background, ahead of the upload.
+    net.then(Ok((200, &challenge(1))));
+    block_on(presolve(&s, &net));
+    // The first proof is refused (expired while the reporter typed); a fresh one is solved
+    // and the same body sent again with it.
+    net.then(Ok((
+        403,
+        r#"{"error":{"code":"pow_required","message":"expired"}}"#,
+    )))
+    .then(Ok((200, &challenge(2))))
+    .then(Ok((
+        201,
+        &serde_json::to_string(&Filed {
+            receipt: Receipt {
+                report_hash: [1; 32],
+                received_at: 0,
+                signature: [2; 64],
+            },
+        })
+        .unwrap(),
+    )));
+    let FromWorker::Filed { .. } = block_on(serve(
+        &s,
+        &net,
+        ToWorker::Upload {
+            id: 3,
+            body: body.clone(),
+        },
+    )) else {
+        panic!("{:?}", net.sent.borrow())
+    };
+    let sent = net.sent.borrow();
+    let posts: Vec<SubmitReport> = sent
+        .iter()
+        .filter(|(m, p, _)| m == "POST" && p == "/api/v1/reports")
+        .map(|(_, _, b)| serde_json::from_str(b.as_deref().unwrap()).unwrap())
+        .collect();
+    assert_eq!(posts.len(), 2);
+    for (post, n) in posts.iter().zip([1u8, 2]) {
+        let pow = post.pow.as_ref().expect("a proof of work");
+        let bytes = URL_SAFE_NO_PAD.decode(&pow.challenge).unwrap();
+        assert_eq!(bytes, [n; 42]);
+        assert!(pow::check(&bytes, pow.nonce, 8));
+        assert_eq!(post.sealed, posts[0].sealed, "the same report both times");
+    }
 }

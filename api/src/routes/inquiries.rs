@@ -11,9 +11,10 @@ use axum::response::Response;
 use cluebox_protocol::receipt::report_hash;
 use cluebox_protocol::wire::{ErrorBody, FollowUpRequest, Inquiry, InquiryRequest, Posted};
 
-use super::{check_envelope, raw_json, request_fingerprint, to_json, today};
+use super::{check_envelope, now, raw_json, request_fingerprint, to_json, today};
 use crate::error::ApiError;
 use crate::extract::VersionedJson;
+use crate::flood::{Client, Kind};
 use crate::state::AppState;
 use crate::store::{Idempotent, Written};
 
@@ -21,12 +22,15 @@ use crate::store::{Idempotent, Written};
 #[utoipa::path(post, path = "/api/v1/inquiries", request_body = InquiryRequest, responses(
     (status = 200, body = Inquiry),
     (status = 404, body = ErrorBody, description = "not_found: no case has this token"),
+    (status = 429, body = ErrorBody, description = "rate_limited: too many lookups from this address (Retry-After)"),
     (status = 400, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
 pub async fn look_up(
     State(app): State<AppState>,
+    Client(client): Client,
     VersionedJson(req): VersionedJson<InquiryRequest>,
 ) -> Result<Json<Inquiry>, ApiError> {
+    app.flood.admit(client, Kind::Lookup)?;
     let token = app.secrets.token_hash(req.lookup_token.as_bytes());
     let view = app
         .store
@@ -50,29 +54,49 @@ pub async fn look_up(
 /// Adds a sealed follow-up message to the case behind a lookup token.
 #[utoipa::path(post, path = "/api/v1/inquiries/follow-ups", request_body = FollowUpRequest, responses(
     (status = 201, body = Posted), (status = 200, body = Posted, description = "a retry"),
+    (status = 403, body = ErrorBody, description = "pow_required"),
+    (status = 429, body = ErrorBody, description = "rate_limited: too many from this address, or the case has the most follow-ups one case takes"),
+    (status = 503, body = ErrorBody), (status = 507, body = ErrorBody),
     (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
     (status = 400, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
 pub async fn add_follow_up(
     State(app): State<AppState>,
+    Client(client): Client,
     VersionedJson(req): VersionedJson<FollowUpRequest>,
 ) -> Result<Response, ApiError> {
+    app.flood.admit(client, Kind::Submission)?;
     // Sealed with the key the code derives, so the desk can tell it came from the code's holder.
     check_envelope(
         &req.sealed.0,
         app.profile.max_class,
         cluebox_protocol::envelope::MODE_SENDER,
     )?;
+    let key = format!("follow_up:{}", req.idempotency_key.as_str());
+    app.flood.check_pow(req.pow.as_ref(), &key, now())?;
     let at = today();
     let token = app.secrets.token_hash(req.lookup_token.as_bytes());
     let response = to_json(&Posted { at })?;
     let idem = Idempotent {
-        key: format!("follow_up:{}", req.idempotency_key.as_str()),
+        key,
         request_sha256: request_fingerprint(&[&report_hash(&req.sealed.0), &token.0]),
         response: response.clone(),
     };
-    match app.store.add_follow_up(token, req.sealed.0, at, idem).await {
-        Ok(Written::Created) => Ok(raw_json(StatusCode::CREATED, response)),
+    let len = req.sealed.0.len();
+    app.flood.take_bytes(len, now())?;
+    let max = app.flood.settings().max_follow_ups_per_case;
+    let written = app
+        .store
+        .add_follow_up(token, req.sealed.0, at, max, idem)
+        .await;
+    if !matches!(written, Ok(Written::Created)) {
+        app.flood.give_back(len);
+    }
+    match written {
+        Ok(Written::Created) => {
+            app.flood.accepted(now());
+            Ok(raw_json(StatusCode::CREATED, response))
+        }
         Ok(Written::Repeated(first)) => Ok(raw_json(StatusCode::OK, first)),
         Err(crate::store::StoreError::UnknownCase) => {
             Err(ApiError::NotFound("no case has this inquiry code"))

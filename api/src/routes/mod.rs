@@ -12,6 +12,7 @@ use sha2::{Digest as _, Sha256};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub mod challenge;
 pub mod desk;
 pub mod health;
 pub mod inquiries;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/profile", get(profile::get_profile))
+        .route("/api/v1/challenge", get(challenge::challenge))
         .route("/api/v1/reports", post(reports::file_report))
         .route("/api/v1/inquiries", post(inquiries::look_up))
         .route(

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{desk, health, inquiries, profile, reports};
+use super::{challenge, desk, health, inquiries, profile, reports};
 
 /// The document.
 #[derive(OpenApi)]
@@ -14,6 +14,7 @@ use super::{desk, health, inquiries, profile, reports};
     paths(
         health::healthz,
         profile::get_profile,
+        challenge::challenge,
         reports::file_report,
         inquiries::look_up,
         inquiries::add_follow_up,

@@ -6,9 +6,10 @@ use axum::response::Response;
 use cluebox_protocol::receipt::{Receipt, report_hash, signed_message};
 use cluebox_protocol::wire::{ErrorBody, Filed, SubmitReport};
 
-use super::{check_envelope, raw_json, request_fingerprint, to_json, today};
+use super::{check_envelope, now, raw_json, request_fingerprint, to_json, today};
 use crate::error::ApiError;
 use crate::extract::VersionedJson;
+use crate::flood::{Client, Kind};
 use crate::state::AppState;
 use crate::store::{Idempotent, NewReport, Written};
 
@@ -16,6 +17,10 @@ use crate::store::{Idempotent, NewReport, Written};
 /// body answers the first receipt again (200 instead of 201).
 #[utoipa::path(post, path = "/api/v1/reports", request_body = SubmitReport, responses(
     (status = 201, body = Filed, description = "Stored durably; keep the receipt"),
+    (status = 403, body = ErrorBody, description = "pow_required: no valid, unused proof of work"),
+    (status = 429, body = ErrorBody, description = "rate_limited: too many from this address (Retry-After)"),
+    (status = 503, body = ErrorBody, description = "unavailable: byte-rate ceiling or daily quota reached (Retry-After)"),
+    (status = 507, body = ErrorBody, description = "insufficient_storage: free space below the floor (Retry-After)"),
     (status = 200, body = Filed, description = "A retry: the receipt given the first time"),
     (status = 400, body = ErrorBody, description = "malformed_json, unsupported_version"),
     (status = 409, body = ErrorBody, description = "idempotency_conflict"),
@@ -25,13 +30,17 @@ use crate::store::{Idempotent, NewReport, Written};
 ))]
 pub async fn file_report(
     State(app): State<AppState>,
+    Client(client): Client,
     VersionedJson(req): VersionedJson<SubmitReport>,
 ) -> Result<Response, ApiError> {
+    app.flood.admit(client, Kind::Submission)?;
     check_envelope(
         &req.sealed.0,
         app.profile.max_class,
         cluebox_protocol::envelope::MODE_ANONYMOUS,
     )?;
+    let key = format!("report:{}", req.idempotency_key.as_str());
+    app.flood.check_pow(req.pow.as_ref(), &key, now())?;
     let sealed_sha256 = report_hash(&req.sealed.0);
     // The day, not the second: the receipt proves the filing date without a time that a
     // seized server could match against network records.
@@ -46,18 +55,31 @@ pub async fn file_report(
     let response = to_json(&Filed { receipt })?;
     let token_hash = app.secrets.token_hash(req.lookup_token.as_bytes());
     let idem = Idempotent {
-        key: format!("report:{}", req.idempotency_key.as_str()),
+        key,
         request_sha256: request_fingerprint(&[&sealed_sha256, &token_hash.0]),
         response: response.clone(),
     };
+    let len = req.sealed.0.len();
+    app.flood.take_bytes(len, now())?;
     let report = NewReport {
         sealed: req.sealed.0,
         sealed_sha256,
         token_hash,
         received_at,
     };
-    Ok(match app.store.file_report(report, idem).await? {
-        Written::Created => raw_json(StatusCode::CREATED, response),
-        Written::Repeated(first) => raw_json(StatusCode::OK, first),
+    let written = app.store.file_report(report, idem).await;
+    Ok(match written {
+        Ok(Written::Created) => {
+            app.flood.accepted(now());
+            raw_json(StatusCode::CREATED, response)
+        }
+        Ok(Written::Repeated(first)) => {
+            app.flood.give_back(len);
+            raw_json(StatusCode::OK, first)
+        }
+        Err(e) => {
+            app.flood.give_back(len);
+            return Err(e.into());
+        }
     })
 }

@@ -15,6 +15,9 @@ use crate::secrets::TokenHash;
 
 pub mod sqlite;
 
+/// The most status changes, replies and follow-ups a lookup returns (each, the newest).
+pub const MAX_SHOWN: u32 = 200;
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -27,6 +30,12 @@ pub enum StoreError {
     /// The store is shutting down.
     #[error("the store is not accepting writes")]
     Unavailable,
+    /// The disk is full.
+    #[error("the disk is full")]
+    Full,
+    /// The case has the most follow-ups a case may have.
+    #[error("the case has {0} follow-ups already")]
+    TooManyFollowUps(u32),
     /// The database failed.
     #[error(transparent)]
     Database(#[from] anyhow::Error),
@@ -96,18 +105,23 @@ pub trait Store: Send + Sync + 'static {
     -> Result<Written, StoreError>;
 
     /// Adds a reporter's sealed follow-up to the case of `token`. Idempotent on `idem.key`.
-    /// [`StoreError::UnknownCase`] if no case has this token.
+    /// [`StoreError::UnknownCase`] if no case has this token;
+    /// [`StoreError::TooManyFollowUps`] if it has `max_per_case` already.
     async fn add_follow_up(
         &self,
         token: TokenHash,
         sealed: Vec<u8>,
         received_at: u64,
+        max_per_case: u32,
         idem: Idempotent,
     ) -> Result<Written, StoreError>;
 
-    /// The reporter's view of the case of `token`, if any. Takes the same work whether or not the
-    /// case exists.
+    /// The reporter's view of the case of `token`, if any: its newest [`MAX_SHOWN`] status
+    /// changes, replies and follow-ups each. Takes the same work whether or not the case exists.
     async fn inquiry(&self, token: TokenHash) -> Result<Option<CaseView>, StoreError>;
+
+    /// Bytes of sealed items received on or after `day` (the daily quota after a restart).
+    async fn stored_since(&self, day: u64) -> Result<u64, StoreError>;
 
     /// Inbox items after `after`, oldest first, at most `limit`.
     async fn inbox(&self, after: u64, limit: u32) -> Result<Vec<InboxItem>, StoreError>;

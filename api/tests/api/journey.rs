@@ -280,6 +280,7 @@ async fn report_lookup_desk_reply_follow_up() {
             .unwrap(),
         ),
         idempotency_key: IdempotencyKey::generate(),
+        pow: None,
     };
     // One sealed without the code's key is refused: the desk could not tell who sent it.
     let mut anonymous = follow.clone();

@@ -77,6 +77,8 @@ impl TestApp {
         let mut config = Config {
             data_dir: dir.path().join("data"),
             site_dir: site,
+            // One loopback client files many reports; the flood tests set their own.
+            flood: relaxed_flood(),
             ..Config::default()
         };
         adjust(&mut config);
@@ -111,6 +113,17 @@ impl TestApp {
 
     pub(crate) fn profile(&self) -> PublicProfile {
         self.state.profile.clone()
+    }
+}
+
+/// Flood settings for tests that are not about floods: no proof of work, no per-client limit
+/// worth the name.
+pub(crate) fn relaxed_flood() -> cluebox_api::config::FloodSettings {
+    cluebox_api::config::FloodSettings {
+        pow_bits: 0,
+        submissions_per_client_per_minute: 1_000_000,
+        lookups_per_client_per_minute: 1_000_000,
+        ..Default::default()
     }
 }
 
@@ -186,6 +199,7 @@ impl Reporter {
             ),
             lookup_token: self.keys.lookup_token.clone(),
             idempotency_key: IdempotencyKey::generate(),
+            pow: None,
         }
     }
 

@@ -32,6 +32,13 @@ impl Server {
             .env("CLUEBOX_DATA_DIR", root.join("data"))
             .env("CLUEBOX_SITE_DIR", root.join("site"))
             .env("CLUEBOX_LOG", "debug")
+            // One loopback client files many reports here: no proof of work, no per-client cap.
+            .env("CLUEBOX_FLOOD__POW_BITS", "0")
+            .env(
+                "CLUEBOX_FLOOD__SUBMISSIONS_PER_CLIENT_PER_MINUTE",
+                "1000000",
+            )
+            .env("CLUEBOX_FLOOD__LOOKUPS_PER_CLIENT_PER_MINUTE", "1000000")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -61,7 +61,17 @@ struct Api {
 }
 
 async fn api(office: &PublicKey) -> Api {
-    serve_api(office, None).await
+    serve_api(office, None, test_flood(0)).await
+}
+
+/// Flood settings for tests: one loopback client files many reports; `pow_bits` of work each.
+fn test_flood(pow_bits: u8) -> cluebox_api::config::FloodSettings {
+    cluebox_api::config::FloodSettings {
+        pow_bits,
+        submissions_per_client_per_minute: 100_000,
+        lookups_per_client_per_minute: 100_000,
+        ..Default::default()
+    }
 }
 
 /// [`api`] over HTTPS with this certificate and key, at `https://localhost:PORT`.
@@ -69,11 +79,16 @@ async fn api_with_tls(office: &PublicKey, cert: &Path, key: &Path) -> Api {
     serve_api(
         office,
         Some(cluebox_api::serve::tls_acceptor(cert, key).unwrap()),
+        test_flood(0),
     )
     .await
 }
 
-async fn serve_api(office: &PublicKey, tls: Option<tokio_rustls::TlsAcceptor>) -> Api {
+async fn serve_api(
+    office: &PublicKey,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    flood: cluebox_api::config::FloodSettings,
+) -> Api {
     let dir = tempfile::tempdir().unwrap();
     let token = cluebox_api::secrets::new_desk_token();
     let token_file = dir.path().join("desk-token");
@@ -87,6 +102,7 @@ async fn serve_api(office: &PublicKey, tls: Option<tokio_rustls::TlsAcceptor>) -
             regions: Default::default(),
         }),
         desk_token_hashes: vec![cluebox_api::secrets::desk_token_hash(&token)],
+        flood,
         log: "warn".into(),
         ..Default::default()
     };
@@ -168,6 +184,7 @@ async fn file_as(api: &Api, office: &PublicKey, what: &str, real_name: bool) -> 
         ),
         lookup_token: keys.lookup_token.clone(),
         idempotency_key: IdempotencyKey::generate(),
+        pow: None,
     };
     let res = reporter_http()
         .post(format!("{}/api/v1/reports", api.base))
@@ -193,6 +210,7 @@ async fn file_as(api: &Api, office: &PublicKey, what: &str, real_name: bool) -> 
             .unwrap(),
         ),
         idempotency_key: IdempotencyKey::generate(),
+        pow: None,
     };
     let res = reporter_http()
         .post(format!("{}/api/v1/inquiries/follow-ups", api.base))

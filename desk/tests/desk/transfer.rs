@@ -53,7 +53,10 @@ async fn pull_opens_lists_and_shows_cases_and_is_safe_to_rerun() {
         "{list}"
     );
     let case = &inbox[0].case_id;
-    let out = desk(&db).args(["show", &case[..8]]).output().unwrap();
+    let out = desk(&db)
+        .args(["show", cluebox_desk::cases::short(case)])
+        .output()
+        .unwrap();
     let shown = stdout(&out);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(shown.contains("主要问题: 村主任操纵选举"), "{shown}");
@@ -67,7 +70,7 @@ async fn pull_opens_lists_and_shows_cases_and_is_safe_to_rerun() {
     );
     assert!(shown.contains("补充：村主任操纵选举"), "{shown}");
     let out = desk(&db).args(["show", "zzzzzzzz"]).output().unwrap();
-    assert!(!out.status.success() && stderr(&out).contains("no case starts with"));
+    assert!(!out.status.success() && stderr(&out).contains("no case id starts or ends with"));
 
     let out = desk(&db).args(["audit", "verify"]).output().unwrap();
     assert!(
@@ -168,6 +171,7 @@ async fn file_sealed(api: &Api, sealed: Vec<u8>) -> cluebox_protocol::derive::Re
         sealed: Sealed(sealed),
         lookup_token: keys.lookup_token.clone(),
         idempotency_key: IdempotencyKey::generate(),
+        pow: None,
     };
     let res = reqwest::Client::new()
         .post(format!("{}/api/v1/reports", api.base))
@@ -258,6 +262,7 @@ async fn no_item_can_block_the_desk() {
             .unwrap(),
         ),
         idempotency_key: IdempotencyKey::generate(),
+        pow: None,
     };
     let res = reqwest::Client::new()
         .post(format!("{}/api/v1/inquiries/follow-ups", api.base))

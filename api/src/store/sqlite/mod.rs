@@ -28,7 +28,7 @@ use rusqlite_migration::{M, Migrations};
 use subtle::ConstantTimeEq as _;
 use tokio::sync::{Semaphore, oneshot};
 
-use super::{CaseView, Idempotent, NewReport, Since, Store, StoreError, Written};
+use super::{CaseView, Idempotent, MAX_SHOWN, NewReport, Since, Store, StoreError, Written};
 
 mod segments;
 mod writer;
@@ -170,6 +170,17 @@ impl SqliteStore {
         })
     }
 
+    /// [`Store::stored_since`], before the store is shared (at start).
+    pub fn bytes_since(&self, day: u64) -> anyhow::Result<u64> {
+        let readers = self
+            .inner
+            .readers
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the reader pool is poisoned"))?;
+        let conn = readers.first().context("no reader connection")?;
+        Ok(bytes_since(conn, day)?)
+    }
+
     async fn write(&self, op: Op) -> Result<Done, StoreError> {
         let (reply, answer) = oneshot::channel();
         {
@@ -214,6 +225,15 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Database(anyhow::anyhow!("reader task failed: {e}")))?
     }
+}
+
+/// Bytes of sealed items received on or after `day`.
+fn bytes_since(conn: &Connection, day: u64) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "SELECT coalesce(sum(coalesce(blob_len, length(sealed))), 0) FROM inbox WHERE received_at >= ?1",
+        params![day],
+        |r| r.get(0),
+    )
 }
 
 /// A reader connection out of the pool; it goes back when the lease is dropped, whatever
@@ -339,12 +359,14 @@ impl Store for SqliteStore {
         token: TokenHash,
         sealed: Vec<u8>,
         received_at: u64,
+        max_per_case: u32,
         idem: Idempotent,
     ) -> Result<Written, StoreError> {
         self.write(Op::FollowUp {
             token,
             sealed,
             at: received_at,
+            max_per_case,
             idem,
         })
         .await
@@ -363,10 +385,17 @@ impl Store for SqliteStore {
                 replies: Vec::new(),
                 follow_ups: Vec::new(),
             };
+            // The newest MAX_SHOWN of each kind, oldest first.
             let mut outbox = conn.prepare_cached(
-                "SELECT kind, status, sealed, at FROM outbox WHERE case_id = ?1 ORDER BY id",
+                "SELECT kind, status, sealed, at FROM (
+                     SELECT * FROM (SELECT id, kind, status, sealed, at FROM outbox
+                                    WHERE case_id = ?1 AND kind = 'status' ORDER BY id DESC LIMIT ?2)
+                     UNION ALL
+                     SELECT * FROM (SELECT id, kind, status, sealed, at FROM outbox
+                                    WHERE case_id = ?1 AND kind = 'reply' ORDER BY id DESC LIMIT ?2)
+                 ) ORDER BY id",
             )?;
-            let mut rows = outbox.query(params![case_id])?;
+            let mut rows = outbox.query(params![case_id, MAX_SHOWN])?;
             while let Some(row) = rows.next()? {
                 let kind: String = row.get(0)?;
                 let at: u64 = row.get(3)?;
@@ -378,16 +407,21 @@ impl Store for SqliteStore {
                 }
             }
             let mut follow = conn.prepare_cached(&format!(
-                "SELECT {SEALED_COLUMNS}, received_at FROM inbox WHERE case_id = ?1 AND kind = 'follow_up' ORDER BY seq"
+                "SELECT * FROM (SELECT seq, {SEALED_COLUMNS}, received_at FROM inbox
+                 WHERE case_id = ?1 AND kind = 'follow_up' ORDER BY seq DESC LIMIT ?2) ORDER BY seq"
             ))?;
             view.follow_ups = follow
-                .query_map(params![case_id], |row| {
+                .query_map(params![case_id, MAX_SHOWN], |row| {
                     Ok(SealedItem { sealed: Sealed(sealed_of(row, &segments)?), at: row.get("received_at")? })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(found.map(|_| view))
         })
         .await
+    }
+
+    async fn stored_since(&self, day: u64) -> Result<u64, StoreError> {
+        self.read(move |conn| bytes_since(conn, day)).await
     }
 
     async fn inbox(&self, after: u64, limit: u32) -> Result<Vec<InboxItem>, StoreError> {

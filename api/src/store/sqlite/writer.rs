@@ -31,6 +31,7 @@ pub(super) enum Op {
         token: TokenHash,
         sealed: Vec<u8>,
         at: u64,
+        max_per_case: u32,
         idem: Idempotent,
     },
     Ack {
@@ -60,6 +61,19 @@ pub(super) enum Done {
 pub(super) struct Job {
     pub(super) op: Op,
     pub(super) reply: oneshot::Sender<Result<Done, StoreError>>,
+}
+
+/// Whether a failed batch failed because the disk is full (SQLite's or the segment's write).
+fn is_disk_full(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            == Some(rusqlite::ErrorCode::DiskFull)
+            || cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::StorageFull)
+    })
 }
 
 /// What the writer thread owns besides its connection.
@@ -92,11 +106,14 @@ pub(super) fn writer_loop(
                 }
             }
             Err(err) => {
+                let full = is_disk_full(&err);
                 let message = format!("{err:#}");
                 for job in batch {
-                    let _ = job.reply.send(Err(StoreError::Database(anyhow::anyhow!(
-                        "commit failed: {message}"
-                    ))));
+                    let _ = job.reply.send(Err(if full {
+                        StoreError::Full
+                    } else {
+                        StoreError::Database(anyhow::anyhow!("commit failed: {message}"))
+                    }));
                 }
             }
         }
@@ -271,11 +288,21 @@ fn apply(tx: &Connection, state: &mut WriterState, op: &Op) -> Result<Done, Stor
             token,
             sealed,
             at,
+            max_per_case,
             idem,
         } => idempotent(tx, idem, || {
             let (case_id, _) = case_for_token(tx, token)
                 .map_err(db)?
                 .ok_or(StoreError::UnknownCase)?;
+            let count: u32 = tx
+                .prepare_cached(
+                    "SELECT count(*) FROM inbox WHERE case_id = ?1 AND kind = 'follow_up'",
+                )
+                .and_then(|mut stmt| stmt.query_row(params![case_id], |r| r.get(0)))
+                .map_err(db)?;
+            if count >= *max_per_case {
+                return Err(StoreError::TooManyFollowUps(count));
+            }
             let sha = cluebox_protocol::receipt::report_hash(sealed);
             insert_inbox(tx, state, &case_id, "follow_up", sealed, &sha, *at)
         }),
