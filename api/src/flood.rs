@@ -49,24 +49,34 @@ pub struct ClientAddr(pub IpAddr);
 /// last entry when one is set, otherwise the connection's peer (none in `oneshot` tests).
 pub struct Client(pub Option<IpAddr>);
 
-impl axum::extract::FromRequestParts<crate::state::AppState> for Client {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        app: &crate::state::AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let from_header = app
-            .flood
-            .settings()
+impl Client {
+    /// The client of a request with these headers and extensions.
+    pub fn of(
+        headers: &axum::http::HeaderMap,
+        extensions: &axum::http::Extensions,
+        settings: &FloodSettings,
+    ) -> Self {
+        let from_header = settings
             .client_address_header
             .as_deref()
-            .and_then(|name| parts.headers.get(name))
+            .and_then(|name| headers.get(name))
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse::<IpAddr>().ok());
-        let peer = parts.extensions.get::<ClientAddr>().map(|c| c.0);
-        Ok(Client(from_header.or(peer)))
+        let peer = extensions.get::<ClientAddr>().map(|c| c.0);
+        Client(from_header.or(peer))
+    }
+}
+
+/// The per-client limit a route counts against, if any.
+pub fn kind_of(method: &axum::http::Method, path: &str) -> Option<Kind> {
+    if method != axum::http::Method::POST {
+        return None;
+    }
+    match path {
+        "/api/v1/reports" | "/api/v1/inquiries/follow-ups" => Some(Kind::Submission),
+        "/api/v1/inquiries" => Some(Kind::Lookup),
+        _ => None,
     }
 }
 

@@ -1,6 +1,9 @@
 //! Per-request limits, as middleware in front of every route: an early 413 from a declared
 //! length, a deadline for reading the body, and one for the whole request.
 //!
+//! - A client over its per-client rate limit for reports, follow-ups or lookups
+//!   ([`crate::flood`]) is answered 429 before its body is read or parsed, so a flood costs the
+//!   server as little as possible.
 //! - A `Content-Length` above [`crate::extract::MAX_BODY`] is answered 413 before a byte of the
 //!   body is read (and so before hyper would send `100 Continue`).
 //! - A body is read in full here, under `body_timeout_secs`: a client that trickles its body
@@ -26,6 +29,13 @@ use crate::state::AppState;
 /// The middleware.
 pub async fn request_limits(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let limits = &app.limits;
+    if let Some(kind) = crate::flood::kind_of(req.method(), req.uri().path()) {
+        let client =
+            crate::flood::Client::of(req.headers(), req.extensions(), app.flood.settings());
+        if let Err(e) = app.flood.admit(client.0, kind) {
+            return e.into_response();
+        }
+    }
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)

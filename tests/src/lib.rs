@@ -95,8 +95,30 @@ impl Portal {
         Ok(portal)
     }
 
+    /// Starts a server for `profile` with its config adjusted first.
+    pub async fn start_with(
+        profile: &str,
+        adjust: impl FnOnce(&mut cluebox_api::config::Config),
+    ) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        let mut portal =
+            Self::start_adjusted(profile, &data, "127.0.0.1:0".parse()?, adjust).await?;
+        portal._dir = Some(dir);
+        Ok(portal)
+    }
+
     /// Starts a server on a given data directory and address (to restart one).
     pub async fn start_on(profile: &str, data: &Path, addr: SocketAddr) -> anyhow::Result<Self> {
+        Self::start_adjusted(profile, data, addr, |_| {}).await
+    }
+
+    async fn start_adjusted(
+        profile: &str,
+        data: &Path,
+        addr: SocketAddr,
+        adjust: impl FnOnce(&mut cluebox_api::config::Config),
+    ) -> anyhow::Result<Self> {
         capture_logs();
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let base = format!("http://{}", listener.local_addr()?);
@@ -109,6 +131,8 @@ impl Portal {
             log: "warn".into(),
             ..Default::default()
         };
+        let mut config = config;
+        adjust(&mut config);
         let state = cluebox_api::build_state(&config)?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         let serving = state.clone();

@@ -9,7 +9,6 @@ use cluebox_protocol::wire::{ErrorBody, Filed, SubmitReport};
 use super::{check_envelope, now, raw_json, request_fingerprint, to_json, today};
 use crate::error::ApiError;
 use crate::extract::VersionedJson;
-use crate::flood::{Client, Kind};
 use crate::state::AppState;
 use crate::store::{Idempotent, NewReport, Written};
 
@@ -30,10 +29,8 @@ use crate::store::{Idempotent, NewReport, Written};
 ))]
 pub async fn file_report(
     State(app): State<AppState>,
-    Client(client): Client,
     VersionedJson(req): VersionedJson<SubmitReport>,
 ) -> Result<Response, ApiError> {
-    app.flood.admit(client, Kind::Submission)?;
     check_envelope(
         &req.sealed.0,
         app.profile.max_class,

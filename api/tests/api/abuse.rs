@@ -256,3 +256,254 @@ fn connect_from(source: [u8; 4], to: SocketAddr) -> std::io::Result<TcpStream> {
     socket.connect(&to.into())?;
     Ok(socket.into())
 }
+
+/// Solves a challenge from `base` (as the crypto worker does).
+async fn solved(http: &reqwest::Client, base: &str) -> cluebox_protocol::wire::Pow {
+    use base64::Engine as _;
+    let c: cluebox_protocol::wire::Challenge = http
+        .get(format!("{base}/api/v1/challenge"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&c.challenge)
+        .unwrap();
+    cluebox_protocol::wire::Pow {
+        challenge: c.challenge.clone(),
+        nonce: cluebox_protocol::pow::solve(&bytes, c.difficulty, 0, u64::MAX).unwrap(),
+    }
+}
+
+fn error_code(body: &serde_json::Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proof_of_work_per_client_limits_and_the_daily_quota() {
+    let app = TestApp::with_flood(cluebox_api::config::FloodSettings {
+        pow_bits: 10,
+        submissions_per_client_per_minute: 4,
+        lookups_per_client_per_minute: 1_000,
+        daily_storage_bytes: 100_000,
+        ..super::relaxed_flood()
+    });
+    let base = app.serve().await;
+    let profile = app.profile();
+    assert_eq!(
+        profile.pow_bits, 10,
+        "the profile says the usual difficulty"
+    );
+    let http = reqwest::Client::new();
+    let reporter = Reporter::new(&profile);
+    let mut report = reporter.report(&profile.recipients.national, "with work");
+
+    // No proof of work: 403 pow_required, and nothing is stored.
+    let res = http
+        .post(format!("{base}/api/v1/reports"))
+        .json(&report)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(&res.json().await.unwrap()), "pow_required");
+    // A solved challenge: 201; a retry of the same request with it: 200, the same receipt.
+    report.pow = Some(solved(&http, &base).await);
+    let res = http
+        .post(format!("{base}/api/v1/reports"))
+        .json(&report)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = http
+        .post(format!("{base}/api/v1/reports"))
+        .json(&report)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // The same solution for another report: refused.
+    let other = Reporter::new(&profile);
+    let mut second = other.report(&profile.recipients.national, "reused work");
+    second.pow = report.pow.clone();
+    let res = http
+        .post(format!("{base}/api/v1/reports"))
+        .json(&second)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Four submissions a minute from one address, then 429 with Retry-After.
+    second.pow = Some(solved(&http, &base).await);
+    let res = http
+        .post(format!("{base}/api/v1/reports"))
+        .json(&second)
+        .send()
+        .await
+        .unwrap();
+    let limited = res.status();
+    let retry = res.headers().get("retry-after").cloned();
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(limited, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(error_code(&body), "rate_limited");
+    assert!(retry.is_some_and(|v| v.to_str().unwrap().parse::<u64>().unwrap() >= 1));
+    // Another address is not held back by the first one's limit, but the daily quota
+    // (100,000 bytes, about five 16 KiB reports) ends the day's intake for everyone.
+    let server = addr(&base);
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let reporter = Reporter::new(&profile);
+        let mut r = reporter.report(&profile.recipients.national, &"x".repeat(5000));
+        r.pow = Some(solved(&http, &base).await);
+        let body = serde_json::to_string(&r).unwrap();
+        let source = [127, 0, 0, 10 + i];
+        let answer = tokio::task::spawn_blocking(move || {
+            let mut s = connect_from(source, server).unwrap();
+            write!(
+                s,
+                "POST /api/v1/reports HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            read_until_closed(&mut s, Duration::from_secs(10)).0
+        })
+        .await
+        .unwrap();
+        statuses.push(answer[9..12].to_owned());
+        if answer.starts_with("HTTP/1.1 503") {
+            assert!(
+                answer.to_ascii_lowercase().contains("retry-after:"),
+                "{answer}"
+            );
+            assert!(answer.contains("\"unavailable\""), "{answer}");
+        }
+    }
+    assert_eq!(statuses[0], "201", "{statuses:?}");
+    assert!(
+        statuses.iter().any(|s| s == "503"),
+        "the quota ends intake: {statuses:?}"
+    );
+    let stored = app.state.store.stored_since(0).await.unwrap();
+    assert!(
+        stored <= 100_000,
+        "{stored} bytes stored against a quota of 100,000"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_ups_per_case_and_items_per_lookup_are_bounded() {
+    let app = TestApp::with_flood(cluebox_api::config::FloodSettings {
+        max_follow_ups_per_case: 3,
+        ..super::relaxed_flood()
+    });
+    let base = app.serve().await;
+    let profile = app.profile();
+    let http = reqwest::Client::new();
+    let reporter = Reporter::new(&profile);
+    let res = http
+        .post(format!("{base}/api/v1/reports"))
+        .json(&reporter.report(&profile.recipients.national, "bounded"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let res = http
+            .post(format!("{base}/api/v1/inquiries/follow-ups"))
+            .json(&reporter.follow_up(&profile.recipients.national, "again"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [201, 201, 201, 429, 429]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_a_clear_answer_and_intake_resumes_when_space_returns() {
+    // A small file system of its own when this machine lets us mount one (it does here and in
+    // CI); otherwise the same floor on the shared disk, set just below its free space.
+    let root = tempfile::tempdir().unwrap();
+    let mount = root.path().join("small");
+    std::fs::create_dir_all(&mount).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=48m", "tmpfs"])
+        .arg(&mount)
+        .status()
+        .is_ok_and(|s| s.success());
+    struct Unmount(Option<std::path::PathBuf>);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            if let Some(path) = &self.0 {
+                let _ = std::process::Command::new("umount").arg(path).status();
+            }
+        }
+    }
+    let _unmount = Unmount(mounted.then(|| mount.clone()));
+    let data = mount.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let free = cluebox_api::flood::free_bytes(&data).unwrap();
+    let floor = if mounted { 16 << 20 } else { free - (24 << 20) };
+    let app = TestApp::with_data_dir(
+        &data,
+        cluebox_api::config::FloodSettings {
+            min_free_bytes: floor,
+            ..super::relaxed_flood()
+        },
+    );
+    let base = app.serve().await;
+    let profile = app.profile();
+    let http = reqwest::Client::new();
+    let file = |text: &'static str| {
+        let (http, base, profile) = (http.clone(), base.clone(), profile.clone());
+        async move {
+            let reporter = Reporter::new(&profile);
+            let res = http
+                .post(format!("{base}/api/v1/reports"))
+                .json(&reporter.report(&profile.recipients.national, text))
+                .send()
+                .await
+                .unwrap();
+            (
+                res.status(),
+                reporter,
+                res.headers().get("retry-after").cloned(),
+            )
+        }
+    };
+    let (status, first, _) = file("before").await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Fill the file system past the floor.
+    let filler = data.join("filler");
+    let fill = cluebox_api::flood::free_bytes(&data).unwrap() - floor + (4 << 20);
+    std::fs::write(&filler, vec![0u8; usize::try_from(fill).unwrap()]).unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (status, _, retry) = file("refused").await;
+    assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE);
+    assert!(retry.is_some());
+    // Lookups and the desk go on.
+    let res = http
+        .post(format!("{base}/api/v1/inquiries"))
+        .json(&first.inquiry())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = http
+        .get(format!("{base}/api/v1/desk/inbox"))
+        .bearer_auth(&app.desk_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // Space returns: intake resumes by itself, and nothing acknowledged was lost.
+    std::fs::remove_file(&filler).unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (status, _, _) = file("after").await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(app.state.store.inbox(0, 10).await.unwrap().len(), 2);
+}

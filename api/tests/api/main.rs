@@ -65,6 +65,20 @@ impl TestApp {
         })
     }
 
+    /// A demo deployment with these flood settings.
+    pub(crate) fn with_flood(flood: cluebox_api::config::FloodSettings) -> Self {
+        Self::with_config(|config| config.flood = flood)
+    }
+
+    /// A demo deployment whose data directory is `data` (a small file system, say).
+    pub(crate) fn with_data_dir(data: &Path, flood: cluebox_api::config::FloodSettings) -> Self {
+        let data = data.to_owned();
+        Self::with_config(move |config| {
+            config.data_dir = data;
+            config.flood = flood;
+        })
+    }
+
     /// A demo deployment with these limits (short timeouts for the abuse tests).
     pub(crate) fn with_limits(limits: cluebox_api::config::Limits) -> Self {
         Self::with_config(|config| config.limits = limits)
@@ -83,7 +97,7 @@ impl TestApp {
         };
         adjust(&mut config);
         let state = cluebox_api::build_state(&config).unwrap();
-        let desk_token = std::fs::read_to_string(dir.path().join("data/demo-desk-token"))
+        let desk_token = std::fs::read_to_string(config.data_dir.join("demo-desk-token"))
             .unwrap()
             .trim()
             .to_owned();
@@ -198,6 +212,32 @@ impl Reporter {
                 envelope::seal(recipients, &letter.to_bytes(), REPORT_LIMIT).unwrap(),
             ),
             lookup_token: self.keys.lookup_token.clone(),
+            idempotency_key: IdempotencyKey::generate(),
+            pow: None,
+        }
+    }
+
+    /// A sealed follow-up on this reporter's case, as the status page sends it.
+    pub(crate) fn follow_up(
+        &self,
+        recipients: &[PublicKey],
+        text: &str,
+    ) -> cluebox_protocol::wire::FollowUpRequest {
+        let mut to = recipients.to_vec();
+        to.push(self.keys.reply_public());
+        let letter = Letter::FollowUp(cluebox_protocol::letter::Note { text: text.into() });
+        cluebox_protocol::wire::FollowUpRequest {
+            v: API_VERSION,
+            lookup_token: self.keys.lookup_token.clone(),
+            sealed: cluebox_protocol::wire::Sealed(
+                envelope::seal_from(
+                    &self.keys.reply_secret,
+                    &to,
+                    &letter.to_bytes(),
+                    REPORT_LIMIT,
+                )
+                .unwrap(),
+            ),
             idempotency_key: IdempotencyKey::generate(),
             pow: None,
         }

@@ -24,6 +24,10 @@ struct Server {
 
 impl Server {
     fn start(root: &Path) -> Self {
+        Self::start_with(root, &[])
+    }
+
+    fn start_with(root: &Path, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_cluebox"))
             .current_dir(root)
@@ -39,6 +43,7 @@ impl Server {
                 "1000000",
             )
             .env("CLUEBOX_FLOOD__LOOKUPS_PER_CLIENT_PER_MINUTE", "1000000")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -435,4 +440,69 @@ fn start_up_refusals_are_clear() {
         &[("CLUEBOX_CONFIG", config.display().to_string())],
     );
     assert!(err.contains("listn"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn started_on_a_full_disk_it_says_so_and_still_answers_lookups() {
+    // A 32 MiB file system of its own, filled past the floor while the server is down.
+    let root = tempfile::tempdir().unwrap();
+    write_site(&root.path().join("site"));
+    let data = root.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=32m", "tmpfs"])
+        .arg(&data)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a small file system here (needs CAP_SYS_ADMIN)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(data.clone());
+    let floor = [("CLUEBOX_FLOOD__MIN_FREE_BYTES", "8388608")];
+    let mut server = Server::start_with(root.path(), &floor);
+    let http = reqwest::Client::new();
+    let profile = profile(&http, &server.base).await;
+    let reporter = Reporter::new(&profile);
+    let res = http
+        .post(format!("{}/api/v1/reports", server.base))
+        .json(&reporter.report(&profile.recipients.national, "before the disk filled"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    server.stop();
+    let free = cluebox_api::flood::free_bytes(&data).unwrap();
+    std::fs::write(
+        data.join("filler"),
+        vec![0u8; usize::try_from(free - (4 << 20)).unwrap()],
+    )
+    .unwrap();
+
+    let server = Server::start_with(root.path(), &floor);
+    let res = http
+        .post(format!("{}/api/v1/inquiries", server.base))
+        .json(&reporter.inquiry())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "lookups go on");
+    let res = http
+        .post(format!("{}/api/v1/reports", server.base))
+        .json(&Reporter::new(&profile).report(&profile.recipients.national, "refused"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::INSUFFICIENT_STORAGE);
+    assert!(
+        server.log_text().contains("STORAGE LOW"),
+        "a loud line: {}",
+        server.log_text()
+    );
 }

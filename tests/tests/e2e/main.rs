@@ -2,6 +2,7 @@
 //! portal. One binary; each test starts its own server and browser.
 
 mod desktop;
+mod flood;
 mod journey;
 mod portal;
 mod poster;
