@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check and test Cluebox has, installing missing tools first (the wasm32 target,
-# Trunk, wasm-bindgen-cli, wasm-opt, Chromium and chromedriver with CJK fonts). This is the
+# Trunk, wasm-bindgen-cli, wasm-opt, Chromium and chromedriver with CJK fonts, schemathesis). This is the
 # README's test command, and what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ ensure_trunk
 ensure_wasm_bindgen
 ensure_wasm_opt
 ensure_browser
+ensure_schemathesis
 # Trunk builds offline (Trunk.toml), so the crates must be here first.
 cargo fetch --locked
 
@@ -35,6 +36,10 @@ cargo run --locked -q -p cluebox-bench --bin cluebox-weight -- --enforce
 
 say "tests (unit and integration)"
 cargo test --workspace --all-features --locked --exclude cluebox-e2e
+
+say "API conformance: schemathesis against the real server"
+cargo build --locked -q -p cluebox-api --bin cluebox
+run_schemathesis
 
 say "end-to-end tests in headless Chromium (one browser at a time: 2 cores)"
 cargo test -p cluebox-e2e --locked --test e2e -- --test-threads=1

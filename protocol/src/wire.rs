@@ -145,6 +145,7 @@ impl<'de> Deserialize<'de> for IdempotencyKey {
 #[serde(deny_unknown_fields)]
 pub struct SubmitReport {
     /// Protocol version ([`API_VERSION`]).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
     pub v: u16,
     /// The sealed [`crate::letter::Letter::Report`].
     pub sealed: Sealed,
@@ -197,6 +198,7 @@ pub struct Filed {
 #[serde(deny_unknown_fields)]
 pub struct InquiryRequest {
     /// Protocol version ([`API_VERSION`]).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
     pub v: u16,
     /// Derived from the inquiry code.
     pub lookup_token: LookupToken,
@@ -249,6 +251,7 @@ pub struct SealedItem {
 #[serde(deny_unknown_fields)]
 pub struct FollowUpRequest {
     /// Protocol version ([`API_VERSION`]).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
     pub v: u16,
     /// Derived from the inquiry code.
     pub lookup_token: LookupToken,
@@ -318,8 +321,10 @@ pub struct InboxEntry {
 #[serde(deny_unknown_fields)]
 pub struct AckRequest {
     /// Protocol version ([`API_VERSION`]).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
     pub v: u16,
-    /// The inbox positions stored.
+    /// The inbox positions stored (at most 10,000, each at most 2^63 - 1).
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::positions))]
     pub seqs: Vec<u64>,
 }
 
@@ -337,11 +342,20 @@ pub struct AckResult {
 #[serde(deny_unknown_fields)]
 pub struct PostStatus {
     /// Protocol version ([`API_VERSION`]).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
     pub v: u16,
     /// The new status, from the profile's vocabulary.
     pub status: String,
     /// The day the desk made the change (Unix seconds, a multiple of 86400: midnight UTC);
     /// shown to the reporter.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            multiple_of = 86400,
+            minimum = 0,
+            maximum = 9_223_372_036_854_400_000_i64
+        )
+    )]
     pub at: u64,
     /// The same change as a sealed [`crate::letter::Letter::Status`], sealed with the office
     /// key to the reporter's key, so the status page can check it came from the office.
@@ -356,6 +370,7 @@ pub struct PostStatus {
 #[serde(deny_unknown_fields)]
 pub struct PostReply {
     /// Protocol version ([`API_VERSION`]).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
     pub v: u16,
     /// The sealed [`crate::letter::Letter::Reply`].
     pub sealed: Sealed,

@@ -53,14 +53,25 @@ impl FromRequestParts<AppState> for DeskAuth {
 
 /// Query of the inbox listing.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InboxQuery {
     /// List items after this position (default 0: from the start).
     #[serde(default)]
-    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+    #[param(
+        minimum = 0,
+        maximum = 9_223_372_036_854_775_807_i64,
+        default = 0,
+        required = false
+    )]
     pub after: u64,
-    /// At most this many (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
+    /// At most this many.
+    #[serde(default = "default_limit")]
+    #[param(minimum = 1, maximum = 1000, default = 100, required = false)]
+    pub limit: u32,
+}
+
+fn default_limit() -> u32 {
+    100
 }
 
 /// Sealed reports and follow-ups after a cursor, oldest first, without their bytes.
@@ -73,7 +84,7 @@ pub async fn list_inbox(
     Params(q): Params<InboxQuery>,
 ) -> Result<Json<InboxPage>, ApiError> {
     let after = position(q.after, "after")?;
-    let limit = q.limit.unwrap_or(100);
+    let limit = q.limit;
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::InvalidParameter(
             "limit must be between 1 and 1000".into(),
@@ -85,7 +96,7 @@ pub async fn list_inbox(
 }
 
 /// One inbox item with its sealed bytes.
-#[utoipa::path(get, path = "/api/v1/desk/inbox/{seq}", params(("seq" = u64, Path)), security(("desk_token" = [])), responses(
+#[utoipa::path(get, path = "/api/v1/desk/inbox/{seq}", params(("seq" = i64, Path, minimum = 0)), security(("desk_token" = [])), responses(
     (status = 200, body = InboxEntry), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
 ))]
 pub async fn fetch_entry(

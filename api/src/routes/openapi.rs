@@ -24,9 +24,62 @@ use super::{challenge, desk, health, inquiries, profile, reports};
         desk::post_status,
         desk::post_reply,
     ),
-    modifiers(&DeskToken)
+    modifiers(&DeskToken, &CommonResponses)
 )]
 pub struct ApiDoc;
+
+/// The answers any operation can give besides its own: the extractors' and limits' refusals
+/// and the server's own failures, so that the document lists every status a route can answer.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let desk = path.starts_with("/api/v1/desk/");
+            let ops = [(&mut item.get, false), (&mut item.post, true)];
+            for (op, has_body) in ops {
+                let Some(op) = op else { continue };
+                let mut add = |code: &str, description: &str| {
+                    op.responses
+                        .responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| error(description).into());
+                };
+                add("500", "internal: something went wrong on the server");
+                add(
+                    "503",
+                    "unavailable: overloaded, shutting down, or a request took too long (Retry-After)",
+                );
+                if has_body {
+                    add("400", "malformed_json or unsupported_version");
+                    add("408", "request_timeout: the body did not arrive in time");
+                    add("413", "payload_too_large");
+                    add("415", "unsupported_media_type: send application/json");
+                    add("422", "invalid_field");
+                }
+                if desk {
+                    add(
+                        "400",
+                        "invalid_parameter: a query or path parameter is not valid",
+                    );
+                    add("401", "unauthorized: a valid desk token is required");
+                }
+            }
+        }
+    }
+}
 
 struct DeskToken;
 
