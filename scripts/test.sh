@@ -41,5 +41,8 @@ say "API conformance: schemathesis against the real server"
 cargo build --locked -q -p cluebox-api --bin cluebox
 run_schemathesis
 
+say "fuzzing: every parser of outside bytes, 15 s each (./scripts/fuzz.sh 3600 for longer)"
+./scripts/fuzz.sh 15
+
 say "end-to-end tests in headless Chromium (one browser at a time: 2 cores)"
 cargo test -p cluebox-e2e --locked --test e2e -- --test-threads=1

@@ -148,3 +148,10 @@ run_schemathesis() {
     rm -rf "$dir"
     return "$status"
 }
+
+ensure_cargo_fuzz() {
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        say "installing cargo-fuzz (once)"
+        cargo install cargo-fuzz --locked
+    fi
+}

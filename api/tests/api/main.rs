@@ -6,6 +6,7 @@
 //!   when killed mid-load, export bundles.
 
 mod abuse;
+mod fuzz_inputs;
 mod handlers;
 mod journey;
 mod process;

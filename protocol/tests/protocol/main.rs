@@ -12,6 +12,7 @@ use hpke::rand_core::{TryCryptoRng, TryRng};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 
+mod fuzz_inputs;
 mod independent;
 mod rfc9180;
 

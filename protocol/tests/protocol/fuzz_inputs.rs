@@ -1,0 +1,72 @@
+//! The fuzz targets' seeds and any past crash (`fuzz/seeds/`, `fuzz/regressions/`), replayed on
+//! every test run through the same functions the targets call, without the fuzzer.
+
+use cluebox_protocol::code::{InquiryCode, check_as_typed};
+use cluebox_protocol::envelope::{self, REPORT_LIMIT};
+use cluebox_protocol::keys::{PublicKey, SecretKey};
+use cluebox_protocol::letter::Letter;
+use cluebox_protocol::page::PageProfile;
+
+fn inputs(target: &str) -> Vec<Vec<u8>> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz");
+    ["seeds", "regressions"]
+        .iter()
+        .filter_map(|kind| std::fs::read_dir(format!("{root}/{kind}/{target}")).ok())
+        .flatten()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect()
+}
+
+#[test]
+fn envelope_inputs() {
+    let key = SecretKey::from_secret_bytes(&[1; 32]).unwrap();
+    let sender = SecretKey::from_secret_bytes(&[2; 32]).unwrap().public_key();
+    let all = inputs("envelope");
+    assert!(all.len() >= 3);
+    let mut opened = 0;
+    for data in all {
+        if envelope::open_from(&[&key], std::slice::from_ref(&sender), &data).is_ok() {
+            opened += 1;
+        }
+        let _ = envelope::check_shape(&data, REPORT_LIMIT, envelope::MODE_ANONYMOUS);
+    }
+    assert!(
+        opened >= 2,
+        "the committed envelopes open with the 0x01 key"
+    );
+}
+
+#[test]
+fn letter_inputs() {
+    for data in inputs("letter") {
+        if let Ok(letter) = Letter::from_bytes(&data) {
+            assert_eq!(Letter::from_bytes(&letter.to_bytes()).unwrap(), letter);
+        }
+    }
+}
+
+#[test]
+fn code_inputs() {
+    for data in inputs("code") {
+        let Ok(text) = std::str::from_utf8(&data) else {
+            let _ = PublicKey::from_bytes(&data);
+            continue;
+        };
+        if let Ok(code) = InquiryCode::parse(text) {
+            assert_eq!(InquiryCode::parse(&code.expose_grouped()).unwrap(), code);
+        }
+        let _ = check_as_typed(text);
+        let _ = text.parse::<PublicKey>();
+    }
+}
+
+#[test]
+fn page_profile_inputs() {
+    for data in inputs("page_profile") {
+        if let Ok(text) = std::str::from_utf8(&data)
+            && let Ok(page) = PageProfile::decode(text)
+        {
+            assert_eq!(PageProfile::decode(&page.encode()).unwrap(), page);
+        }
+    }
+}
