@@ -136,6 +136,10 @@ pub struct Limits {
     pub max_connections: u64,
     /// Open connections from one client address.
     pub max_connections_per_client: u32,
+    /// Request bodies being received at once may hold at most this many bytes in all; a
+    /// request over the budget gets 503 before its body is read. Bounds memory when many
+    /// clients stall in the middle of large bodies.
+    pub max_buffered_body_bytes: u64,
 }
 
 impl Default for Limits {
@@ -146,6 +150,7 @@ impl Default for Limits {
             request_timeout_secs: 60,
             max_connections: 8192,
             max_connections_per_client: 256,
+            max_buffered_body_bytes: 64 * 1024 * 1024,
         }
     }
 }

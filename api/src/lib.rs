@@ -70,6 +70,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The largest body in KiB: the body budget always holds at least one.
+const MAX_BODY_KIB: usize = extract::MAX_BODY.div_ceil(1024);
+
 /// Builds the state from a validated config: opens the store, reads or makes secrets and (in
 /// demo mode) demo keys, loads the profile and the site.
 pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
@@ -172,6 +175,11 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
         limits: config.limits.clone(),
         flood: Arc::new(flood),
         data_dir: config.data_dir.clone(),
+        body_budget: Arc::new(tokio::sync::Semaphore::new(
+            usize::try_from(config.limits.max_buffered_body_bytes / 1024)
+                .unwrap_or(usize::MAX)
+                .clamp(MAX_BODY_KIB, tokio::sync::Semaphore::MAX_PERMITS),
+        )),
     })))
 }
 

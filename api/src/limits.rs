@@ -8,11 +8,14 @@
 //!   body is read (and so before hyper would send `100 Continue`).
 //! - A body is read in full here, under `body_timeout_secs`: a client that trickles its body
 //!   gets 408 `request_timeout` when the time is up, whatever its pace. Handlers then read it
-//!   from memory.
+//!   from memory. All bodies being read at once share `max_buffered_body_bytes`; a request
+//!   that would go over it is answered 503 before its body is read, so a crowd of stalled
+//!   uploads cannot take the server's memory.
 //! - A request that takes longer than `request_timeout_secs` in all is answered 503
 //!   `unavailable` with `Retry-After`; a write it started still completes, and a retry with the
 //!   same idempotency key gets its answer.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -52,6 +55,14 @@ pub async fn request_limits(State(app): State<AppState>, req: Request, next: Nex
                 .headers()
                 .contains_key(axum::http::header::TRANSFER_ENCODING);
         let req = if has_body {
+            // The declared length, or the most a body may have when it is not declared.
+            let reserve = declared.map_or(MAX_BODY as u64, |n| n.min(MAX_BODY as u64));
+            let kib = u32::try_from(reserve.div_ceil(1024))
+                .unwrap_or(u32::MAX)
+                .max(1);
+            let Ok(_budget) = Arc::clone(&app.body_budget).try_acquire_many_owned(kib) else {
+                return ApiError::Overloaded(1).into_response();
+            };
             let (parts, body) = req.into_parts();
             let limited = http_body_util::Limited::new(body, MAX_BODY);
             match tokio::time::timeout(body_timeout, limited.collect()).await {

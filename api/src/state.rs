@@ -42,4 +42,6 @@ pub struct App {
     pub flood: Arc<crate::flood::Flood>,
     /// The data directory (its file system's free space is watched).
     pub data_dir: std::path::PathBuf,
+    /// KiB of request bodies that may be held in memory at once.
+    pub body_budget: Arc<tokio::sync::Semaphore>,
 }

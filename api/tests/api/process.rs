@@ -506,3 +506,83 @@ async fn started_on_a_full_disk_it_says_so_and_still_answers_lookups() {
         server.log_text()
     );
 }
+
+/// The server's resident memory, in MiB.
+fn rss_mib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kib| kib.parse::<u64>().ok())
+        .unwrap()
+        / 1024
+}
+
+#[test]
+fn memory_returns_after_slow_header_and_stalled_body_attacks() {
+    use std::io::Write as _;
+    let root = tempfile::tempdir().unwrap();
+    write_site(&root.path().join("site"));
+    // Short timeouts so the attack ends quickly; caps high enough to let it all in (as from a
+    // botnet of many addresses).
+    let server = Server::start_with(
+        root.path(),
+        &[
+            ("CLUEBOX_LIMITS__HEADER_TIMEOUT_SECS", "3"),
+            ("CLUEBOX_LIMITS__BODY_TIMEOUT_SECS", "3"),
+            ("CLUEBOX_LIMITS__MAX_CONNECTIONS_PER_CLIENT", "20000"),
+            ("CLUEBOX_LIMITS__MAX_CONNECTIONS", "20000"),
+        ],
+    );
+    let pid = server.child.id();
+    let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+    let before = rss_mib(pid);
+    let mut peak = before;
+    let headers = format!(
+        "POST /api/v1/reports HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-pad: {}\r\n",
+        "a".repeat(3000)
+    );
+    let body_head = "POST /api/v1/reports HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 390000\r\n\r\n";
+    let mut held = Vec::new();
+    for i in 0..6000 {
+        let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+            continue;
+        };
+        if i < 5000 {
+            // Headers that never end.
+            let _ = s.write_all(headers.as_bytes());
+        } else {
+            // A large body, stalled two thirds in.
+            let _ = s.write_all(body_head.as_bytes());
+            let _ = s.write_all(&vec![b'x'; 260_000]);
+        }
+        held.push(s);
+        if i % 500 == 0 {
+            peak = peak.max(rss_mib(pid));
+        }
+    }
+    peak = peak.max(rss_mib(pid));
+    // The timeouts close them; the clients then go away too.
+    std::thread::sleep(Duration::from_secs(6));
+    drop(held);
+    std::thread::sleep(Duration::from_secs(2));
+    let after = rss_mib(pid);
+    eprintln!("RSS: {before} MiB before, {peak} MiB during, {after} MiB after the attack");
+    assert!(
+        after < 100,
+        "{after} MiB resident after the attack (peak {peak} MiB)"
+    );
+    // And it still serves.
+    let answer = std::process::Command::new("python3")
+        .args([
+            "-c",
+            &format!(
+                "import urllib.request as u; print(u.urlopen('{}/healthz').status)",
+                server.base
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&answer.stdout).trim(), "200");
+}
