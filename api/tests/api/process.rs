@@ -574,7 +574,7 @@ fn memory_returns_after_slow_header_and_stalled_body_attacks() {
         "{after} MiB resident after the attack (peak {peak} MiB)"
     );
     // And it still serves.
-    let answer = std::process::Command::new("python3")
+    let answer = Command::new("python3")
         .args([
             "-c",
             &format!(
