@@ -163,15 +163,7 @@ pub fn sections(
 /// milliseconds); `None` when the server asks for no work.
 pub async fn solve_challenge(remote: &Remote) -> anyhow::Result<Option<Pow>> {
     use base64::Engine as _;
-    let challenge: Challenge = remote
-        .http()
-        .get(remote.url("/api/v1/challenge"))
-        .send()
-        .await
-        .map_err(crate::sync::connection_error)?
-        .error_for_status()?
-        .json()
-        .await?;
+    let challenge: Challenge = remote.get_json("/api/v1/challenge").await?;
     if challenge.difficulty == 0 {
         return Ok(None);
     }
@@ -206,15 +198,7 @@ pub async fn file(
         "--channel takes one of: {}",
         CHANNELS.join(", ")
     );
-    let server: PublicProfile = remote
-        .http()
-        .get(remote.url("/api/v1/profile"))
-        .send()
-        .await
-        .map_err(crate::sync::connection_error)?
-        .error_for_status()?
-        .json()
-        .await?;
+    let server: PublicProfile = remote.get_json("/api/v1/profile").await?;
     let profile = &sealing.profiles.get(&server.profile.id).ok_or_else(|| {
         anyhow::anyhow!(
             "the server runs profile {}, which this desk does not have: give its file with --profile",

@@ -77,6 +77,19 @@ impl Remote {
     pub fn url(&self, path: &str) -> String {
         [self.base.as_str(), path].concat()
     }
+
+    /// `GET path` (public, no token), read as JSON.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        Ok(self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .map_err(crate::sync::connection_error)?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
 }
 
 fn is_loopback(url: &reqwest::Url) -> bool {
