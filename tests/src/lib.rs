@@ -379,6 +379,25 @@ impl Browser {
         Ok(())
     }
 
+    /// Opens the 12337 form at `base` and walks it to the review step, typing `what` into "what
+    /// happened" (every other field blank), until the submit button shows.
+    pub async fn walk_to_submit(&self, base: &str, what: &str) -> anyhow::Result<()> {
+        self.client.goto(&format!("{base}/report")).await?;
+        self.wait_js("document.querySelector('.step:not([hidden]) h2')")
+            .await?;
+        for step in 0..4 {
+            if step == 2 && !what.is_empty() {
+                self.wait("#f-situation-what")
+                    .await?
+                    .send_keys(what)
+                    .await?;
+            }
+            self.next_step().await?;
+        }
+        self.wait_js("!document.getElementById('submit').hidden")
+            .await
+    }
+
     /// The text of the first element matching `css`.
     pub async fn text(&self, css: &str) -> anyhow::Result<String> {
         Ok(self.wait(css).await?.text().await?)

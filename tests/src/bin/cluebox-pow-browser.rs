@@ -26,16 +26,7 @@ const SLOWDOWN: f64 = 4.0;
 /// (navigation to receipt, navigation to the click on submit).
 async fn sample(portal: &Portal, browser: &Browser) -> anyhow::Result<(Duration, Duration)> {
     let started = Instant::now();
-    browser
-        .client
-        .goto(&format!("{}/report", portal.base))
-        .await?;
-    browser
-        .wait_js("document.querySelector('.step:not([hidden]) h2')")
-        .await?;
-    for _ in 0..4 {
-        browser.next_step().await?;
-    }
+    browser.walk_to_submit(&portal.base, "").await?;
     let submit = browser.wait("#submit").await?;
     let clicked = started.elapsed();
     submit.click().await?;

@@ -151,22 +151,8 @@ async fn a_flood_cannot_drown_a_real_report_or_fill_the_disk() -> anyhow::Result
     // A real reporter on a phone, in the middle of the flood.
     let browser = Browser::start(Device::Phone, "flood").await?;
     browser
-        .client
-        .goto(&format!("{}/report", portal.base))
+        .walk_to_submit(&portal.base, "FLOOD-REAL-REPORT 赌场夜里营业")
         .await?;
-    browser
-        .wait_js("document.querySelector('.step:not([hidden]) h2')")
-        .await?;
-    for step in 0..4 {
-        if step == 2 {
-            browser
-                .wait("#f-situation-what")
-                .await?
-                .send_keys("FLOOD-REAL-REPORT 赌场夜里营业")
-                .await?;
-        }
-        browser.next_step().await?;
-    }
     browser.wait("#submit").await?.click().await?;
     let code = browser.text("#inquiry-code").await?;
     anyhow::ensure!(code.len() == 24, "{code}");

@@ -3,33 +3,11 @@
 
 use cluebox_e2e::{Browser, Device, Portal};
 
-/// Walks the wizard to the review step, typing one marker.
-async fn fill_to_review(browser: &Browser, base: &str, marker: &str) -> anyhow::Result<()> {
-    browser.client.goto(&format!("{base}/report")).await?;
-    browser
-        .wait_js("document.querySelector('.step:not([hidden]) h2')")
-        .await?;
-    for step in 0..4 {
-        if step == 2 {
-            browser
-                .wait("#f-situation-what")
-                .await?
-                .send_keys(marker)
-                .await?;
-        }
-        browser.next_step().await?;
-    }
-    browser
-        .wait_js("!document.getElementById('submit').hidden")
-        .await?;
-    Ok(())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_double_click_files_one_report() -> anyhow::Result<()> {
     let portal = Portal::start("12337").await?;
     let browser = Browser::start(Device::Desktop, "double-click").await?;
-    fill_to_review(&browser, &portal.base, "double click").await?;
+    browser.walk_to_submit(&portal.base, "double click").await?;
     browser
         .client
         .execute(
@@ -53,7 +31,7 @@ async fn a_submit_while_the_server_is_down_is_retried_and_files_one_report() -> 
     let mut portal = Portal::start("12337").await?;
     let addr = portal.base.trim_start_matches("http://").parse()?;
     let browser = Browser::start(Device::Phone, "server-down").await?;
-    fill_to_review(&browser, &portal.base, "retry").await?;
+    browser.walk_to_submit(&portal.base, "retry").await?;
     // Let the worker load before the server goes away (it is fetched in the background).
     browser
         .wait_js("document.documentElement.dataset.sealer === 'ready'")
