@@ -151,8 +151,17 @@ impl Appender {
             offset: self.len,
             len: u32::try_from(bytes.len()).context("a body over 4 GiB")?,
         };
-        // `append` mode: every write lands at the end, whatever a failed earlier write left.
-        self.file.write_all(bytes)?;
+        // `append` mode: every write lands at the end of the file. A write that fails part-way
+        // (a full disk) is cut back off, so that the end stays where `self.len` says and the
+        // next body's recorded offset is its real one.
+        if let Err(e) = self.file.write_all(bytes) {
+            if self.file.set_len(self.len).is_err() {
+                // Not even that: then the next body starts after the partial bytes, at the
+                // file's real end; no row ever points at them.
+                self.len = self.file.metadata()?.len();
+            }
+            return Err(e.into());
+        }
         self.len += bytes.len() as u64;
         Ok(at)
     }
@@ -225,5 +234,42 @@ mod tests {
         // A segment shorter than its rows need is an error, not silent loss.
         drop(w);
         assert!(open(dir.path(), |_| Ok(1 << 20)).is_err());
+    }
+
+    #[test]
+    fn a_write_cut_short_by_a_full_disk_leaves_no_bytes_behind() {
+        // A 1 MiB file system of its own (needs CAP_SYS_ADMIN, which this machine and CI have).
+        let root = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(root.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("SKIPPED: cannot mount a small file system here");
+            }
+            return;
+        }
+        struct Unmount(PathBuf);
+        impl Drop for Unmount {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("umount").arg(&self.0).status();
+            }
+        }
+        let _unmount = Unmount(root.path().to_owned());
+        let (mut w, r) = open(root.path(), |_| Ok(0)).unwrap();
+        let first = w.append(&[1u8; 600 * 1024]).unwrap();
+        // Only part of this one fits: the error comes after some bytes were written.
+        assert!(w.append(&[2u8; 600 * 1024]).is_err());
+        // The next body goes right after the first, and both read back as written.
+        let third = w
+            .append(&[3u8; 10 * 1024])
+            .expect("the cut-off bytes were given back");
+        w.sync().unwrap();
+        assert_eq!(third.offset, first.offset + u64::from(first.len));
+        assert_eq!(r.read(first).unwrap(), vec![1u8; 600 * 1024]);
+        assert_eq!(r.read(third).unwrap(), vec![3u8; 10 * 1024]);
     }
 }
