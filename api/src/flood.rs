@@ -335,6 +335,22 @@ impl Flood {
         Ok(())
     }
 
+    /// After a submission of `len` bytes taken with [`Flood::take_bytes`] was written (or not):
+    /// a new one counts towards the difficulty; for a repeat or a failure the bytes are given
+    /// back. Passes the outcome through.
+    pub fn settle<T>(
+        &self,
+        len: usize,
+        written: Result<crate::store::Written, T>,
+        now: u64,
+    ) -> Result<crate::store::Written, T> {
+        match &written {
+            Ok(crate::store::Written::Created) => self.accepted(now),
+            _ => self.give_back(len),
+        }
+        written
+    }
+
     /// Gives back bytes taken for a submission that was not stored (a conflict, a repeat).
     pub fn give_back(&self, len: usize) {
         let _ = self

@@ -84,14 +84,8 @@ pub async fn add_follow_up(
         .store
         .add_follow_up(token, req.sealed.0, at, max, idem)
         .await;
-    if !matches!(written, Ok(Written::Created)) {
-        app.flood.give_back(len);
-    }
-    match written {
-        Ok(Written::Created) => {
-            app.flood.accepted(now());
-            Ok(raw_json(StatusCode::CREATED, response))
-        }
+    match app.flood.settle(len, written, now()) {
+        Ok(Written::Created) => Ok(raw_json(StatusCode::CREATED, response)),
         Ok(Written::Repeated(first)) => Ok(raw_json(StatusCode::OK, first)),
         Err(crate::store::StoreError::UnknownCase) => {
             Err(ApiError::NotFound("no case has this inquiry code"))

@@ -65,18 +65,8 @@ pub async fn file_report(
         received_at,
     };
     let written = app.store.file_report(report, idem).await;
-    Ok(match written {
-        Ok(Written::Created) => {
-            app.flood.accepted(now());
-            raw_json(StatusCode::CREATED, response)
-        }
-        Ok(Written::Repeated(first)) => {
-            app.flood.give_back(len);
-            raw_json(StatusCode::OK, first)
-        }
-        Err(e) => {
-            app.flood.give_back(len);
-            return Err(e.into());
-        }
+    Ok(match app.flood.settle(len, written, now())? {
+        Written::Created => raw_json(StatusCode::CREATED, response),
+        Written::Repeated(first) => raw_json(StatusCode::OK, first),
     })
 }
