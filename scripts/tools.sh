@@ -56,6 +56,19 @@ build_portal() {
             cp "$file" dist/
         done
     done
+    hash_worker
+}
+
+# Trunk names a worker's files without a content hash, so they could only be revalidated on
+# every visit. Name them by their hash (then they are cached as immutable, and the status page
+# can prefetch them) and point the loader, which keeps its name, at them.
+hash_worker() {
+    local hash
+    hash="$(cat dist/cluebox-sealer.js dist/cluebox-sealer_bg.wasm | sha256sum | cut -c1-16)"
+    mv dist/cluebox-sealer.js "dist/cluebox-sealer-$hash.js"
+    mv dist/cluebox-sealer_bg.wasm "dist/cluebox-sealer-${hash}_bg.wasm"
+    printf 'importScripts("./cluebox-sealer-%s.js");wasm_bindgen("./cluebox-sealer-%s_bg.wasm");' \
+        "$hash" "$hash" > dist/cluebox-sealer_loader.js
 }
 
 wasm_bindgen_version() {

@@ -141,20 +141,6 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
     } else {
         std::path::PathBuf::from("public")
     };
-    let site = site::Site::load(
-        &site_dir,
-        &profile,
-        &secrets.verifying_key_base64(),
-        &config.public_url(),
-        config.is_demo(),
-    )?;
-    if !site.has_app() {
-        tracing::warn!(
-            "the portal app is not built ({} has no report.html): only the landing pages and the \
-             API are served (./scripts/run.sh builds it)",
-            config.site_dir.display()
-        );
-    }
     let public = PublicProfile {
         profile,
         recipients,
@@ -162,6 +148,14 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
         max_class: REPORT_LIMIT,
         pow_bits: config.flood.pow_bits,
     };
+    let site = site::Site::load(&site_dir, &public, &config.public_url(), config.is_demo())?;
+    if !site.has_app() {
+        tracing::warn!(
+            "the portal app is not built ({} has no report.html): only the landing pages and the \
+             API are served (./scripts/run.sh builds it)",
+            config.site_dir.display()
+        );
+    }
     Ok(AppState(Arc::new(App {
         profile_json: serde_json::to_vec(&public)
             .expect("the profile serializes")

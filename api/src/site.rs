@@ -2,9 +2,10 @@
 //! at start with brotli and gzip.
 //!
 //! Hashed asset names (Trunk's `name-0123456789abcdef.wasm`) are cached for a year as immutable;
-//! everything else is revalidated by ETag. An HTML file carrying Trunk's nonce placeholder gets a
-//! fresh nonce per response, written into both the page and its Content-Security-Policy, so
-//! Trunk's inline bootstrap runs without `unsafe-inline`.
+//! everything else is revalidated by ETag. An HTML page with inline scripts (Trunk's bootstrap,
+//! the fallback's boot check) gets a Content-Security-Policy that names each by its SHA-256, so
+//! they run without `unsafe-inline` while the page stays the same bytes on every response:
+//! compressed once, cached, revalidated by ETag like any other file.
 //!
 //! This module never reads a file per request and never serves anything outside its directory.
 
@@ -19,15 +20,19 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
+use cluebox_protocol::profile::PublicProfile;
+
 use crate::error::ApiError;
 use crate::headers::csp;
 
-/// Trunk's nonce placeholder (`[build] create_nonce = true`).
-pub const NONCE_PLACEHOLDER: &str = "{{__TRUNK NONCE__}}";
 /// Where an app page wants the "needs WebAssembly" block ([`crate::landing::fallback`]).
 pub const FALLBACK_PLACEHOLDER: &str = "<!--cluebox:fallback-->";
 /// Where an app page wants the hotline profile ([`cluebox_protocol::page`]), in its `<head>`.
 pub const PAGE_PLACEHOLDER: &str = "<!--cluebox:page-->";
+/// Where the status page wants `<link rel="prefetch">` for the crypto worker's files.
+pub const WORKER_PREFETCH_PLACEHOLDER: &str = "<!--cluebox:worker-prefetch-->";
+/// The crypto worker's loader (Trunk's name); it names the worker's script and WebAssembly.
+pub const WORKER_LOADER: &str = "cluebox-sealer_loader.js";
 /// The form page (Trunk's `html_output`), served at `/report`; each app page is served at its
 /// name without `.html`.
 pub const FORM_PAGE: &str = "report.html";
@@ -40,7 +45,8 @@ struct Asset {
     mime: HeaderValue,
     etag: HeaderValue,
     immutable: bool,
-    nonce: bool,
+    /// The page's own policy (with its inline scripts' hashes), if it has inline scripts.
+    csp: Option<HeaderValue>,
 }
 
 /// All files of the portal.
@@ -66,33 +72,96 @@ pub fn with_demo_banner(html: &str) -> String {
     [&html[..at], DEMO_BANNER, &html[at..]].concat()
 }
 
-/// An app page as served: the fallback block and the hotline profile filled in.
+/// An app page (`name`, as `report.html`) as served: the fallback block for that page, the
+/// hotline profile and the crypto worker's configuration filled in.
+///
+/// `worker_files` are the crypto worker's script and WebAssembly (see [`worker_files`]), which
+/// the status page prefetches: a lookup needs the worker the moment the page is up.
 pub fn fill_page(
     page: &str,
-    profile: &cluebox_protocol::profile::Profile,
-    server_key: &str,
+    name: &str,
+    public: &PublicProfile,
+    worker_files: &[String],
 ) -> String {
-    let meta = [
-        "<meta name=\"",
-        cluebox_protocol::page::META_NAME,
-        "\" content=\"",
-        &cluebox_protocol::page::PageProfile::new(profile, server_key).encode(),
-        "\">",
+    use cluebox_protocol::page::{self, PageProfile, WorkerConfig};
+    let meta = |name: &str, content: &str| {
+        ["<meta name=\"", name, "\" content=\"", content, "\">"].concat()
+    };
+    let metas = [
+        meta(
+            page::META_NAME,
+            &PageProfile::new(&public.profile, &public.server_key).encode(),
+        ),
+        meta(page::WORKER_META_NAME, &WorkerConfig::new(public).encode()),
     ]
     .concat();
-    page.replace(FALLBACK_PLACEHOLDER, &crate::landing::fallback(profile))
-        .replace(PAGE_PLACEHOLDER, &meta)
+    let kind = crate::landing::AppPage::from_file(name);
+    page.replace(
+        FALLBACK_PLACEHOLDER,
+        &crate::landing::fallback(&public.profile, kind),
+    )
+    .replace(PAGE_PLACEHOLDER, &metas)
+    .replace(
+        WORKER_PREFETCH_PLACEHOLDER,
+        &worker_files
+            .iter()
+            .map(|f| format!("<link rel=\"prefetch\" href=\"/{f}\">"))
+            .collect::<String>(),
+    )
+}
+
+/// The files the crypto worker's loader names (`importScripts("./x.js")`,
+/// `wasm_bindgen("./x_bg.wasm")`), read from the loader's text.
+pub fn worker_files(loader: &str) -> Vec<String> {
+    loader
+        .split("\"./")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|name| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The `'sha256-...'` source of every inline `<script>` (one without `src`) in `html`, for
+/// the page's Content-Security-Policy.
+pub fn inline_script_hashes(html: &str) -> Vec<String> {
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(tag_end) = after.find('>') else {
+            break;
+        };
+        let tag = &after[..tag_end];
+        let body = &after[tag_end + 1..];
+        let Some(close) = body.find("</script") else {
+            break;
+        };
+        if !tag.contains(" src=") {
+            let digest = Sha256::digest(&body.as_bytes()[..close]);
+            hashes.push(format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &body[close..];
+    }
+    hashes
 }
 
 impl Site {
     /// Loads every file under `root` (none if `root` does not exist), fills each app page's
-    /// fallback block and profile ([`fill_page`]) and adds the landing pages, all made from
-    /// `profile`; `server_key` is the receipt key pages print on saved receipts.
+    /// fallback block, profile and worker configuration ([`fill_page`]) and adds the landing
+    /// pages, the 404 page and `robots.txt`, all made from `public`.
     /// With `demo`, every HTML page carries [`DEMO_BANNER`].
     pub fn load(
         root: &Path,
-        profile: &cluebox_protocol::profile::Profile,
-        server_key: &str,
+        public: &PublicProfile,
         public_url: &str,
         demo: bool,
     ) -> anyhow::Result<Self> {
@@ -102,10 +171,17 @@ impl Site {
             demo,
         };
         if root.is_dir() {
-            site.load_dir(root, root, profile, server_key)?;
+            let worker = std::fs::read_to_string(root.join(WORKER_LOADER))
+                .map(|loader| worker_files(&loader))
+                .unwrap_or_default();
+            site.load_dir(root, root, public, &worker)?;
         }
-        for (path, html) in crate::landing::pages(profile, public_url)? {
-            let html = if demo { with_demo_banner(&html) } else { html };
+        for (path, html) in crate::landing::pages(&public.profile, public_url)? {
+            let html = if demo && path.ends_with(".html") {
+                with_demo_banner(&html)
+            } else {
+                html
+            };
             site.files
                 .insert(path.to_owned(), Asset::new(path, html.into_bytes()));
         }
@@ -136,15 +212,15 @@ impl Site {
         &mut self,
         root: &Path,
         dir: &Path,
-        profile: &cluebox_protocol::profile::Profile,
-        server_key: &str,
+        public: &PublicProfile,
+        worker: &[String],
     ) -> anyhow::Result<()> {
         for entry in
             std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?
         {
             let path = entry?.path();
             if path.is_dir() {
-                self.load_dir(root, &path, profile, server_key)?;
+                self.load_dir(root, &path, public, worker)?;
                 continue;
             }
             let rel = path
@@ -156,7 +232,7 @@ impl Site {
                 std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
             if rel.ends_with(".html") && contains(&raw, FALLBACK_PLACEHOLDER.as_bytes()) {
                 let page = String::from_utf8(raw).context("app pages must be UTF-8")?;
-                raw = fill_page(&page, profile, server_key).into_bytes();
+                raw = fill_page(&page, &rel, public, worker).into_bytes();
             }
             if self.demo && rel.ends_with(".html") {
                 let page = String::from_utf8(raw).context("pages must be UTF-8")?;
@@ -218,14 +294,17 @@ impl Asset {
         } else {
             mime.to_string()
         };
-        let nonce = mime.subtype() == "html" && contains(&raw, NONCE_PLACEHOLDER.as_bytes());
+        let csp = (mime.subtype() == "html")
+            .then(|| inline_script_hashes(&String::from_utf8_lossy(&raw)))
+            .filter(|hashes| !hashes.is_empty())
+            .map(|hashes| HeaderValue::from_str(&csp(&hashes)).expect("a valid header value"));
         let compressible = raw.len() >= 512
             && (mime.type_() == "text"
                 || matches!(
                     mime.subtype().as_str(),
                     "javascript" | "json" | "wasm" | "svg" | "xml"
                 ));
-        let (brotli, gzip) = if compressible && !nonce {
+        let (brotli, gzip) = if compressible {
             (Some(brotli_bytes(&raw)), Some(gzip_bytes(&raw)))
         } else {
             (None, None)
@@ -236,7 +315,7 @@ impl Asset {
                 .expect("hex is a valid header value"),
             mime: HeaderValue::from_str(&mime_text).expect("mime types are valid header values"),
             immutable: is_hashed_name(name),
-            nonce,
+            csp,
             raw: raw.into(),
             brotli: brotli.map(Bytes::from),
             gzip: gzip.map(Bytes::from),
@@ -248,21 +327,8 @@ impl Asset {
             .status(status)
             .header(header::CONTENT_TYPE, self.mime.clone())
             .header(header::VARY, "accept-encoding");
-        if self.nonce {
-            // A fresh nonce for this response only: never cached, never compressed.
-            let mut bytes = [0u8; 18];
-            getrandom::fill(&mut bytes).expect("the OS random source works");
-            let nonce = base64::engine::general_purpose::STANDARD.encode(bytes);
-            let page = String::from_utf8_lossy(&self.raw).replace(NONCE_PLACEHOLDER, &nonce);
-            builder = builder
-                .header(header::CACHE_CONTROL, "no-store")
-                .header(header::CONTENT_SECURITY_POLICY, csp(Some(&nonce)));
-            let body = if head {
-                Body::empty()
-            } else {
-                Body::from(page)
-            };
-            return builder.body(body).expect("valid response");
+        if let Some(csp) = &self.csp {
+            builder = builder.header(header::CONTENT_SECURITY_POLICY, csp.clone());
         }
         builder = builder.header(header::ETAG, self.etag.clone()).header(
             header::CACHE_CONTROL,
@@ -355,11 +421,47 @@ mod tests {
     }
 
     #[test]
+    fn inline_scripts_are_hashed_and_external_ones_are_not() {
+        let html = "<script src=\"/a.js\"></script><script type=module>go()</script><p>x</p><script>\nboot()\n</script>";
+        let hashes = inline_script_hashes(html);
+        let b64 = |s: &str| {
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes()))
+        };
+        assert_eq!(
+            hashes,
+            [
+                format!("'sha256-{}'", b64("go()")),
+                format!("'sha256-{}'", b64("\nboot()\n"))
+            ]
+        );
+        assert!(inline_script_hashes("<p>no scripts</p>").is_empty());
+    }
+
+    #[test]
+    fn the_worker_loader_names_its_files() {
+        let loader = r#"importScripts("./cluebox-sealer-0123456789abcdef.js");wasm_bindgen("./cluebox-sealer-0123456789abcdef_bg.wasm");"#;
+        assert_eq!(
+            worker_files(loader),
+            [
+                "cluebox-sealer-0123456789abcdef.js",
+                "cluebox-sealer-0123456789abcdef_bg.wasm"
+            ]
+        );
+        assert!(worker_files(r#"importScripts("./a\"><script>.js")"#).is_empty());
+    }
+
+    #[test]
     fn path_traversal_is_never_resolved() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FORM_PAGE), "<p>hi</p>").unwrap();
-        let profile = toml::from_str(include_str!("../../profiles/12337.toml")).unwrap();
-        let site = Site::load(dir.path(), &profile, "", "http://127.0.0.1:8080", false).unwrap();
+        let public = PublicProfile {
+            profile: toml::from_str(include_str!("../../profiles/12337.toml")).unwrap(),
+            recipients: Default::default(),
+            server_key: String::new(),
+            max_class: 65_536,
+            pow_bits: 0,
+        };
+        let site = Site::load(dir.path(), &public, "http://127.0.0.1:8080", false).unwrap();
         assert!(site.resolve("").is_some());
         assert!(site.resolve("report").is_some());
         assert!(site.resolve("en/").is_some());

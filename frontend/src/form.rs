@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use cluebox_protocol::letter::{Answer, SectionAnswers};
 use cluebox_protocol::page::PageProfile;
-use cluebox_protocol::profile::{Field, FieldKind, Section};
+use cluebox_protocol::profile::{Deadlines, Field, FieldKind, Section};
 use cluebox_protocol::worker::FiledReceipt;
 
 /// Answers by `section/field`.
@@ -20,19 +20,32 @@ pub fn key(section: &str, field: &str) -> String {
 }
 
 /// The answers a fresh form starts with: the first option of every choice field (for 12337,
-/// "anonymous"), blank elsewhere.
-pub fn initial_answers(profile: &PageProfile) -> Answers {
+/// "anonymous"), the region a poster's link names (`?region=440000`) if the profile has it,
+/// blank elsewhere.
+pub fn initial_answers(profile: &PageProfile, region: Option<&str>) -> Answers {
     let mut answers = Answers::new();
+    let region = region.filter(|r| profile.regions.iter().any(|c| c.id == *r));
     for section in &profile.sections {
         for field in &section.fields {
-            if field.kind == FieldKind::Choice
-                && let Some(first) = field.options.first()
-            {
-                answers.insert(key(&section.id, &field.id), first.id.clone());
+            let start = match field.kind {
+                FieldKind::Choice => field.options.first().map(|o| o.id.as_str()),
+                FieldKind::Region => region,
+                _ => None,
+            };
+            if let Some(start) = start {
+                answers.insert(key(&section.id, &field.id), start.to_owned());
             }
         }
     }
     answers
+}
+
+/// Whether the reporter has given nothing at all: every answer blank or still as the form
+/// started (a preselected region or choice is not something they typed).
+pub fn nothing_given(answers: &Answers, initial: &Answers) -> bool {
+    answers
+        .iter()
+        .all(|(k, v)| v.trim().is_empty() || initial.get(k) == Some(v))
 }
 
 /// Whether a field is shown, given the other answers of its section.
@@ -87,7 +100,8 @@ pub struct Prepared {
     pub body: String,
 }
 
-/// Seconds to wait before upload attempt `n` (1-based) after a failure.
+/// Seconds to wait before upload attempt `n` (1-based) after a failure: growing to 30 s, then
+/// every 30 s for as long as the page is open (an `online` event tries at once).
 pub fn backoff_seconds(attempt: u32) -> u32 {
     [1, 2, 4, 8, 15, 30]
         .get(attempt as usize - 1)
@@ -95,8 +109,42 @@ pub fn backoff_seconds(attempt: u32) -> u32 {
         .unwrap_or(30)
 }
 
-/// Attempts before giving up and asking the reporter to press submit again.
-pub const MAX_ATTEMPTS: u32 = 6;
+/// What happens next, as the profile's deadlines put it: `(what, days, date)` with the date
+/// (unix seconds, a whole day) counted from `received` (the acceptance deadline, EU-style
+/// feedback) or from the latest possible acceptance (contact and handling, which count from
+/// acceptance).
+pub fn next_steps(deadlines: &Deadlines, received: u64) -> Vec<(Next, u32, u64)> {
+    const DAY: u64 = 86_400;
+    let at = |from: u64, days: u32| from + u64::from(days) * DAY;
+    let accepted_by = at(received, deadlines.acknowledge_days.unwrap_or(0));
+    let mut steps = Vec::new();
+    if let Some(d) = deadlines.acknowledge_days {
+        steps.push((Next::Accept, d, accepted_by));
+    }
+    if let Some(d) = deadlines.contact_days {
+        steps.push((Next::Contact, d, at(accepted_by, d)));
+    }
+    if let Some(d) = deadlines.handle_days {
+        steps.push((Next::Handle, d, at(accepted_by, d)));
+    }
+    if let Some(d) = deadlines.feedback_days {
+        steps.push((Next::Feedback, d, at(received, d)));
+    }
+    steps
+}
+
+/// A step of the procedure with a deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Acceptance is decided.
+    Accept,
+    /// The office contacts the reporter (counted from acceptance).
+    Contact,
+    /// Handling is concluded (counted from acceptance).
+    Handle,
+    /// The reporter gets feedback (counted from receipt).
+    Feedback,
+}
 
 /// What the receipt shows and saves.
 #[derive(Clone)]
@@ -158,7 +206,7 @@ mod tests {
     #[test]
     fn blanks_and_hidden_fields_are_unclear() {
         let p = doc();
-        let mut a = initial_answers(&p);
+        let mut a = initial_answers(&p, None);
         assert_eq!(
             a.get("reporter/identity").map(String::as_str),
             Some("anonymous")
@@ -186,16 +234,50 @@ mod tests {
     #[test]
     fn the_region_chooses_extra_recipients() {
         let p = doc();
-        let mut a = initial_answers(&p);
+        let mut a = initial_answers(&p, None);
         assert_eq!(chosen_region(&p, &a), None);
         a.insert("reported/region".into(), "440000".into());
         assert_eq!(chosen_region(&p, &a).as_deref(), Some("440000"));
     }
 
     #[test]
-    fn retries_back_off() {
-        let waits: Vec<u32> = (1..=MAX_ATTEMPTS).map(backoff_seconds).collect();
+    fn retries_back_off_and_never_stop() {
+        let waits: Vec<u32> = (1..=20).map(backoff_seconds).collect();
         assert!(waits.windows(2).all(|w| w[0] <= w[1]));
-        assert_eq!(waits[0], 1);
+        assert_eq!((waits[0], waits[19]), (1, 30));
+    }
+
+    #[test]
+    fn a_posters_region_is_preselected_when_the_profile_has_it() {
+        let p = doc();
+        let a = initial_answers(&p, Some("440000"));
+        assert_eq!(chosen_region(&p, &a).as_deref(), Some("440000"));
+        assert_eq!(
+            chosen_region(&p, &initial_answers(&p, Some("999999"))),
+            None
+        );
+        assert!(
+            nothing_given(&a, &a),
+            "a preselected region is not an answer"
+        );
+        let mut typed = a.clone();
+        typed.insert("situation/what".into(), "赌场".into());
+        assert!(!nothing_given(&typed, &a));
+        typed.insert("situation/what".into(), "   ".into());
+        assert!(nothing_given(&typed, &a));
+    }
+
+    #[test]
+    fn next_steps_follow_the_profiles_deadlines() {
+        let p = doc();
+        let received = 1_700_006_400; // a whole day
+        let steps = next_steps(&p.deadlines, received);
+        assert_eq!(
+            steps,
+            [
+                (Next::Accept, 3, received + 3 * 86_400),
+                (Next::Contact, 30, received + 33 * 86_400)
+            ]
+        );
     }
 }

@@ -94,6 +94,27 @@ pub struct Text {
     pub receipt_hash: &'static str,
     pub receipt_file: &'static str,
     pub go_status: &'static str,
+    pub assure: [&'static str; 3],
+    pub emergency: &'static str,
+    pub scope: &'static str,
+    pub scope_not: &'static str,
+    pub errors_title: &'static str,
+    pub empty_title: &'static str,
+    pub empty_body: &'static str,
+    pub empty_back: &'static str,
+    pub empty_submit: &'static str,
+    pub blanks: &'static str,
+    pub edit_section: &'static str,
+    pub offline_wait: &'static str,
+    pub next_title: &'static str,
+    pub next_accept: &'static str,
+    pub next_contact: &'static str,
+    pub next_handle: &'static str,
+    pub next_feedback: &'static str,
+    pub next_check: &'static str,
+    pub saved_confirm: &'static str,
+    pub saved_needed: &'static str,
+    pub details: &'static str,
 }
 
 /// Simplified Chinese.
@@ -104,7 +125,7 @@ pub static ZH: Text = Text {
     retry: "重试",
     report_title: "在线举报",
     all_optional: "每一项都可以不填，不填的按“不清楚”处理。",
-    step_of: "第 {n} 步，共 {m} 步",
+    step_of: "第 {n} 步，共 {m} 步：{s}",
     review: "核对并提交",
     review_intro: "请核对以下内容。提交前，内容会在您的设备上加密。",
     back: "上一步",
@@ -135,6 +156,31 @@ pub static ZH: Text = Text {
     receipt_hash: "举报摘要（SHA-256）",
     receipt_file: "举报回执",
     go_status: "查询进度",
+    assure: [
+        "内容在您的手机上加密后才发送，只有受理机关能解密。",
+        "不记录您的 IP 地址，不使用 Cookie。",
+        "默认匿名；每一项都可以不填，不填的按“不清楚”处理。",
+    ],
+    emergency: "正在发生危险？请立即拨打",
+    scope: "本平台受理哪些事项？",
+    scope_not: "以下事项请通过其他渠道反映：",
+    errors_title: "还有 {n} 处需要改正（也可以清空该项）：",
+    empty_title: "您还没有填写任何内容",
+    empty_body: "一份空白举报很难核查。要返回填写，还是仍然提交？",
+    empty_back: "返回填写",
+    empty_submit: "仍然提交",
+    blanks: "{n} 项未填，按“不清楚”处理",
+    edit_section: "修改：{s}",
+    offline_wait: "网络已断开。连接恢复后会自动发送，请不要关闭本页。",
+    next_title: "接下来",
+    next_accept: "{d} 前（{n} 日内）决定是否受理。",
+    next_contact: "受理后 {n} 日内与您联系，最迟约 {d}。",
+    next_handle: "受理后 {n} 日内办结，最迟约 {d}。",
+    next_feedback: "{d} 前（{n} 日内）向您反馈。",
+    next_check: "凭查询码可随时查询进度、阅读答复、补充材料。",
+    saved_confirm: "我已抄写或保存好查询码",
+    saved_needed: "请先确认已保存查询码，再离开本页。",
+    details: "回执详情（用于核验）",
 };
 
 /// English.
@@ -145,7 +191,7 @@ pub static EN: Text = Text {
     retry: "Try again",
     report_title: "Report online",
     all_optional: "Every field is optional; a blank is recorded as \"unclear\".",
-    step_of: "Step {n} of {m}",
+    step_of: "Step {n} of {m}: {s}",
     review: "Review and submit",
     review_intro: "Check what you entered. It is encrypted on your device before it is sent.",
     back: "Back",
@@ -176,6 +222,31 @@ pub static EN: Text = Text {
     receipt_hash: "Report digest (SHA-256)",
     receipt_file: "Report receipt",
     go_status: "Check progress",
+    assure: [
+        "Your report is encrypted on your phone before it is sent; only the receiving office can decrypt it.",
+        "No IP address is recorded and no cookies are set.",
+        "Anonymous by default; every field is optional, and a blank is recorded as \"unclear\".",
+    ],
+    emergency: "In danger right now? Call",
+    scope: "What does this hotline accept?",
+    scope_not: "Please take these elsewhere:",
+    errors_title: "{n} answers need correcting (or clear them):",
+    empty_title: "You have not filled in anything",
+    empty_body: "An empty report is hard to verify. Go back and fill it in, or send it anyway?",
+    empty_back: "Go back",
+    empty_submit: "Send anyway",
+    blanks: "{n} left blank, recorded as \"unclear\"",
+    edit_section: "Edit: {s}",
+    offline_wait: "You are offline. The report will be sent as soon as the connection returns; please keep this page open.",
+    next_title: "What happens next",
+    next_accept: "By {d} ({n} days): the office decides whether to accept it.",
+    next_contact: "Within {n} days of acceptance, at the latest about {d}: the office contacts you.",
+    next_handle: "Within {n} days of acceptance, at the latest about {d}: handling is concluded.",
+    next_feedback: "By {d} ({n} days): you receive feedback.",
+    next_check: "With the code you can check progress, read replies and add information at any time.",
+    saved_confirm: "I have written down or saved my code",
+    saved_needed: "Please confirm that you saved your code before you leave this page.",
+    details: "Receipt details (for verification)",
 };
 
 /// The status page's strings.
@@ -209,6 +280,15 @@ pub struct StatusText {
     pub code_short: &'static str,
     pub code_long: &'static str,
     pub code_typo: &'static str,
+    pub stages: &'static str,
+    pub due_by: &'static str,
+    pub days_left: &'static str,
+    pub overdue: &'static str,
+    pub result: &'static str,
+    pub show_code: &'static str,
+    pub hide_code: &'static str,
+    pub need_code: &'static str,
+    pub since: &'static str,
 }
 
 /// Simplified Chinese, status page.
@@ -241,6 +321,15 @@ pub static ZH_STATUS: StatusText = StatusText {
     code_short: "查询码还不完整：已输入 {n} 位，共 20 位。",
     code_long: "查询码太长：输入了 {n} 位，应为 20 位。",
     code_typo: "查询码有错字：请逐位核对。",
+    stages: "办理阶段",
+    due_by: "期限 {d}",
+    days_left: "还剩 {n} 天",
+    overdue: "已超过期限 {n} 天",
+    result: "办理结果",
+    show_code: "显示查询码",
+    hide_code: "隐藏查询码",
+    need_code: "输入完整的 20 位查询码后即可查询。",
+    since: "自 {d} 起",
 };
 
 /// English, status page.
@@ -273,6 +362,15 @@ pub static EN_STATUS: StatusText = StatusText {
     code_short: "The code is not complete: {n} of 20 characters.",
     code_long: "The code is too long: {n} characters, it has 20.",
     code_typo: "This code has a typo: check each character.",
+    stages: "Stages",
+    due_by: "due {d}",
+    days_left: "{n} days left",
+    overdue: "{n} days overdue",
+    result: "Result",
+    show_code: "Show code",
+    hide_code: "Hide code",
+    need_code: "Enter the whole 20-character code to look it up.",
+    since: "since {d}",
 };
 
 /// The poster page's strings.
@@ -374,8 +472,27 @@ mod tests {
 
     #[test]
     fn both_languages_fill_the_same_placeholders() {
-        for (zh, en) in [(ZH.step_of, EN.step_of), (ZH.retrying, EN.retrying)] {
-            let args = [("n", "7"), ("m", "8"), ("k", "9")];
+        for (zh, en) in [
+            (ZH.step_of, EN.step_of),
+            (ZH.retrying, EN.retrying),
+            (ZH.next_accept, EN.next_accept),
+            (ZH.next_contact, EN.next_contact),
+            (ZH.next_handle, EN.next_handle),
+            (ZH.next_feedback, EN.next_feedback),
+            (ZH.errors_title, EN.errors_title),
+            (ZH.blanks, EN.blanks),
+            (ZH.edit_section, EN.edit_section),
+            (ZH_STATUS.days_left, EN_STATUS.days_left),
+            (ZH_STATUS.overdue, EN_STATUS.overdue),
+            (ZH_STATUS.due_by, EN_STATUS.due_by),
+        ] {
+            let args = [
+                ("n", "7"),
+                ("m", "8"),
+                ("k", "9"),
+                ("s", "x"),
+                ("d", "2026-01-01"),
+            ];
             assert!(!fill(zh, &args).contains('{') && !fill(en, &args).contains('{'));
         }
     }

@@ -15,6 +15,7 @@ pub mod form;
 pub mod i18n;
 pub mod pages;
 pub mod platform;
+pub mod progress;
 pub mod sealer;
 pub mod validate;
 

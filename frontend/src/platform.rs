@@ -63,14 +63,19 @@ pub fn download_text(name: &str, text: &str) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// The hotline profile the server wrote into the page (`<meta name="cluebox-page">`).
-pub fn page_profile() -> Option<cluebox_protocol::page::PageProfile> {
-    let selector = ["meta[name=", cluebox_protocol::page::META_NAME, "]"].concat();
-    let content = window()
+/// The `content` of `<meta name="{name}">`.
+pub fn meta_content(name: &str) -> Option<String> {
+    let selector = ["meta[name=", name, "]"].concat();
+    window()
         .document()?
         .query_selector(&selector)
         .ok()??
-        .get_attribute("content")?;
+        .get_attribute("content")
+}
+
+/// The hotline profile the server wrote into the page (`<meta name="cluebox-page">`).
+pub fn page_profile() -> Option<cluebox_protocol::page::PageProfile> {
+    let content = meta_content(cluebox_protocol::page::META_NAME)?;
     cluebox_protocol::page::PageProfile::decode(&content).ok()
 }
 
@@ -109,14 +114,90 @@ pub fn reload() {
     let _ = window().location().reload();
 }
 
-/// The language asked for in the address (`?lang=en`), else Chinese.
-pub fn initial_lang() -> Lang {
+/// A parameter of the page's address (`?region=440000`).
+pub fn query_param(name: &str) -> Option<String> {
     let search = window().location().search().unwrap_or_default();
-    let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
-    match params.and_then(|p| p.get("lang")) {
-        Some(l) if l.starts_with("en") => Lang::En,
-        _ => Lang::Zh,
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+}
+
+/// The language asked for in the address (`?lang=en`, which the switch's links carry), else
+/// the first of Chinese and English among the browser's preferred languages, else Chinese.
+/// Nothing is stored: no cookie remembers the choice.
+pub fn initial_lang() -> Lang {
+    let pick = |tag: &str| {
+        let tag = tag.to_ascii_lowercase();
+        if tag.starts_with("en") {
+            Some(Lang::En)
+        } else if tag.starts_with("zh") {
+            Some(Lang::Zh)
+        } else {
+            None
+        }
+    };
+    if let Some(lang) = query_param("lang").as_deref().and_then(pick) {
+        return lang;
     }
+    window()
+        .navigator()
+        .languages()
+        .iter()
+        .filter_map(|l| l.as_string())
+        .find_map(|l| pick(&l))
+        .unwrap_or(Lang::Zh)
+}
+
+/// Now, as unix seconds.
+pub fn now() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// Whether the browser believes it is online.
+pub fn online() -> bool {
+    window().navigator().on_line()
+}
+
+/// Waits until the browser comes back online, or `ms` milliseconds, whichever is first.
+pub async fn online_or_sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let w = window();
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        let options = web_sys::AddEventListenerOptions::new();
+        options.set_once(true);
+        let _ = w.add_event_listener_with_callback_and_add_event_listener_options(
+            "online", &resolve, &options,
+        );
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// While `on`, leaving the page (closing it, following a link, reloading) asks the browser's
+/// "leave this page?" question first.
+pub fn guard_leaving(on: bool) {
+    use wasm_bindgen::closure::Closure;
+    thread_local! {
+        static GUARD: std::cell::RefCell<Option<Closure<dyn FnMut(web_sys::BeforeUnloadEvent)>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let w = window();
+    GUARD.with_borrow_mut(|guard| {
+        if let Some(old) = guard.take() {
+            let _ =
+                w.remove_event_listener_with_callback("beforeunload", old.as_ref().unchecked_ref());
+        }
+        if on {
+            let closure = Closure::<dyn FnMut(web_sys::BeforeUnloadEvent)>::new(
+                |event: web_sys::BeforeUnloadEvent| {
+                    event.prevent_default();
+                    event.set_return_value("");
+                },
+            );
+            let _ = w
+                .add_event_listener_with_callback("beforeunload", closure.as_ref().unchecked_ref());
+            *guard = Some(closure);
+        }
+    });
 }
 
 /// Sets `<html lang>` so screen readers and fonts follow the switch.

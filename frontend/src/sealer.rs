@@ -4,6 +4,9 @@
 //!
 //! The worker's files are not on the form's critical path: they load while the reporter reads
 //! the first step, and Argon2, sealing and the API calls run there, never blocking the page.
+//! Its configuration (keys, Argon2 settings) comes from the page itself
+//! (`<meta name="cluebox-worker">`), sent as the first message once the worker has started;
+//! requests made before the worker has taken it wait in a queue, so "ready" means ready.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -15,6 +18,8 @@ use wasm_bindgen_futures::JsFuture;
 
 /// Where Trunk puts the worker's loader (workers are not content-hashed).
 const LOADER: &str = "/cluebox-sealer_loader.js";
+/// The id of the configuration message (requests count from 1).
+const CONFIGURE_ID: u32 = 0;
 
 #[derive(Default)]
 struct Client {
@@ -72,7 +77,24 @@ pub fn start() {
                 return;
             };
             let Some(id) = answer.id() else {
-                // Ready: send what was queued.
+                // Started: the configuration goes first.
+                let config =
+                    crate::platform::meta_content(cluebox_protocol::page::WORKER_META_NAME)
+                        .unwrap_or_default();
+                let request = ToWorker::Configure {
+                    id: CONFIGURE_ID,
+                    config,
+                };
+                if let Some(worker) = CLIENT.with_borrow(|c| c.worker.clone()) {
+                    post(&worker, &worker::encode(&request));
+                }
+                return;
+            };
+            if id == CONFIGURE_ID {
+                if !matches!(answer, FromWorker::Configured { .. }) {
+                    return fail_all("the encryption module could not start");
+                }
+                // Configured: send what was queued.
                 let (queued, worker) = CLIENT.with_borrow_mut(|c| {
                     c.ready = true;
                     (std::mem::take(&mut c.queue), c.worker.clone())
@@ -88,7 +110,7 @@ pub fn start() {
                     let _ = root.set_attribute("data-sealer", "ready");
                 }
                 return;
-            };
+            }
             if let Some(resolve) = CLIENT.with_borrow_mut(|c| c.pending.remove(&id)) {
                 let _ = resolve.call1(&JsValue::NULL, &data);
             }

@@ -13,22 +13,32 @@
 //! of a printable character, and `%"&'<>`, becomes `%XX`; the page reverses that with the
 //! `percent-encoding` crate's decoder.
 //!
-//! Only what the pages' own code shows is here: the other channels and the acceptance scope are
-//! already in the page's HTML (its no-WebAssembly fallback), and there are no recipient keys or
-//! key-derivation settings (the crypto worker fetches `GET /api/v1/profile` for those). Each
-//! byte here is on the form's critical path. The page and the server are built from the
+//! Only what the pages' own code shows is here (each byte is on the form's critical path). What
+//! the crypto worker needs (recipient keys, key-derivation settings, the proof-of-work
+//! difficulty) is a second, smaller element, `<meta name="cluebox-worker">` ([`WorkerConfig`],
+//! base64url of postcard): the page hands it to the worker as it starts, so the worker needs
+//! no request of its own before it can seal or look a code up. The page and the server are built from the
 //! same workspace and shipped together; [`FORMAT`] still guards against a page meeting a server
 //! of another build, which then reads as a clear error instead of a garbled form.
 
 use serde::{Deserialize, Serialize};
 
-use crate::profile::{Choice, Localized, Profile, Section};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::derive::Argon2Params;
+use crate::profile::{
+    Choice, Deadlines, Localized, Profile, PublicProfile, Recipients, Redirect, Section,
+};
+
+/// The `name` of the `<meta>` element that carries the crypto worker's [`WorkerConfig`].
+pub const WORKER_META_NAME: &str = "cluebox-worker";
 
 /// The `name` of the `<meta>` element that carries the encoded profile.
 pub const META_NAME: &str = "cluebox-page";
 
 /// The encoding's format byte; bumped whenever [`PageProfile`] changes shape.
-pub const FORMAT: u8 = 1;
+pub const FORMAT: u8 = 2;
 
 /// The profile as the reporter-facing pages need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +57,18 @@ pub struct PageProfile {
     pub statuses: Vec<Choice>,
     /// The server's Ed25519 receipt key (base64), printed on saved receipts.
     pub server_key: String,
+    /// The hotline's telephone number.
+    pub phone: String,
+    /// The number to call in an emergency, if the profile names one.
+    pub emergency_phone: Option<String>,
+    /// Notices shown on the form's first screen (truthful reporting, real names).
+    pub notices: Vec<Localized>,
+    /// What the hotline accepts (empty: its categories say it).
+    pub accepts: Vec<Localized>,
+    /// What it does not accept, and where to go instead.
+    pub not_accepted: Vec<Redirect>,
+    /// The procedure's deadlines, shown as dates on the receipt and the status page.
+    pub deadlines: Deadlines,
 }
 
 /// Why an embedded profile could not be read.
@@ -74,6 +96,12 @@ impl PageProfile {
             sections: profile.sections.clone(),
             statuses: profile.statuses.clone(),
             server_key: server_key.to_owned(),
+            phone: profile.phone.clone(),
+            emergency_phone: profile.emergency_phone.clone(),
+            notices: profile.notices.clone(),
+            accepts: profile.accepts.clone(),
+            not_accepted: profile.not_accepted.clone(),
+            deadlines: profile.deadlines,
         }
     }
 
@@ -87,6 +115,67 @@ impl PageProfile {
     /// Reads what [`PageProfile::encode`] wrote.
     pub fn decode(text: &str) -> Result<Self, PageError> {
         let bytes: Vec<u8> = percent_encoding::percent_decode_str(text).collect();
+        match bytes.split_first() {
+            None => Err(PageError::Empty),
+            Some((&FORMAT, rest)) => postcard::from_bytes(rest).map_err(|_| PageError::Damaged),
+            Some((&other, _)) => Err(PageError::Format(other)),
+        }
+    }
+}
+
+/// What the crypto worker needs to seal reports and open a case: the part of
+/// [`PublicProfile`] that is not text for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerConfig {
+    /// The profile's id, written into every report.
+    pub profile: String,
+    /// The status of a new case (the profile's first).
+    pub first_status: String,
+    /// Argon2id cost of deriving keys from an inquiry code.
+    pub argon2: Argon2Params,
+    /// The hotline's salt for that derivation.
+    pub argon2_salt: String,
+    /// Who reports are sealed to, and whose replies count as the office's.
+    pub recipients: Recipients,
+    /// The largest padded size class the server accepts.
+    pub max_class: usize,
+    /// The usual proof-of-work difficulty.
+    pub pow_bits: u8,
+}
+
+impl WorkerConfig {
+    /// The worker's part of `public`.
+    pub fn new(public: &PublicProfile) -> Self {
+        WorkerConfig {
+            profile: public.profile.id.clone(),
+            first_status: public
+                .profile
+                .statuses
+                .first()
+                .map(|s| s.id.clone())
+                .unwrap_or_default(),
+            argon2: public.profile.argon2,
+            argon2_salt: public.profile.argon2_salt.clone(),
+            recipients: public.recipients.clone(),
+            max_class: public.max_class,
+            pow_bits: public.pow_bits,
+        }
+    }
+
+    /// The text the server puts into the page: base64url (no padding) of [`FORMAT`] and the
+    /// postcard encoding (keys are 32 raw bytes there, which base64 carries better than
+    /// percent-escaping).
+    pub fn encode(&self) -> String {
+        let mut bytes = vec![FORMAT];
+        bytes.extend(postcard::to_allocvec(self).expect("serialising to memory cannot fail"));
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Reads what [`WorkerConfig::encode`] wrote.
+    pub fn decode(text: &str) -> Result<Self, PageError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| PageError::Damaged)?;
         match bytes.split_first() {
             None => Err(PageError::Empty),
             Some((&FORMAT, rest)) => postcard::from_bytes(rest).map_err(|_| PageError::Damaged),
@@ -156,7 +245,7 @@ mod tests {
         let page = PageProfile::new(&profiles()[0], "");
         let mut bytes: Vec<u8> = percent_encoding::percent_decode_str(&page.encode()).collect();
         assert_eq!(PageProfile::decode(""), Err(PageError::Empty));
-        assert_eq!(PageProfile::decode("%01garbage"), Err(PageError::Damaged));
+        assert_eq!(PageProfile::decode("%02garbage"), Err(PageError::Damaged));
         for cut in [1, 2, bytes.len() / 2, bytes.len() - 1] {
             assert_eq!(
                 PageProfile::decode(&escape(&bytes[..cut])),
@@ -168,6 +257,35 @@ mod tests {
         assert_eq!(
             PageProfile::decode(&escape(&bytes)),
             Err(PageError::Format(FORMAT + 1))
+        );
+    }
+
+    #[test]
+    fn the_worker_config_round_trips_and_refuses_damage() {
+        let key = crate::keys::SecretKey::generate().public_key();
+        let public = PublicProfile {
+            profile: profiles()[0].clone(),
+            recipients: Recipients {
+                national: vec![key.clone()],
+                regions: [("440000".to_owned(), vec![key])].into(),
+            },
+            server_key: String::new(),
+            max_class: 65_536,
+            pow_bits: 18,
+        };
+        let config = WorkerConfig::new(&public);
+        assert_eq!(config.first_status, "received");
+        let text = config.encode();
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert_eq!(WorkerConfig::decode(&text).unwrap(), config);
+        assert_eq!(WorkerConfig::decode(""), Err(PageError::Empty));
+        assert_eq!(WorkerConfig::decode("!!"), Err(PageError::Damaged));
+        assert_eq!(
+            WorkerConfig::decode(&text[..text.len() / 2]),
+            Err(PageError::Damaged)
         );
     }
 

@@ -58,8 +58,17 @@ pub struct Profile {
     pub accepts: Vec<Localized>,
     /// What it does not accept, and where those reports go instead.
     pub not_accepted: Vec<Redirect>,
-    /// Notices shown before the form (duty to report truthfully, confidentiality, real names).
+    /// Notices shown before the form and on its first screen (the duty to report truthfully,
+    /// real names). What Cluebox itself guarantees (sealing on the phone, no addresses kept,
+    /// blanks mean "unclear") the portal says on its own; do not repeat it here.
     pub notices: Vec<Localized>,
+    /// The number to call in an emergency (`110`, `112`), named on the form's first screen.
+    #[serde(default)]
+    pub emergency_phone: Option<String>,
+    /// Other ways to report beyond the form, the phone and the letter (a mailbox, an email
+    /// address, a reception office), shown on the landing page and on pages without scripts.
+    #[serde(default)]
+    pub channels: Vec<Channel>,
     /// The acceptance categories.
     pub categories: Vec<Choice>,
     /// The regions; choosing one adds that region's office as a recipient.
@@ -74,6 +83,20 @@ pub struct Profile {
     pub argon2: Argon2Params,
     /// Per-hotline salt for that derivation (never change it once reports exist).
     pub argon2_salt: String,
+}
+
+/// Another way to report.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    /// What it is ("举报信箱", "Email").
+    pub label: Localized,
+    /// The address or where to find it.
+    pub text: Localized,
+    /// A link for it: `mailto:`, `tel:` or `https:` only.
+    #[serde(default)]
+    pub link: Option<String>,
 }
 
 /// Something not accepted, and where to go instead.
@@ -179,22 +202,24 @@ pub enum FieldKind {
     Choice,
 }
 
-/// The procedure's deadlines, in days. Absent means the profile sets none.
+/// The procedure's deadlines, in days. Absent means the profile sets none. (Absent fields are
+/// still written, as `null`: the pages' postcard encoding has no way to skip one.)
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Deadlines {
-    /// Acknowledge receipt within (EU directive style: 7).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Acknowledge receipt and decide acceptance within this many days of receipt (12337 and
+    /// 12389: 3; EU directive style: 7); a received report past it is overdue.
+    #[serde(default)]
     pub acknowledge_days: Option<u32>,
     /// Contact the reporter within this many days of acceptance (12337: 30).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub contact_days: Option<u32>,
     /// Conclude handling within this many days of acceptance (12389: 30).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub handle_days: Option<u32>,
     /// Give feedback within this many days of receipt (EU directive style: 90).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub feedback_days: Option<u32>,
 }
 
@@ -290,6 +315,17 @@ impl Profile {
         }
         if self.argon2_salt.is_empty() {
             return fail("the Argon2 salt is empty".into());
+        }
+        for channel in &self.channels {
+            if let Some(link) = &channel.link
+                && !["mailto:", "tel:", "https:"]
+                    .iter()
+                    .any(|scheme| link.starts_with(scheme))
+            {
+                return fail(format!(
+                    "channel link {link:?} must start with mailto:, tel: or https:"
+                ));
+            }
         }
         Ok(())
     }

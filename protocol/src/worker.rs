@@ -27,6 +27,15 @@ pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Option<T> {
 /// From the page to the worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ToWorker {
+    /// The page's [`crate::page::WorkerConfig`], as the server wrote it into the page: the
+    /// first message after [`FromWorker::Ready`]; answers [`FromWorker::Configured`]. Until
+    /// then every other request is refused.
+    Configure {
+        /// Correlates the answer.
+        id: u32,
+        /// [`crate::page::WorkerConfig::encode`]'s text.
+        config: String,
+    },
     /// Make a new inquiry code and derive its keys (Argon2id): answers [`FromWorker::Code`].
     NewCode {
         /// Correlates the answer.
@@ -88,6 +97,7 @@ impl ToWorker {
     pub fn id(&self) -> u32 {
         match self {
             ToWorker::NewCode { id }
+            | ToWorker::Configure { id, .. }
             | ToWorker::SealReport { id, .. }
             | ToWorker::Upload { id, .. }
             | ToWorker::SendFollowUp { id, .. }
@@ -100,8 +110,13 @@ impl ToWorker {
 /// From the worker to the page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FromWorker {
-    /// The worker has started and takes requests.
+    /// The worker's code has started: the page sends [`ToWorker::Configure`] next.
     Ready,
+    /// The configuration is taken: the worker can seal and look codes up.
+    Configured {
+        /// The request's id.
+        id: u32,
+    },
     /// A new inquiry code (its keys stay in the worker).
     Code {
         /// The request's id.
@@ -170,6 +185,7 @@ impl FromWorker {
             | FromWorker::Filed { id, .. }
             | FromWorker::Case { id, .. }
             | FromWorker::NotFound { id }
+            | FromWorker::Configured { id }
             | FromWorker::Sent { id }
             | FromWorker::Http { id, .. }
             | FromWorker::Failed { id, .. } => Some(*id),

@@ -23,6 +23,7 @@ use cluebox_protocol::derive::{ReporterKeys, derive};
 use cluebox_protocol::envelope::{self, Origin, REPORT_LIMIT};
 use cluebox_protocol::keys::PublicKey;
 use cluebox_protocol::letter::{Letter, Note, Report, SectionAnswers};
+use cluebox_protocol::page::WorkerConfig;
 use cluebox_protocol::pow;
 use cluebox_protocol::profile::PublicProfile;
 use cluebox_protocol::wire::{
@@ -55,7 +56,7 @@ const POW_SLICE: u64 = 20_000;
 /// What the worker remembers between requests.
 #[derive(Default)]
 pub struct Sealer {
-    profile: Option<PublicProfile>,
+    config: Option<WorkerConfig>,
     /// The keys of the last code used, so the status page derives once per code.
     cached: Option<(String, ReporterKeys)>,
     /// A solved challenge waiting for the next submission.
@@ -67,7 +68,8 @@ pub struct Sealer {
     last_sent: Option<(String, Pow)>,
 }
 
-/// Answers one request, fetching the sealing settings first if they are not loaded yet.
+/// Answers one request. The page's first one is [`ToWorker::Configure`]; before it, anything
+/// that needs the profile is refused (the worker never fetches it itself).
 ///
 /// The sealer is borrowed only between awaits, so requests may overlap.
 pub async fn serve(
@@ -76,15 +78,17 @@ pub async fn serve(
     request: ToWorker,
 ) -> FromWorker {
     let id = request.id();
-    if !matches!(
-        request,
-        ToWorker::Upload { .. } | ToWorker::SendFollowUp { .. }
-    ) && let Err(answer) = load_profile(sealer, net, id).await
-    {
-        return answer;
-    }
     let failed = |message: String| FromWorker::Failed { id, message };
     match request {
+        ToWorker::Configure { id, config } => {
+            match WorkerConfig::decode(&config)
+                .map_err(|e| e.to_string())
+                .and_then(|c| sealer.borrow_mut().configure(c))
+            {
+                Ok(()) => FromWorker::Configured { id },
+                Err(e) => failed(e),
+            }
+        }
         ToWorker::NewCode { id } => match sealer.borrow_mut().new_code() {
             Ok(code) => FromWorker::Code { id, code },
             Err(e) => failed(e),
@@ -143,25 +147,6 @@ pub async fn serve(
     }
 }
 
-/// Fetches `GET /api/v1/profile` (recipient keys, Argon2 settings) unless already loaded.
-/// The worker calls it at start, so the settings are usually there before the first request.
-pub async fn load_profile(
-    sealer: &RefCell<Sealer>,
-    net: &impl Transport,
-    id: u32,
-) -> Result<(), FromWorker> {
-    if sealer.borrow().profile.is_some() {
-        return Ok(());
-    }
-    match net.call("GET", "/api/v1/profile", None).await {
-        Ok((200, text)) => sealer
-            .borrow_mut()
-            .set_profile(&text)
-            .map_err(|message| FromWorker::Failed { id, message }),
-        answer => Err(http_failure(id, answer)),
-    }
-}
-
 /// Solves a challenge ahead of the next submission, in slices, so the reporter never waits for
 /// it (the worker calls this at start and after each submission).
 pub async fn presolve(sealer: &RefCell<Sealer>, net: &impl Transport) {
@@ -174,7 +159,7 @@ pub async fn presolve(sealer: &RefCell<Sealer>, net: &impl Transport) {
 /// Fetches a challenge and solves it; `None` if the server asks for no work or cannot be
 /// reached.
 async fn solve_fresh(sealer: &RefCell<Sealer>, net: &impl Transport) -> Option<Pow> {
-    let wanted = sealer.borrow().profile.as_ref().map(|p| p.pow_bits);
+    let wanted = sealer.borrow().config.as_ref().map(|c| c.pow_bits);
     if wanted == Some(0) {
         return None;
     }
@@ -287,17 +272,18 @@ fn http_failure(id: u32, answer: Result<(u16, String), ()>) -> FromWorker {
 }
 
 impl Sealer {
-    /// Takes the `GET /api/v1/profile` document; refuses Argon2 settings below the floor, so
-    /// a server cannot make inquiry codes cheap to guess.
+    /// Takes the page's configuration; refuses Argon2 settings below the floor, so a server
+    /// cannot make inquiry codes cheap to guess.
+    pub fn configure(&mut self, config: WorkerConfig) -> Result<(), String> {
+        config.argon2.check_floor().map_err(|e| e.to_string())?;
+        self.config = Some(config);
+        Ok(())
+    }
+
+    /// Takes a `GET /api/v1/profile` document (what the server's page config is made from).
     pub fn set_profile(&mut self, json: &str) -> Result<(), String> {
         let profile: PublicProfile = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        profile
-            .profile
-            .argon2
-            .check_floor()
-            .map_err(|e| e.to_string())?;
-        self.profile = Some(profile);
-        Ok(())
+        self.configure(WorkerConfig::new(&profile))
     }
 
     fn new_code(&mut self) -> Result<String, String> {
@@ -313,10 +299,10 @@ impl Sealer {
         region: Option<&str>,
         sections: Vec<SectionAnswers>,
     ) -> Result<String, String> {
-        let profile = self.profile()?.clone();
+        let profile = self.config()?.clone();
         let keys = self.keys(code)?;
         let letter = Letter::Report(Report {
-            profile: profile.profile.id.clone(),
+            profile: profile.profile.clone(),
             locale,
             reply_key: keys.reply_public(),
             sections,
@@ -347,8 +333,8 @@ impl Sealer {
 
     fn open_case(&mut self, code: &str, inquiry_json: &str) -> Result<CaseView, String> {
         let inquiry: Inquiry = serde_json::from_str(inquiry_json).map_err(|e| e.to_string())?;
-        let profile = self.profile()?;
-        let first_status = profile.profile.statuses[0].id.clone();
+        let profile = self.config()?;
+        let first_status = profile.first_status.clone();
         let office = office_keys(profile);
         let keys = self.keys(code)?;
         let mut numbers = Numbers::default();
@@ -421,7 +407,7 @@ impl Sealer {
     }
 
     fn follow_up_body(&mut self, code: &str, text: String) -> Result<String, String> {
-        let mut recipients = self.profile()?.recipients.national.clone();
+        let mut recipients = self.config()?.recipients.national.clone();
         let keys = self.keys(code)?;
         // Also sealed to the reporter's own key, so the status page can show it again; sealed
         // with it too, so the desk knows it comes from the code's holder.
@@ -443,19 +429,19 @@ impl Sealer {
         })
     }
 
-    fn profile(&self) -> Result<&PublicProfile, String> {
-        self.profile
+    fn config(&self) -> Result<&WorkerConfig, String> {
+        self.config
             .as_ref()
-            .ok_or_else(|| "the worker has no profile yet".to_owned())
+            .ok_or_else(|| "the worker has no configuration yet".to_owned())
     }
 
     fn keys(&mut self, code: &str) -> Result<&ReporterKeys, String> {
         let code = InquiryCode::parse(code).map_err(|e| e.to_string())?;
         let canonical = code.expose_grouped().to_string();
         if self.cached.as_ref().is_none_or(|(c, _)| *c != canonical) {
-            let profile = self.profile()?;
-            let keys = derive(&code, &profile.profile.argon2, &profile.profile.argon2_salt)
-                .map_err(|e| e.to_string())?;
+            let config = self.config()?;
+            let keys =
+                derive(&code, &config.argon2, &config.argon2_salt).map_err(|e| e.to_string())?;
             self.cached = Some((canonical, keys));
         }
         Ok(&self.cached.as_ref().expect("set above").1)
@@ -464,7 +450,7 @@ impl Sealer {
 
 /// Every office key of the profile (national and regional): the senders whose replies and
 /// status letters are the office's.
-fn office_keys(profile: &PublicProfile) -> Vec<PublicKey> {
+fn office_keys(profile: &WorkerConfig) -> Vec<PublicKey> {
     let mut keys = profile.recipients.national.clone();
     for key in profile.recipients.regions.values().flatten() {
         if !keys.contains(key) {

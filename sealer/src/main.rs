@@ -80,13 +80,17 @@ fn main() {
             };
             let (sealer, net, post) = (sealer.clone(), net.clone(), post.clone());
             spawn_local(async move {
-                let submitted = matches!(
+                // After the configuration (the difficulty is in it) and after each submission
+                // (ready for the next one), a proof of work is solved in the background while
+                // the reporter types.
+                let solve_next = matches!(
                     request,
-                    ToWorker::Upload { .. } | ToWorker::SendFollowUp { .. }
+                    ToWorker::Configure { .. }
+                        | ToWorker::Upload { .. }
+                        | ToWorker::SendFollowUp { .. }
                 );
                 post(&cluebox_sealer::serve(&sealer, &*net, request).await);
-                if submitted {
-                    // Ready for the next one (a follow-up, another report).
+                if solve_next {
                     cluebox_sealer::presolve(&sealer, &*net).await;
                 }
             });
@@ -94,18 +98,8 @@ fn main() {
     };
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
+    // The page answers with its configuration (ToWorker::Configure).
     post(&FromWorker::Ready);
-    // Fetch the sealing settings now, so they are there when the reporter submits (a failure
-    // here is retried by the first request that needs them), then solve a proof of work in the
-    // background while the reporter types.
-    spawn_local(async move {
-        if cluebox_sealer::load_profile(&sealer, &*net, 0)
-            .await
-            .is_ok()
-        {
-            cluebox_sealer::presolve(&sealer, &*net).await;
-        }
-    });
 }
 
 #[cfg(not(target_arch = "wasm32"))]

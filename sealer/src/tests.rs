@@ -69,6 +69,13 @@ fn profile_json(office: &SecretKey, region: &SecretKey) -> String {
     .unwrap()
 }
 
+/// What the page does first: hands the worker the configuration the server wrote into it.
+fn configure(s: &RefCell<Sealer>, net: &Script, public_json: &str) -> FromWorker {
+    let public: PublicProfile = serde_json::from_str(public_json).unwrap();
+    let config = cluebox_protocol::page::WorkerConfig::new(&public).encode();
+    block_on(serve(s, net, ToWorker::Configure { id: 99, config }))
+}
+
 fn new_code(s: &RefCell<Sealer>, net: &Script) -> String {
     let FromWorker::Code { id: 1, code } = block_on(serve(s, net, ToWorker::NewCode { id: 1 }))
     else {
@@ -87,13 +94,9 @@ fn a_report_is_sealed_to_the_national_and_regional_offices() {
     );
     let s = RefCell::new(Sealer::default());
     let net = Script::default();
-    net.then(Ok((200, &profile_json(&office, &region))));
+    configure(&s, &net, &profile_json(&office, &region));
     let code = new_code(&s, &net);
-    assert_eq!(
-        net.sent.borrow()[0].1,
-        "/api/v1/profile",
-        "fetched first, once"
-    );
+    assert!(net.sent.borrow().is_empty(), "configured without a request");
     let sections = vec![SectionAnswers {
         id: "situation".into(),
         fields: vec![FieldAnswer {
@@ -169,7 +172,11 @@ fn a_report_is_sealed_to_the_national_and_regional_offices() {
     };
     let lookup: InquiryRequest = serde_json::from_str(&net.last_body()).unwrap();
     assert_eq!(lookup.lookup_token, submit.lookup_token);
-    assert_eq!(net.sent.borrow().len(), 3, "the profile was fetched once");
+    assert_eq!(
+        net.sent.borrow().len(),
+        2,
+        "the upload and the lookup, nothing else"
+    );
 }
 
 #[test]
@@ -181,7 +188,7 @@ fn only_the_offices_messages_are_shown_as_the_offices() {
     );
     let s = RefCell::new(Sealer::default());
     let net = Script::default();
-    net.then(Ok((200, &profile_json(&office, &region))));
+    configure(&s, &net, &profile_json(&office, &region));
     let code = new_code(&s, &net);
     let seal = ToWorker::SealFollowUp {
         id: 2,
@@ -317,13 +324,23 @@ fn a_profile_below_the_argon2_floor_is_refused() {
     };
     let s = RefCell::new(Sealer::default());
     let net = Script::default();
-    net.then(Ok((200, &serde_json::to_string(&public).unwrap())));
-    let FromWorker::Failed { id: 1, message } =
-        block_on(serve(&s, &net, ToWorker::NewCode { id: 1 }))
+    let FromWorker::Failed { id: 99, message } =
+        configure(&s, &net, &serde_json::to_string(&public).unwrap())
     else {
         panic!()
     };
     assert!(message.contains("below the floor"), "{message}");
+    let FromWorker::Failed { id: 1, .. } = block_on(serve(&s, &net, ToWorker::NewCode { id: 1 }))
+    else {
+        panic!("nothing works with a refused configuration")
+    };
+    let damaged = ToWorker::Configure {
+        id: 2,
+        config: "not a config".into(),
+    };
+    let FromWorker::Failed { id: 2, .. } = block_on(serve(&s, &net, damaged)) else {
+        panic!()
+    };
 }
 
 #[test]
@@ -331,18 +348,15 @@ fn every_kind_of_failure_is_an_answer() {
     let (office, region) = (SecretKey::generate(), SecretKey::generate());
     let s = RefCell::new(Sealer::default());
     let net = Script::default();
-    // Offline while fetching the settings: a network failure, and the next request retries.
-    net.then(Err(()));
-    assert_eq!(
-        block_on(serve(&s, &net, ToWorker::NewCode { id: 7 })),
-        FromWorker::Http {
-            id: 7,
-            status: 0,
-            code: String::new(),
-            message: String::new()
-        }
-    );
-    net.then(Ok((200, &profile_json(&office, &region))));
+    // Before the page's configuration: refused, without a request.
+    let FromWorker::Failed { id: 7, message } =
+        block_on(serve(&s, &net, ToWorker::NewCode { id: 7 }))
+    else {
+        panic!()
+    };
+    assert!(message.contains("no configuration"), "{message}");
+    assert!(net.sent.borrow().is_empty());
+    configure(&s, &net, &profile_json(&office, &region));
     new_code(&s, &net);
     // A code that is not one.
     let FromWorker::Failed { id: 8, .. } = block_on(serve(
@@ -422,7 +436,7 @@ fn submissions_carry_a_proof_of_work_and_a_refused_one_is_replaced_once() {
     public.pow_bits = 8;
     let s = RefCell::new(Sealer::default());
     let net = Script::default();
-    net.then(Ok((200, &serde_json::to_string(&public).unwrap())));
+    configure(&s, &net, &serde_json::to_string(&public).unwrap());
     let code = new_code(&s, &net);
     let FromWorker::Sealed { body, .. } = block_on(serve(
         &s,

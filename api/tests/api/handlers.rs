@@ -249,7 +249,11 @@ async fn strict_headers_on_pages_files_api_answers_404s_and_errors() {
         .unwrap();
     let (s, h, _) = send(&app, req).await;
     assert_eq!(s, StatusCode::NOT_MODIFIED);
-    assert_strict_headers(&h);
+    // A stylesheet is never a document: only the headers that matter for it.
+    assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(h["cross-origin-resource-policy"], "same-origin");
+    assert!(!h.contains_key(header::CONTENT_SECURITY_POLICY));
+    assert!(!h.contains_key(header::SET_COOKIE));
     // A page 404.
     let (s, h, body) = send(
         &app,
@@ -270,48 +274,112 @@ async fn strict_headers_on_pages_files_api_answers_404s_and_errors() {
 }
 
 #[tokio::test]
-async fn each_page_load_gets_a_fresh_nonce_in_page_and_policy() {
+async fn app_pages_are_compressed_and_their_policy_names_each_inline_script() {
     let app = TestApp::new();
-    let mut nonces = Vec::new();
-    for _ in 0..2 {
-        let (s, h, body) = send(&app, Request::get("/report").body(Body::empty()).unwrap()).await;
-        assert_eq!(s, StatusCode::OK);
-        assert_strict_headers(&h);
-        assert_eq!(h[header::CACHE_CONTROL], "no-store");
-        let page = String::from_utf8(body).unwrap();
-        assert!(!page.contains("TRUNK NONCE"));
-        assert!(
-            !page.contains("cluebox:fallback") && page.contains("tel:12337"),
-            "fallback filled: {page}"
-        );
-        // The profile is in the page, for the form to draw without another request.
-        let content = page
-            .split("<meta name=\"cluebox-page\" content=\"")
+    let get = |path: &str| {
+        Request::get(path)
+            .header(header::ACCEPT_ENCODING, "gzip, br")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (s, h, body) = send(&app, get("/report")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_strict_headers(&h);
+    assert_eq!(
+        h[header::CONTENT_ENCODING],
+        "br",
+        "the page is sent compressed"
+    );
+    assert_eq!(h[header::CACHE_CONTROL], "no-cache", "revalidated by ETag");
+    let etag = h[header::ETAG].clone();
+    let mut page = String::new();
+    std::io::Read::read_to_string(
+        &mut brotli::Decompressor::new(body.as_slice(), 4096),
+        &mut page,
+    )
+    .unwrap();
+    assert!(
+        !page.contains("cluebox:fallback") && page.contains("tel:12337"),
+        "fallback filled: {page}"
+    );
+    // The profile is in the page, for the form to draw without another request, and the
+    // worker's configuration beside it.
+    let meta = |name: &str| {
+        page.split(&format!("<meta name=\"{name}\" content=\""))
             .nth(1)
-            .expect("the profile is filled in")
+            .unwrap_or_else(|| panic!("{name} is filled in"))
             .split('"')
             .next()
-            .unwrap();
-        let embedded = cluebox_protocol::page::PageProfile::decode(content).unwrap();
-        let public = app.profile();
-        assert_eq!(embedded.server_key, public.server_key);
-        assert_eq!(embedded.sections, public.profile.sections);
-        let csp = h[header::CONTENT_SECURITY_POLICY]
+            .unwrap()
+            .to_owned()
+    };
+    let embedded = cluebox_protocol::page::PageProfile::decode(&meta("cluebox-page")).unwrap();
+    let public = app.profile();
+    assert_eq!(embedded.server_key, public.server_key);
+    assert_eq!(embedded.sections, public.profile.sections);
+    let worker = cluebox_protocol::page::WorkerConfig::decode(&meta("cluebox-worker")).unwrap();
+    assert_eq!(worker, cluebox_protocol::page::WorkerConfig::new(&public));
+    // Every inline script (Trunk's bootstrap, the boot check) is named by its hash, and
+    // nothing else inline may run.
+    let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    let hashes = cluebox_api::site::inline_script_hashes(&page);
+    assert_eq!(hashes.len(), 2, "{page}");
+    for hash in &hashes {
+        assert!(csp.contains(hash.as_str()), "{csp} lacks {hash}");
+    }
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("nonce"));
+    // The same bytes every time: a revalidation is a 304.
+    let (s, _, _) = send(
+        &app,
+        Request::get("/report")
+            .header(header::IF_NONE_MATCH, etag)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_MODIFIED);
+    // The status page prefetches the worker's files, named by the loader.
+    let (_, _, body) = send(&app, Request::get("/status").body(Body::empty()).unwrap()).await;
+    let status = String::from_utf8(body).unwrap();
+    assert!(
+        status
+            .contains("<link rel=\"prefetch\" href=\"/cluebox-sealer-0123456789abcdef_bg.wasm\">"),
+        "{status}"
+    );
+}
+
+#[tokio::test]
+async fn only_the_landing_pages_may_be_indexed() {
+    let app = TestApp::new();
+    for (path, indexable) in [
+        ("/", true),
+        ("/en/", true),
+        ("/report", false),
+        ("/status", false),
+        ("/api/v1/profile", false),
+        ("/no-such-page", false),
+    ] {
+        let (_, h, _) = send(&app, Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(
+            h.get("x-robots-tag").is_none(),
+            indexable,
+            "{path}: {:?}",
+            h.get("x-robots-tag")
+        );
+    }
+    let (s, h, body) = send(
+        &app,
+        Request::get("/robots.txt").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        h[header::CONTENT_TYPE]
             .to_str()
             .unwrap()
-            .to_owned();
-        let nonce = csp
-            .split("'nonce-")
-            .nth(1)
-            .unwrap()
-            .split('\'')
-            .next()
-            .unwrap()
-            .to_owned();
-        assert!(page.contains(&format!("nonce=\"{nonce}\"")), "{page}");
-        nonces.push(nonce);
-    }
-    assert_ne!(nonces[0], nonces[1]);
+            .starts_with("text/plain")
+    );
+    assert!(String::from_utf8(body).unwrap().contains("Disallow: /api/"));
 }
 
 #[tokio::test]

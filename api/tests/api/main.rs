@@ -142,14 +142,14 @@ pub(crate) fn relaxed_flood() -> cluebox_api::config::FloodSettings {
     }
 }
 
-/// A minimal portal: two app pages with Trunk's nonce placeholder, a hashed script, a large
-/// stylesheet (compressed), a 404 page.
+/// A minimal portal: two app pages with Trunk's inline bootstrap, a hashed script, a large
+/// stylesheet (compressed), a worker loader.
 pub(crate) fn write_site(site: &Path) {
     std::fs::create_dir_all(site).unwrap();
     for (page, title) in [("report.html", "举报"), ("status.html", "查询")] {
         std::fs::write(
             site.join(page),
-            format!("<!doctype html><head><title>{title}</title><!--cluebox:page--><script type=module nonce=\"{{{{__TRUNK NONCE__}}}}\">import('/app-0123456789abcdef.js')</script></head><body><main id=fallback><!--cluebox:fallback--></main></body>"),
+            format!("<!doctype html><head><title>{title}</title><!--cluebox:page--><script type=module>import('/app-0123456789abcdef.js')</script><!--cluebox:worker-prefetch--></head><body><main id=fallback><!--cluebox:fallback--></main></body>"),
         )
         .unwrap();
     }
@@ -164,8 +164,8 @@ pub(crate) fn write_site(site: &Path) {
     )
     .unwrap();
     std::fs::write(
-        site.join("404.html"),
-        "<!doctype html><title>找不到</title><p>找不到该页面</p>",
+        site.join("cluebox-sealer_loader.js"),
+        r#"importScripts("./cluebox-sealer-0123456789abcdef.js");wasm_bindgen("./cluebox-sealer-0123456789abcdef_bg.wasm");"#,
     )
     .unwrap();
 }

@@ -1,10 +1,12 @@
-//! `cluebox-weight`: the weight of the form route's critical path, as served compressed.
+//! `cluebox-weight`: the weight of the form route's critical path, as served.
 //!
-//! The critical path is the form page (`dist/report.html`, with the blocks the server fills in:
-//! the fallback and the embedded profile) and every file it names (stylesheet, JS glue,
-//! WebAssembly). The status and poster pages are measured the same way; files no page names (the crypto
-//! worker, loaded by the running app in the background) are listed separately. Sizes are as the
-//! server sends them: brotli quality 11 and gzip 9, like `cluebox`'s static file cache.
+//! The critical path is the form page and every file it names (stylesheet, JS glue,
+//! WebAssembly). Each is requested from the real server's router (`cluebox_api::router`, built
+//! on `dist/` with a non-demo configuration, so no demo banner), with
+//! `Accept-Encoding: br, gzip` (the brotli column) and `gzip` (the gzip column), and counted as a
+//! browser receives it: the status line, every header and the body. The status and poster pages
+//! are measured the same way; files no page names (the crypto worker, loaded by the running app
+//! in the background, prefetched by the status page) are listed separately.
 //!
 //! Run after the pages are built (`build_portal` in scripts/tools.sh; scripts/test.sh does it):
 //! `cargo run --release -p cluebox-bench --bin cluebox-weight -- --write docs/BENCHMARKS.md`
@@ -12,7 +14,6 @@
 
 #![allow(clippy::print_stdout)]
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -34,26 +35,47 @@ struct Args {
     enforce: bool,
 }
 
-fn brotli_len(raw: &[u8]) -> usize {
-    let mut out = Vec::new();
-    {
-        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
-        w.write_all(raw).expect("in memory");
-    }
-    out.len()
-}
-
-fn gzip_len(raw: &[u8]) -> usize {
-    let mut w = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    w.write_all(raw).expect("in memory");
-    w.finish().expect("in memory").len()
-}
-
-/// A row of the tables: name, raw, gzip, brotli.
+/// A row of the tables: name, raw file, gzip as served, brotli as served.
 type Row = (String, usize, usize, usize);
 
-fn row(name: &str, raw: &[u8]) -> Row {
-    (name.to_owned(), raw.len(), gzip_len(raw), brotli_len(raw))
+/// Bytes on the wire for `GET /path` with `encoding` accepted: status line, headers, body;
+/// and the body's length without compression.
+async fn served(app: &axum::Router, path: &str, encoding: &str) -> anyhow::Result<(usize, usize)> {
+    use tower::ServiceExt as _;
+    let request = axum::http::Request::get(path)
+        .header("accept-encoding", encoding)
+        .body(axum::body::Body::empty())?;
+    let response = app.clone().oneshot(request).await?;
+    anyhow::ensure!(response.status() == 200, "{path}: {}", response.status());
+    let headers: usize = response
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + 2 + value.len() + 2)
+        .sum();
+    let compressed = response.headers().contains_key("content-encoding");
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    let raw = if compressed && encoding.starts_with("br") {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(
+            &mut brotli::Decompressor::new(body.as_ref(), 4096),
+            &mut out,
+        )?;
+        out.len()
+    } else if compressed {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body.as_ref()), &mut out)?;
+        out.len()
+    } else {
+        body.len()
+    };
+    // "HTTP/1.1 200 OK\r\n", the headers, the blank line, the body.
+    Ok((17 + headers + 2 + body.len(), raw))
+}
+
+async fn row(app: &axum::Router, name: &str, path: &str) -> anyhow::Result<Row> {
+    let (br, raw) = served(app, path, "br, gzip").await?;
+    let (gz, _) = served(app, path, "gzip").await?;
+    Ok((name.to_owned(), raw, gz, br))
 }
 
 fn table(rows: &[Row]) -> String {
@@ -63,12 +85,23 @@ fn table(rows: &[Row]) -> String {
         .join("\n")
 }
 
-fn main() -> anyhow::Result<()> {
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let profile: cluebox_protocol::profile::Profile =
-        toml::from_str(include_str!("../../../profiles/12337.toml"))?;
-    // A real key's length: the page carries it for saved receipts.
-    let server_key = "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqo=";
+    let dir = tempfile::tempdir()?;
+    // A deployment's configuration: one office key, a desk token, secrets outside the data.
+    let config = cluebox_api::config::Config {
+        data_dir: dir.path().join("data"),
+        secrets_dir: Some(dir.path().join("secrets")),
+        site_dir: args.dist.clone(),
+        recipients: Some(cluebox_protocol::profile::Recipients {
+            national: vec![cluebox_protocol::keys::SecretKey::generate().public_key()],
+            regions: Default::default(),
+        }),
+        desk_token_hashes: vec!["00".repeat(32)],
+        ..Default::default()
+    };
+    let app = cluebox_api::router(cluebox_api::build_state(&config)?);
     let mut names: Vec<String> = std::fs::read_dir(&args.dist)?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .collect();
@@ -83,21 +116,28 @@ fn main() -> anyhow::Result<()> {
                 path.display()
             )
         })?;
-        let served = cluebox_api::site::fill_page(&html, &profile, server_key);
-        let mut rows = vec![row(&format!("{page} (as served)"), served.as_bytes())];
+        let route = format!("/{}", page.trim_end_matches(".html"));
+        let mut rows = vec![row(&app, &format!("{route} (the page)"), &route).await?];
+        // Files the page loads itself (not its prefetches: those are background work).
+        let fetched = html
+            .lines()
+            .filter(|l| !l.contains("rel=\"prefetch\""))
+            .collect::<String>();
         for name in names
             .iter()
-            .filter(|n| n.as_str() != page && html.contains(n.as_str()))
+            .filter(|n| n.as_str() != page && fetched.contains(n.as_str()))
         {
-            rows.push(row(name, &std::fs::read(args.dist.join(name))?));
+            rows.push(row(&app, name, &format!("/{name}")).await?);
         }
         pages.push(rows);
     }
-    let background: Vec<Row> = names
+    let mut background = Vec::new();
+    for n in names
         .iter()
         .filter(|n| !n.ends_with(".html") && !pages.iter().flatten().any(|r| &r.0 == *n))
-        .map(|n| Ok(row(n, &std::fs::read(args.dist.join(n))?)))
-        .collect::<anyhow::Result<_>>()?;
+    {
+        background.push(row(&app, n, &format!("/{n}")).await?);
+    }
     let sum = |rows: &[Row]| {
         (
             rows.iter().map(|r| r.3).sum::<usize>(),
@@ -110,15 +150,15 @@ fn main() -> anyhow::Result<()> {
     let verdict = if total <= BUDGET { "within" } else { "OVER" };
     let block = format!(
         "<!-- bench:weight -->\n\
-         Form route critical path (`/report`): **{total} bytes brotli** ({total_gz} gzip), budget {BUDGET}: {verdict} budget. \
-         The page carries the 12337 profile (`<meta name=\"cluebox-page\">`), so nothing else is fetched before the form shows.\n\n\
-         | file | raw | gzip -9 | brotli 11 |\n|---|---|---|---|\n{}\n\n\
+         Form route critical path (`/report`): **{total} bytes brotli as served** (status line, headers and body; {total_gz} with gzip), budget {BUDGET}: {verdict} budget. \
+         The page carries the 12337 profile (`<meta name=\"cluebox-page\">`) and the crypto worker's configuration, so nothing else is fetched before the form shows.\n\n\
+         | file | raw body | gzip, as served | brotli, as served |\n|---|---|---|---|\n{}\n\n\
          Status page (`/status`), its own bundle: {status_total} bytes brotli.\n\n\
-         | file | raw | gzip -9 | brotli 11 |\n|---|---|---|---|\n{}\n\n\
+         | file | raw body | gzip, as served | brotli, as served |\n|---|---|---|---|\n{}\n\n\
          Poster page for admins (`/poster`, with the QR encoder), its own bundle: {poster_total} bytes brotli.\n\n\
-         | file | raw | gzip -9 | brotli 11 |\n|---|---|---|---|\n{}\n\n\
+         | file | raw body | gzip, as served | brotli, as served |\n|---|---|---|---|\n{}\n\n\
          Loaded in the background by the running app (the crypto worker; not on any page's critical path):\n\n\
-         | file | raw | gzip -9 | brotli 11 |\n|---|---|---|---|\n{}\n\n\
+         | file | raw body | gzip, as served | brotli, as served |\n|---|---|---|---|\n{}\n\n\
          Command: `./scripts/test.sh` builds the pages; then `cargo run --release -p cluebox-bench --bin cluebox-weight -- --write docs/BENCHMARKS.md`\n\
          <!-- /bench:weight -->",
         table(&pages[0]),

@@ -1,5 +1,8 @@
 //! One form field, rendered from its profile definition: a labelled input with the right
 //! keyboard (`inputmode`), `autocomplete`, hint and error tied to it for screen readers.
+//!
+//! A problem shows once the reporter leaves the field (or tries to move on), never on the
+//! first keystroke of an ID number that is not finished yet; once shown it follows each key.
 
 use cluebox_protocol::profile::{Choice, Field, FieldKind, Section};
 
@@ -33,7 +36,10 @@ pub fn FieldInput(
     answers: RwSignal<Answers>,
     /// The interface language.
     lang: RwSignal<Lang>,
+    /// Show every problem now (the reporter tried to move on).
+    show_errors: RwSignal<bool>,
 ) -> impl IntoView {
+    let touched = RwSignal::new(false);
     let key = form::key(&section.id, &field.id);
     let id = ["f-", &section.id, "-", &field.id].concat();
     let hint_id = [id.as_str(), "-hint"].concat();
@@ -58,7 +64,15 @@ pub fn FieldInput(
     };
     let problem = {
         let (field, value) = (field.clone(), value.clone());
-        Memo::new(move |_| validate::field_problem(&field, &value(), lang.get().text()))
+        let checked =
+            Memo::new(move |_| validate::field_problem(&field, &value(), lang.get().text()));
+        Memo::new(move |_| {
+            if touched.get() || show_errors.get() {
+                checked.get()
+            } else {
+                None
+            }
+        })
     };
     let describedby = {
         let (hint_id, err_id, has_hint) = (hint_id.clone(), err_id.clone(), field.hint.is_some());
@@ -139,6 +153,7 @@ pub fn FieldInput(
                     aria-describedby=describedby.clone()
                     aria-invalid=move || problem.with(Option::is_some).to_string()
                     prop:value=value.clone()
+                    on:blur=move |_| touched.set(true)
                     on:input=move |ev| set(event_target_value(&ev))></textarea>
             }
             .into_any()
@@ -150,6 +165,7 @@ pub fn FieldInput(
                     aria-describedby=describedby.clone()
                     aria-invalid=move || problem.with(Option::is_some).to_string()
                     prop:value=value.clone()
+                    on:blur=move |_| touched.set(true)
                     on:input=move |ev| set(event_target_value(&ev)) />
             }
             .into_any()

@@ -1,9 +1,13 @@
 //! The report wizard: one step per profile section, then a review step, then the receipt.
 //!
-//! Back and next never lose input (all answers live in one signal for the page's life). On
-//! submit: a code and keys are derived, the report is sealed to the profile's recipients and
-//! uploaded with an idempotency key; network failures are retried with the same request, so a
-//! retry or a double tap never files two reports. The page paints between steps.
+//! The first step opens with what a frightened first-time reporter needs to know (sealed on the
+//! phone, nothing about them kept, anonymous by default, the emergency number, the hotline's
+//! notices, what it accepts). Back and next never lose input (all answers live in one signal
+//! for the page's life); problems are listed at the top, linked to their fields. On submit (a
+//! form with nothing in it asks once): a code and keys are derived, the report is sealed to the
+//! profile's recipients and uploaded with an idempotency key; network failures are retried with
+//! the same request until the connection returns, so a retry or a double tap never files two
+//! reports. The page paints between steps.
 
 use cluebox_protocol::letter::Answer;
 use leptos::prelude::*;
@@ -23,10 +27,15 @@ use cluebox_protocol::worker::{FromWorker, ToWorker};
 #[derive(Clone)]
 enum Stage {
     Editing,
+    /// Nothing was filled in: asking once whether to send it anyway.
+    ConfirmEmpty,
     Deriving,
     Sealing,
     Uploading,
-    Waiting { seconds: u32, attempt: u32 },
+    Waiting {
+        seconds: u32,
+        attempt: u32,
+    },
     Failed(String),
     Done(Done),
 }
@@ -39,7 +48,11 @@ pub fn ReportPage(
     /// The interface language.
     lang: RwSignal<Lang>,
 ) -> impl IntoView {
-    let answers = RwSignal::new(form::initial_answers(&profile));
+    let region = platform::query_param("region");
+    let initial = form::initial_answers(&profile, region.as_deref());
+    let answers = RwSignal::new(initial.clone());
+    let initial = StoredValue::new(initial);
+    let show_errors = RwSignal::new(false);
     let sections = profile.sections.clone();
     let steps = sections.len();
     let profile = StoredValue::new(profile);
@@ -59,94 +72,121 @@ pub fn ReportPage(
         }
     });
 
-    let has_errors = {
+    // (field id, label, problem) of every visible field with a problem, in one step or all.
+    let problems = {
         let sections = sections.clone();
-        move |only: Option<usize>| {
-            let t = lang.get_untracked().text();
-            answers.with_untracked(|a| {
+        move |only: Option<usize>| -> Vec<(String, String, String)> {
+            let l = lang.get();
+            answers.with(|a| {
                 sections
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| only.is_none_or(|o| o == *i))
-                    .any(|(_, s)| {
-                        s.fields.iter().any(|f| {
-                            form::visible(s, f, a)
-                                && validate::field_problem(
-                                    f,
-                                    a.get(&form::key(&s.id, &f.id)).map_or("", String::as_str),
-                                    t,
+                    .flat_map(|(_, s)| {
+                        s.fields.iter().filter_map(move |f| {
+                            let value = a.get(&form::key(&s.id, &f.id)).map_or("", String::as_str);
+                            let problem = validate::field_problem(f, value, l.text())?;
+                            form::visible(s, f, a).then(|| {
+                                (
+                                    ["f-", &s.id, "-", &f.id].concat(),
+                                    l.pick(&f.label).to_owned(),
+                                    problem,
                                 )
-                                .is_some()
+                            })
                         })
                     })
+                    .collect()
             })
         }
     };
-    let blocked = RwSignal::new(false);
     let go = {
-        let has_errors = has_errors.clone();
+        let problems = problems.clone();
         move |to: usize| {
             let current = step.get_untracked();
-            if to > current && current < steps && has_errors(Some(current)) {
-                blocked.set(true);
+            if to > current && current < steps && !untrack(|| problems(Some(current))).is_empty() {
+                show_errors.set(true);
+                platform::focus("#error-summary");
                 return;
             }
-            blocked.set(false);
             step.set(to);
         }
     };
 
-    let submit = move || {
-        if matches!(
-            stage.get_untracked(),
-            Stage::Deriving
-                | Stage::Sealing
-                | Stage::Uploading
-                | Stage::Waiting { .. }
-                | Stage::Done(_)
-        ) {
-            return; // a double tap while working
+    let submit = {
+        let problems = problems.clone();
+        move |confirmed: bool| {
+            if matches!(
+                stage.get_untracked(),
+                Stage::Deriving
+                    | Stage::Sealing
+                    | Stage::Uploading
+                    | Stage::Waiting { .. }
+                    | Stage::Done(_)
+            ) {
+                return; // a double tap while working
+            }
+            if !untrack(|| problems(None)).is_empty() {
+                show_errors.set(true);
+                platform::focus("#error-summary");
+                return;
+            }
+            let empty =
+                initial.with_value(|i| answers.with_untracked(|a| form::nothing_given(a, i)));
+            if empty && !confirmed && prepared.with_value(Option::is_none) {
+                stage.set(Stage::ConfirmEmpty);
+                platform::focus("#confirm-empty h2");
+                return;
+            }
+            // Busy from this instant: a second tap before the task starts must not start another.
+            stage.set(Stage::Deriving);
+            leptos::task::spawn_local(run_submission(profile, answers, lang, stage, prepared));
         }
-        if has_errors(None) {
-            blocked.set(true);
-            return;
-        }
-        // Busy from this instant: a second tap before the task starts must not start another.
-        stage.set(Stage::Deriving);
-        leptos::task::spawn_local(run_submission(profile, answers, lang, stage, prepared));
     };
+    let submit = Callback::new(submit);
 
-    let progress = move || {
-        let t = lang.get().text();
-        let n = step.get().min(steps) + 1;
-        fill(
-            t.step_of,
-            &[("n", &n.to_string()), ("m", &(steps + 1).to_string())],
-        )
-    };
-    let progress_bar = {
+    let titles = {
         let sections = sections.clone();
-        move || {
-            let current = step.get();
-            let l = lang.get();
+        move |l: Lang| {
             sections
                 .iter()
                 .map(|s| l.pick(&s.title).to_owned())
                 .chain(std::iter::once(l.text().review.to_owned()))
-                .enumerate()
-                .map(|(i, title)| {
-                    let class = if i == current {
-                        "current"
-                    } else if i < current {
-                        "done"
-                    } else {
-                        "todo"
-                    };
-                    let aria = (i == current).then_some("step");
-                    view! { <li class=class aria-current=aria>{title}</li> }
-                })
-                .collect_view()
+                .collect::<Vec<_>>()
         }
+    };
+    let progress = {
+        let titles = titles.clone();
+        move || {
+            let l = lang.get();
+            let n = step.get().min(steps);
+            fill(
+                l.text().step_of,
+                &[
+                    ("n", &(n + 1).to_string()),
+                    ("m", &(steps + 1).to_string()),
+                    ("s", &titles(l)[n]),
+                ],
+            )
+        }
+    };
+    let progress_bar = move || {
+        let current = step.get();
+        titles(lang.get())
+            .into_iter()
+            .enumerate()
+            .map(|(i, title)| {
+                let class = if i == current {
+                    "current"
+                } else if i < current {
+                    "done"
+                } else {
+                    "todo"
+                };
+                let aria = (i == current).then_some("step");
+                let label = title.clone();
+                view! { <li class=class aria-current=aria title=label>{title}</li> }
+            })
+            .collect_view()
     };
 
     let step_views: Vec<AnyView> = sections
@@ -158,7 +198,7 @@ pub fn ReportPage(
             let fields = section
                 .fields
                 .iter()
-                .map(|f| view! { <FieldInput profile section=section.clone() field=f.clone() answers lang /> })
+                .map(|f| view! { <FieldInput profile section=section.clone() field=f.clone() answers lang show_errors /> })
                 .collect_view();
             view! {
                 <section class="step" prop:hidden=move || step.get() != i>
@@ -181,28 +221,37 @@ pub fn ReportPage(
                     .iter()
                     .enumerate()
                     .map(|(i, s)| {
+                        // What was given, then the blanks folded into one line.
+                        let mut blanks = Vec::new();
                         let items = s
                             .fields
                             .iter()
                             .filter(|f| form::visible(s, f, a))
-                            .map(|f| {
-                                let shown = match form::answer(s, f, a) {
-                                    Answer::Unclear => view! { <dd class="unclear">{t.unclear}</dd> }.into_any(),
-                                    Answer::Given(v) => {
-                                        let v = display_value(&profile.get_value(), f, &v, l);
-                                        view! { <dd>{v}</dd> }.into_any()
-                                    }
-                                };
-                                view! { <dt>{l.pick(&f.label).to_owned()}</dt>{shown} }
+                            .filter_map(|f| match form::answer(s, f, a) {
+                                Answer::Unclear => {
+                                    blanks.push(l.pick(&f.label).to_owned());
+                                    None
+                                }
+                                Answer::Given(v) => {
+                                    let v = display_value(&profile.get_value(), f, &v, l);
+                                    Some(view! { <dt>{l.pick(&f.label).to_owned()}</dt><dd>{v}</dd> })
+                                }
                             })
                             .collect_view();
+                        let folded = (!blanks.is_empty()).then(|| {
+                            let line = fill(t.blanks, &[("n", &blanks.len().to_string())]);
+                            view! { <p class="unclear"><span>{line}</span>": " {blanks.join(" · ")}</p> }
+                        });
+                        let title = l.pick(&s.title).to_owned();
+                        let edit_label = fill(t.edit_section, &[("s", &title)]);
                         view! {
-                            <div class="review-section">
-                                <h3>{l.pick(&s.title).to_owned()}
-                                    <button type="button" class="link" on:click=move |_| step.set(i)>{t.edit}</button>
+                            <section class="review-section">
+                                <h3>{title}
+                                    <button type="button" class="link" aria-label=edit_label on:click=move |_| step.set(i)>{t.edit}</button>
                                 </h3>
                                 <dl>{items}</dl>
-                            </div>
+                                {folded}
+                            </section>
                         }
                     })
                     .collect_view()
@@ -214,10 +263,11 @@ pub fn ReportPage(
     let status_line = move || {
         let t = lang.get().text();
         match stage.get() {
-            Stage::Editing | Stage::Done(_) => None,
+            Stage::Editing | Stage::ConfirmEmpty | Stage::Done(_) => None,
             Stage::Deriving => Some(("progress", t.deriving.to_owned())),
             Stage::Sealing => Some(("progress", t.sealing.to_owned())),
             Stage::Uploading => Some(("progress", t.uploading.to_owned())),
+            Stage::Waiting { seconds: 0, .. } => Some(("warning", t.offline_wait.to_owned())),
             Stage::Waiting { seconds, attempt } => Some((
                 "warning",
                 fill(t.retrying, &[("n", &seconds.to_string()), ("k", &attempt.to_string())]),
@@ -233,20 +283,43 @@ pub fn ReportPage(
         )
     };
 
+    let summary = move || {
+        let list = if show_errors.get() {
+            problems((step.get() < steps).then(|| step.get()))
+        } else {
+            Vec::new()
+        };
+        (!list.is_empty()).then(|| {
+            let t = lang.get().text();
+            let items = list
+                .into_iter()
+                .map(|(id, label, problem)| {
+                    view! { <li><a href=["#", &id].concat()>{label}": "{problem}</a></li> }
+                })
+                .collect_view();
+            view! {
+                <div class="error-summary" id="error-summary" role="alert" tabindex="-1">
+                    <p>{fill(t.errors_title, &[("n", &items.len().to_string())])}</p>
+                    <ul>{items}</ul>
+                </div>
+            }
+        })
+    };
     let wizard = view! {
         <h1>{move || lang.get().text().report_title}</h1>
-        <p class="intro">{move || lang.get().text().all_optional}</p>
+        <Reassurance profile lang show=Signal::derive(move || step.get() == 0) />
         <p class="progress-text" aria-live="polite">{progress}</p>
         <ol class="steps">{progress_bar}</ol>
+        {summary}
         <form class="wizard" on:submit=|ev| ev.prevent_default()>
             {step_views}
             <section class="step" prop:hidden=move || step.get() != steps>
                 <h2 tabindex="-1">{move || lang.get().text().review}</h2>
                 {review}
             </section>
-            <p class="error" role="alert">{move || blocked.get().then(|| lang.get().text().fix_errors)}</p>
-            {status_line}
+            <ConfirmEmpty lang stage submit />
             <div class="nav">
+                {status_line}
                 <button type="button" class="secondary" prop:hidden=move || step.get() == 0
                     prop:disabled=busy on:click={let go = go.clone(); move |_| go(step.get_untracked().saturating_sub(1))}>
                     {move || lang.get().text().back}
@@ -256,7 +329,7 @@ pub fn ReportPage(
                     {move || lang.get().text().next}
                 </button>
                 <button type="button" class="primary" id="submit" prop:hidden=move || step.get() != steps
-                    prop:disabled=busy on:click=move |_| submit()>
+                    prop:disabled=busy on:click=move |_| submit.run(false)>
                     {move || lang.get().text().submit}
                 </button>
             </div>
@@ -352,9 +425,19 @@ async fn run_submission(
             other => failure(other),
         };
         match error {
-            e if e.retryable() && attempt < form::MAX_ATTEMPTS => {
+            // Until the connection returns, however long that takes: offline, wait for the
+            // browser's `online` event (checking every 30 s too); online, back off.
+            e if e.retryable() => {
                 let wait = form::backoff_seconds(attempt);
                 attempt += 1;
+                if !platform::online() {
+                    stage.set(Stage::Waiting {
+                        seconds: 0,
+                        attempt,
+                    });
+                    platform::online_or_sleep(30_000).await;
+                    continue;
+                }
                 for left in (1..=wait).rev() {
                     stage.set(Stage::Waiting {
                         seconds: left,
@@ -390,5 +473,84 @@ fn failure_text(t: &crate::i18n::Text, error: api::ApiError) -> String {
         api::ApiError::Server { message, .. } | api::ApiError::Worker(message) => {
             fill(t.failed_server, &[("msg", &message)])
         }
+    }
+}
+
+/// What a reporter who arrived from a poster reads first: short, above the first step.
+#[component]
+fn Reassurance(
+    profile: StoredValue<PageProfile>,
+    lang: RwSignal<Lang>,
+    show: Signal<bool>,
+) -> impl IntoView {
+    move || {
+        if !show.get() {
+            return None;
+        }
+        let l = lang.get();
+        let t = l.text();
+        Some(profile.with_value(|p| {
+            let emergency = p.emergency_phone.clone().map(|n| {
+                let href = ["tel:", &n].concat();
+                view! { <li class="emergency">{t.emergency}" "<a href=href>{n}</a></li> }
+            });
+            let notices = p
+                .notices
+                .iter()
+                .map(|n| view! { <li>{l.pick(n).to_owned()}</li> })
+                .collect_view();
+            // An empty list of what is accepted means the categories say it.
+            let accepts: Vec<String> = if p.accepts.is_empty() {
+                p.categories.iter().map(|c| l.pick(&c.label).to_owned()).collect()
+            } else {
+                p.accepts.iter().map(|a| l.pick(a).to_owned()).collect()
+            };
+            let not_accepted = p
+                .not_accepted
+                .iter()
+                .map(|r| view! { <li>{l.pick(&r.what).to_owned()}" → "{l.pick(&r.instead).to_owned()}</li> })
+                .collect_view();
+            view! {
+                <aside class="assure" aria-label=t.scope>
+                    <ul>
+                        {t.assure.iter().map(|a| view! { <li>{*a}</li> }).collect_view()}
+                        {emergency}
+                    </ul>
+                    <ul class="notices">{notices}</ul>
+                    <details class="scope">
+                        <summary>{t.scope}</summary>
+                        <ul>{accepts.into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ul>
+                        <p>{t.scope_not}</p>
+                        <ul>{not_accepted}</ul>
+                    </details>
+                </aside>
+            }
+        }))
+    }
+}
+
+/// Asks once before a report with nothing in it is sent.
+#[component]
+fn ConfirmEmpty(
+    lang: RwSignal<Lang>,
+    stage: RwSignal<Stage>,
+    submit: Callback<bool>,
+) -> impl IntoView {
+    move || {
+        matches!(stage.get(), Stage::ConfirmEmpty).then(|| {
+            let t = lang.get().text();
+            view! {
+                <div class="confirm" id="confirm-empty" role="alertdialog" aria-labelledby="confirm-empty-title">
+                    <h2 id="confirm-empty-title" tabindex="-1">{t.empty_title}</h2>
+                    <p>{t.empty_body}</p>
+                    <div class="nav">
+                        <button type="button" class="secondary" id="empty-back"
+                            on:click=move |_| stage.set(Stage::Editing)>{t.empty_back}</button>
+                        <button type="button" class="primary" id="empty-submit"
+                            on:click=move |_| { stage.set(Stage::Editing); submit.run(true) }>{t.empty_submit}</button>
+                    </div>
+                </div>
+            }
+        })
     }
 }

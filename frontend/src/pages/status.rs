@@ -1,6 +1,8 @@
-//! The status page: enter the inquiry code (typos are caught as you type, before any request),
-//! see the status and its history, read the office's replies (decrypted here with the key the
-//! code derives), and send a sealed follow-up.
+//! The status page: enter the inquiry code (typos are caught as you type, before any request;
+//! once a case is shown the code is masked, with a toggle), see the current status set apart,
+//! the stages passed and those ahead with their due dates and days left, the result when the
+//! office gives one, read the office's replies (decrypted here with the key the code derives),
+//! and send a sealed follow-up.
 
 use cluebox_protocol::code::{self, InquiryCode};
 use cluebox_protocol::page::PageProfile;
@@ -11,7 +13,11 @@ use leptos::prelude::*;
 use crate::api::ApiError;
 use crate::i18n::{self, Lang};
 use crate::platform;
+use crate::progress::{self, Mark};
 use crate::sealer;
+
+/// Statuses after which the office's latest reply is its result.
+const RESULT_STATUSES: [&str; 4] = ["concluded", "feedback_given", "visited", "archived"];
 
 #[derive(Clone)]
 enum Lookup {
@@ -44,6 +50,8 @@ pub fn StatusPage(
     // The code whose case is shown (its keys stay in the worker).
     let shown_code: StoredValue<Option<String>> = StoredValue::new(None);
     let message = RwSignal::new(String::new());
+    // Masked once a case is shown (someone may be looking over the shoulder).
+    let masked = RwSignal::new(false);
     let sending = RwSignal::new(Sending::Idle);
     // Checked on every keystroke; nothing is sent until the code is complete and valid.
     let check = Memo::new(move |_| typed.with(|t| code::check_as_typed(t).map(|c| c.is_some())));
@@ -68,7 +76,11 @@ pub fn StatusPage(
         let code = code.expose_grouped().to_string();
         leptos::task::spawn_local(async move {
             shown_code.set_value(Some(code.clone()));
-            lookup.set(fetch_case(code).await);
+            let found = fetch_case(code).await;
+            if matches!(found, Lookup::Found(_)) {
+                masked.set(true);
+            }
+            lookup.set(found);
         });
     };
 
@@ -152,6 +164,43 @@ pub fn StatusPage(
                 // The first entry is the filing itself, named like the first status ("received").
                 let first_status = profile.with_value(|p| p.statuses[0].id.clone());
                 let first_status = label(&first_status);
+                let today = platform::now();
+                let stages =
+                    profile.with_value(|p| progress::stages(&p.statuses, &p.deadlines, &found));
+                let since = stages.iter().find_map(|s| match s.mark {
+                    Mark::Current(day) => Some(day),
+                    _ => None,
+                });
+                let since = since.map(|d| i18n::fill(st.since, &[("d", &platform::format_day(d))]));
+                let stage_list = stages
+                    .into_iter()
+                    .map(|stage| {
+                        let name = label(&stage.id);
+                        let (class, note) = match stage.mark {
+                            Mark::Done(day) => ("done", platform::format_day(day)),
+                            Mark::Current(day) => ("current", platform::format_day(day)),
+                            Mark::Ahead(None) => ("ahead", String::new()),
+                            Mark::Ahead(Some(due)) => {
+                                let left = progress::days_left(today, due);
+                                let count = if left >= 0 {
+                                    i18n::fill(st.days_left, &[("n", &left.to_string())])
+                                } else {
+                                    i18n::fill(st.overdue, &[("n", &(-left).to_string())])
+                                };
+                                let by = i18n::fill(st.due_by, &[("d", &platform::format_day(due))]);
+                                ("ahead", [by, " · ".into(), count].concat())
+                            }
+                        };
+                        let aria = (class == "current").then_some("step");
+                        view! { <li class=class aria-current=aria><span class="stage-name">{name}</span>" "<span class="stage-note">{note}</span></li> }
+                    })
+                    .collect_view();
+                // The office's latest readable reply, once the case is concluded, is its result.
+                let result = RESULT_STATUSES
+                    .contains(&found.status.as_str())
+                    .then(|| found.replies.iter().rev().find_map(|r| r.text.clone()))
+                    .flatten()
+                    .map(|text| view! { <div class="result" id="result"><h3>{st.result}</h3><p>{text}</p></div> });
                 // Only changes the office sealed count; others are shown, marked.
                 let history = std::iter::once((first_status.clone(), found.received_at, true))
                     .chain(found.timeline.iter().map(|e| (label(&e.status), e.at, e.confirmed)))
@@ -184,9 +233,15 @@ pub fn StatusPage(
                     .collect_view();
                 view! {
                     <section class="case" aria-live="polite">
-                        <h2>{st.current_status}</h2>
-                        <p class="current-status" id="current-status">{current}</p>
+                        <div class="current-card">
+                            <h2>{st.current_status}</h2>
+                            <p class="current-status" id="current-status">{current}</p>
+                            <p class="muted">{since}</p>
+                            {result}
+                        </div>
                         {irregular}
+                        <h3>{st.stages}</h3>
+                        <ol class="stages" id="stages">{stage_list}</ol>
                         <h3>{st.timeline}</h3>
                         <ol class="timeline">{history}</ol>
                         <h3>{st.replies}</h3>
@@ -222,18 +277,36 @@ pub fn StatusPage(
         <form class="lookup" on:submit=move |ev| { ev.prevent_default(); run(); }>
             <label for="code">{move || lang.get().status().code_label}</label>
             <p class="hint" id="code-hint">{move || lang.get().status().code_hint}</p>
-            <input type="text" id="code" class="code-input" inputmode="text" autocomplete="off"
-                autocapitalize="characters" spellcheck="false" aria-describedby="code-hint code-check"
-                aria-invalid=move || check.get().is_err().to_string()
-                prop:value=move || typed.get()
-                on:input=move |ev| typed.set(event_target_value(&ev)) />
+            <div class="code-row">
+                <input type="text" id="code" class="code-input" inputmode="text" autocomplete="off"
+                    autocapitalize="characters" spellcheck="false" aria-describedby="code-hint code-check"
+                    class:masked=move || masked.get()
+                    aria-invalid=move || check.get().is_err().to_string()
+                    prop:value=move || typed.get()
+                    on:input=move |ev| typed.set(event_target_value(&ev)) />
+                <button type="button" class="secondary" id="toggle-code" prop:hidden=move || !masked.get() && !matches!(lookup.get(), Lookup::Found(_))
+                    aria-pressed=move || (!masked.get()).to_string()
+                    on:click=move |_| masked.update(|m| *m = !*m)>
+                    {move || if masked.get() { lang.get().status().show_code } else { lang.get().status().hide_code }}
+                </button>
+            </div>
             {feedback}
             <div class="nav">
-                <button type="submit" class="primary" id="look-up"
+                <button type="submit" class="primary" id="look-up" aria-describedby="look-up-why"
                     prop:disabled=move || !matches!(check.get(), Ok(true)) || matches!(lookup.get(), Lookup::Working)>
                     {move || lang.get().status().look_up}
                 </button>
             </div>
+            <p class="hint" id="look-up-why">{move || {
+                let st = lang.get().status();
+                if matches!(lookup.get(), Lookup::Working) {
+                    st.looking_up
+                } else if !matches!(check.get(), Ok(true)) {
+                    st.need_code
+                } else {
+                    ""
+                }
+            }}</p>
         </form>
         {result}
     }
