@@ -67,7 +67,7 @@ hash_worker() {
     hash="$(cat dist/cluebox-sealer.js dist/cluebox-sealer_bg.wasm | sha256sum | cut -c1-16)"
     mv dist/cluebox-sealer.js "dist/cluebox-sealer-$hash.js"
     mv dist/cluebox-sealer_bg.wasm "dist/cluebox-sealer-${hash}_bg.wasm"
-    printf 'importScripts("./cluebox-sealer-%s.js");wasm_bindgen("./cluebox-sealer-%s_bg.wasm");' \
+    printf 'importScripts("./cluebox-sealer-%s.js");wasm_bindgen({module_or_path:"./cluebox-sealer-%s_bg.wasm"});' \
         "$hash" "$hash" > dist/cluebox-sealer_loader.js
 }
 

@@ -439,7 +439,7 @@ mod tests {
 
     #[test]
     fn the_worker_loader_names_its_files() {
-        let loader = r#"importScripts("./cluebox-sealer-0123456789abcdef.js");wasm_bindgen("./cluebox-sealer-0123456789abcdef_bg.wasm");"#;
+        let loader = r#"importScripts("./cluebox-sealer-0123456789abcdef.js");wasm_bindgen({module_or_path:"./cluebox-sealer-0123456789abcdef_bg.wasm"});"#;
         assert_eq!(
             worker_files(loader),
             [

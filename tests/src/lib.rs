@@ -252,6 +252,25 @@ impl WebDriverCompatibleCommand for Cdp {
     }
 }
 
+/// Reads the browser's own console (what the page's scripts cannot see: policy header errors,
+/// deprecation and preload warnings) through chromedriver's log endpoint.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
+}
+
 impl Browser {
     /// Starts chromedriver and a fresh headless Chromium emulating `device`.
     pub async fn start(device: Device, test: &str) -> anyhow::Result<Self> {
@@ -285,7 +304,13 @@ impl Browser {
                 profile.path().join("chromium").display()
             ),
         ];
-        let mut options = json!({ "binary": "/usr/bin/chromium" });
+        // A browser set to Chinese, like the reporters' (the portal follows the browser's
+        // language on a first visit; headless Chromium would say English).
+        args.push("--lang=zh-CN".into());
+        let mut options = json!({
+            "binary": "/usr/bin/chromium",
+            "prefs": { "intl.accept_languages": "zh-CN,zh" },
+        });
         match device {
             Device::Phone => {
                 options["mobileEmulation"] = json!({"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1.0, "mobile": true, "touch": true}});
@@ -295,6 +320,7 @@ impl Browser {
         options["args"] = json!(args);
         let mut caps = serde_json::Map::new();
         caps.insert("goog:chromeOptions".into(), options);
+        caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         let client = loop {
@@ -369,6 +395,21 @@ impl Browser {
         }
     }
 
+    /// Scrolls an element to the middle of the screen and clicks it, as a thumb would: the
+    /// form's buttons stay at the bottom of the screen, and WebDriver does not scroll an
+    /// element it can see (even half under them).
+    pub async fn tap(&self, css: &str) -> anyhow::Result<()> {
+        let el = self.wait(css).await?;
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(&el)?],
+            )
+            .await?;
+        el.click().await?;
+        Ok(())
+    }
+
     /// Presses the wizard's visible primary button ("next").
     pub async fn next_step(&self) -> anyhow::Result<()> {
         self.client
@@ -410,6 +451,31 @@ impl Browser {
             .execute("return window.__cbx_problems || [];", vec![])
             .await?;
         Ok(serde_json::from_value(v)?)
+    }
+
+    /// Warnings and errors in the browser's console since the last call (the page's own
+    /// `console.error` is also in [`Browser::problems`]).
+    pub async fn console_warnings(&self) -> anyhow::Result<Vec<String>> {
+        let entries = self.client.issue_cmd(BrowserLog).await?;
+        Ok(entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| matches!(e["level"].as_str(), Some("WARNING" | "SEVERE")))
+            .filter_map(|e| e["message"].as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// The visible text of the page (what `innerText` renders; hidden blocks are not in it).
+    pub async fn visible_text(&self) -> anyhow::Result<String> {
+        let v = self
+            .client
+            .execute(
+                "return document.body ? document.body.innerText : '';",
+                vec![],
+            )
+            .await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
     }
 
     /// Every URL the current page requested.

@@ -106,10 +106,7 @@ async fn report_desk_reply_follow_up_on_a_phone() -> anyhow::Result<()> {
     }
 
     let logs = cluebox_e2e::captured_logs();
-    anyhow::ensure!(
-        logs.contains("/api/v1/profile"),
-        "the access log was captured"
-    );
+    anyhow::ensure!(logs.contains("/api/v1/desk"), "the access log was captured");
     anyhow::ensure!(
         !logs.contains("JOURNEY-MARKER") && !logs.contains(&code),
         "typed text or the code in the logs"

@@ -6,4 +6,5 @@ mod flood;
 mod journey;
 mod portal;
 mod poster;
+mod reporter;
 mod retry;
