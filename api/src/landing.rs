@@ -21,7 +21,7 @@ struct Catalog {
     instead: &'static str,
     how: &'static str,
     /// Sentences of "how to report"; `{n}` is the number of steps, `{parts}` the sections.
-    how_steps: [&'static str; 4],
+    how_steps: [&'static str; 3],
     list_sep: &'static str,
     start: &'static str,
     status: &'static str,
@@ -38,6 +38,8 @@ struct Catalog {
     reload: &'static str,
     no_script: [&'static str; 3],
     scan: &'static str,
+    scope_question: &'static str,
+    scope_elsewhere: &'static str,
     not_found_title: &'static str,
     not_found: &'static str,
 }
@@ -53,7 +55,6 @@ const ZH: Catalog = Catalog {
     how: "如何举报",
     how_steps: [
         "点击“我要举报”，共 {n} 步：依次填写{parts}，最后核对并提交。约需三分钟。",
-        "每一项都可以不填，不填的项目按“不清楚”处理。",
         "提交后会得到一个查询码。请抄写或保存好：任何人都无法找回它。",
         "凭查询码可随时查询受理、核查进度和结果，阅读答复，补充材料。",
     ],
@@ -64,7 +65,7 @@ const ZH: Catalog = Catalog {
     assurances: [
         "举报内容在您的手机上加密后才发送，只有受理机关能解密。",
         "本平台不记录您的 IP 地址，不使用 Cookie。",
-        "默认匿名，是否留下姓名由您决定。",
+        "默认匿名，是否留下姓名由您决定；每一项都可以不填，不填的按“不清楚”处理。",
     ],
     emergency: "紧急情况请立即拨打",
     channels: "其他举报方式",
@@ -85,6 +86,8 @@ const ZH: Catalog = Catalog {
         "此浏览器已关闭 JavaScript。生成二维码海报需要它，请为本网站开启 JavaScript。",
     ],
     scan: "用手机扫码，在手机上举报",
+    scope_question: "本平台受理哪些事项？",
+    scope_elsewhere: "以下事项请通过其他渠道反映：",
     not_found_title: "找不到该页面",
     not_found: "您要打开的页面不存在，可能是地址有误。",
 };
@@ -100,7 +103,6 @@ const EN: Catalog = Catalog {
     how: "How to report",
     how_steps: [
         "Press \"Report\". There are {n} steps: {parts}; then you check and send. It takes about three minutes.",
-        "Every field is optional; a blank is recorded as \"unclear\".",
         "You then receive an inquiry code. Write it down or save it: nobody can recover it.",
         "With the code you can check acceptance, verification progress and the result at any time, read replies and add information.",
     ],
@@ -111,7 +113,7 @@ const EN: Catalog = Catalog {
     assurances: [
         "Your report is encrypted on your phone before it is sent; only the receiving office can decrypt it.",
         "This site does not record your IP address and sets no cookies.",
-        "Anonymous by default: whether to give your name is up to you.",
+        "Anonymous by default: whether to give your name is up to you. Every field is optional; a blank is recorded as \"unclear\".",
     ],
     emergency: "In an emergency call",
     channels: "Other ways to report",
@@ -132,6 +134,8 @@ const EN: Catalog = Catalog {
         "JavaScript is turned off in this browser. Making a QR poster needs it; turn JavaScript on for this site.",
     ],
     scan: "Scan with your phone to report from it",
+    scope_question: "What does this hotline accept?",
+    scope_elsewhere: "Please take these elsewhere:",
     not_found_title: "Page not found",
     not_found: "The page you asked for does not exist; the address may be wrong.",
 };
@@ -209,6 +213,65 @@ fn assurances(c: &Catalog, p: &Profile) -> String {
     format!("<ul class=\"assure\">{items}{emergency}</ul>")
 }
 
+/// What the hotline accepts (its categories when `accepts` is empty, as 12389's nine), and what
+/// it does not with where to go instead: two `<li>` lists.
+fn scope_lists(c: &Catalog, p: &Profile) -> (String, String) {
+    let accepts = if p.accepts.is_empty() {
+        p.categories
+            .iter()
+            .map(|cat| format!("<li>{}</li>", esc(t(c, &cat.label))))
+            .collect()
+    } else {
+        p.accepts
+            .iter()
+            .map(|a| format!("<li>{}</li>", esc(t(c, a))))
+            .collect()
+    };
+    let not_accepted = p
+        .not_accepted
+        .iter()
+        .map(|r| {
+            format!(
+                "<li>{}{}{}</li>",
+                esc(t(c, &r.what)),
+                c.instead,
+                esc(t(c, &r.instead))
+            )
+        })
+        .collect();
+    (accepts, not_accepted)
+}
+
+/// The top of the form's first step, in both languages (the page shows the one matching
+/// `<html lang>`): sealed on the phone, nothing about the reporter kept, anonymous by default,
+/// the emergency number, the profile's notices, and what the hotline accepts one tap away. A
+/// `<template>` the app copies into its first step: static text stays out of the WebAssembly,
+/// and it is the same sentences as the landing page's.
+pub fn first_screen(p: &Profile) -> String {
+    let block = |c: &Catalog| {
+        let notices = p
+            .notices
+            .iter()
+            .map(|n| format!("<li>{}</li>", esc(t(c, n))))
+            .collect::<String>();
+        let (accepts, not_accepted) = scope_lists(c, p);
+        format!(
+            "<div class=\"i18n\" lang=\"{lang}\">{assurances}<ul class=\"notices\">{notices}</ul>\
+             <details class=\"scope\"><summary>{question}</summary><ul>{accepts}</ul>\
+             <p>{elsewhere}</p><ul>{not_accepted}</ul></details></div>",
+            lang = c.lang,
+            assurances = assurances(c, p),
+            question = c.scope_question,
+            elsewhere = c.scope_elsewhere,
+        )
+    };
+    format!(
+        "<template id=\"first-screen\"><aside class=\"assure-box\">{}{}</aside></template>",
+        block(&ZH),
+        block(&EN)
+    )
+}
+
 /// The head every static page shares.
 fn head(c: &Catalog, title: &str, extra: &str) -> String {
     format!(
@@ -229,26 +292,7 @@ fn landing(c: &Catalog, p: &Profile, qr: &str, public_url: &str) -> String {
             .collect::<String>()
     };
     // An empty `accepts` means the categories say it (12389 lists its nine).
-    let accepts = if p.accepts.is_empty() {
-        p.categories
-            .iter()
-            .map(|cat| format!("<li>{}</li>", esc(t(c, &cat.label))))
-            .collect()
-    } else {
-        list(&p.accepts)
-    };
-    let not_accepted = p
-        .not_accepted
-        .iter()
-        .map(|r| {
-            format!(
-                "<li>{}{}{}</li>",
-                esc(t(c, &r.what)),
-                c.instead,
-                esc(t(c, &r.instead))
-            )
-        })
-        .collect::<String>();
+    let (accepts, not_accepted) = scope_lists(c, p);
     let parts = p
         .sections
         .iter()
@@ -544,6 +588,18 @@ mod tests {
     #[test]
     fn each_fallback_says_what_is_off_in_its_own_words() {
         let p = profile("12337");
+        let first = first_screen(&p);
+        assert!(first.starts_with("<template id=\"first-screen\">"));
+        for needle in [
+            "在您的手机上加密",
+            "tel:110",
+            "如实举报",
+            "政法干警",
+            "lang=\"en\"",
+            "truthfully",
+        ] {
+            assert!(first.contains(needle), "{needle}");
+        }
         let report = fallback(&p, AppPage::Report);
         assert!(
             report.contains("WebAssembly")

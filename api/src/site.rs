@@ -29,8 +29,15 @@ use crate::headers::csp;
 pub const FALLBACK_PLACEHOLDER: &str = "<!--cluebox:fallback-->";
 /// Where an app page wants the hotline profile ([`cluebox_protocol::page`]), in its `<head>`.
 pub const PAGE_PLACEHOLDER: &str = "<!--cluebox:page-->";
+/// Where the form page wants the `<template>` of its first screen
+/// ([`crate::landing::first_screen`]).
+pub const FIRST_SCREEN_PLACEHOLDER: &str = "<!--cluebox:first-screen-->";
 /// Where the status page wants `<link rel="prefetch">` for the crypto worker's files.
 pub const WORKER_PREFETCH_PLACEHOLDER: &str = "<!--cluebox:worker-prefetch-->";
+/// How the crypto worker's files are named (`/cluebox-sealer_loader.js`,
+/// `/cluebox-sealer-<hash>.js`): scripts that start a worker, which take their policy from
+/// their own response ([`crate::headers`]).
+pub const WORKER_PREFIX: &str = "/cluebox-sealer";
 /// The crypto worker's loader (Trunk's name); it names the worker's script and WebAssembly.
 pub const WORKER_LOADER: &str = "cluebox-sealer_loader.js";
 /// The form page (Trunk's `html_output`), served at `/report`; each app page is served at its
@@ -101,6 +108,10 @@ pub fn fill_page(
         &crate::landing::fallback(&public.profile, kind),
     )
     .replace(PAGE_PLACEHOLDER, &metas)
+    .replace(
+        FIRST_SCREEN_PLACEHOLDER,
+        &crate::landing::first_screen(&public.profile),
+    )
     .replace(
         WORKER_PREFETCH_PLACEHOLDER,
         &worker_files

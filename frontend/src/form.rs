@@ -40,12 +40,19 @@ pub fn initial_answers(profile: &PageProfile, region: Option<&str>) -> Answers {
     answers
 }
 
-/// Whether the reporter has given nothing at all: every answer blank or still as the form
-/// started (a preselected region or choice is not something they typed).
-pub fn nothing_given(answers: &Answers, initial: &Answers) -> bool {
-    answers
-        .iter()
-        .all(|(k, v)| v.trim().is_empty() || initial.get(k) == Some(v))
+/// Whether the reporter has given nothing at all: every field they can see blank or still as
+/// the form started (a preselected region or choice is not something they typed; what a hidden
+/// field holds is not sent).
+pub fn nothing_given(profile: &PageProfile, answers: &Answers, initial: &Answers) -> bool {
+    profile.sections.iter().all(|s| {
+        s.fields.iter().all(|f| {
+            let k = key(&s.id, &f.id);
+            let v = answers.get(&k).map_or("", String::as_str);
+            !visible(s, f, answers)
+                || v.trim().is_empty()
+                || initial.get(&k).is_some_and(|i| i == v)
+        })
+    })
 }
 
 /// Whether a field is shown, given the other answers of its section.
@@ -257,14 +264,19 @@ mod tests {
             None
         );
         assert!(
-            nothing_given(&a, &a),
+            nothing_given(&p, &a, &a),
             "a preselected region is not an answer"
         );
         let mut typed = a.clone();
         typed.insert("situation/what".into(), "赌场".into());
-        assert!(!nothing_given(&typed, &a));
+        assert!(!nothing_given(&p, &typed, &a));
         typed.insert("situation/what".into(), "   ".into());
-        assert!(nothing_given(&typed, &a));
+        assert!(nothing_given(&p, &typed, &a));
+        // Typed while "real name" was chosen, then hidden again: not sent, so nothing given.
+        typed.insert("reporter/mobile".into(), "138".into());
+        assert!(nothing_given(&p, &typed, &a));
+        typed.insert("reporter/identity".into(), "real_name".into());
+        assert!(!nothing_given(&p, &typed, &a));
     }
 
     #[test]

@@ -217,6 +217,23 @@ pub fn remove_fallback() {
     }
 }
 
+/// Appends a copy of `<template id="{id}">`'s content (static text the server wrote into the
+/// page) to `target`, once.
+pub fn fill_from_template(target: &web_sys::Element, id: &str) {
+    if target.child_element_count() > 0 {
+        return;
+    }
+    let template = window()
+        .document()
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|t| t.dyn_into::<web_sys::HtmlTemplateElement>().ok());
+    if let Some(template) = template
+        && let Ok(copy) = template.content().clone_node_with_deep(true)
+    {
+        let _ = target.append_child(&copy);
+    }
+}
+
 /// Moves keyboard focus to the first element matching `selector`.
 pub fn focus(selector: &str) {
     let el = window()

@@ -13,7 +13,9 @@
 //! of a printable character, and `%"&'<>`, becomes `%XX`; the page reverses that with the
 //! `percent-encoding` crate's decoder.
 //!
-//! Only what the pages' own code shows is here (each byte is on the form's critical path). What
+//! Only what the pages' own code shows is here (each byte is on the form's critical path); the
+//! static text of the form's first screen (notices, scope) is HTML the server writes into the
+//! page, like the fallback. What
 //! the crypto worker needs (recipient keys, key-derivation settings, the proof-of-work
 //! difficulty) is a second, smaller element, `<meta name="cluebox-worker">` ([`WorkerConfig`],
 //! base64url of postcard): the page hands it to the worker as it starts, so the worker needs
@@ -27,9 +29,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::derive::Argon2Params;
-use crate::profile::{
-    Choice, Deadlines, Localized, Profile, PublicProfile, Recipients, Redirect, Section,
-};
+use crate::profile::{Choice, Deadlines, Localized, Profile, PublicProfile, Recipients, Section};
 
 /// The `name` of the `<meta>` element that carries the crypto worker's [`WorkerConfig`].
 pub const WORKER_META_NAME: &str = "cluebox-worker";
@@ -57,16 +57,6 @@ pub struct PageProfile {
     pub statuses: Vec<Choice>,
     /// The server's Ed25519 receipt key (base64), printed on saved receipts.
     pub server_key: String,
-    /// The hotline's telephone number.
-    pub phone: String,
-    /// The number to call in an emergency, if the profile names one.
-    pub emergency_phone: Option<String>,
-    /// Notices shown on the form's first screen (truthful reporting, real names).
-    pub notices: Vec<Localized>,
-    /// What the hotline accepts (empty: its categories say it).
-    pub accepts: Vec<Localized>,
-    /// What it does not accept, and where to go instead.
-    pub not_accepted: Vec<Redirect>,
     /// The procedure's deadlines, shown as dates on the receipt and the status page.
     pub deadlines: Deadlines,
 }
@@ -96,11 +86,6 @@ impl PageProfile {
             sections: profile.sections.clone(),
             statuses: profile.statuses.clone(),
             server_key: server_key.to_owned(),
-            phone: profile.phone.clone(),
-            emergency_phone: profile.emergency_phone.clone(),
-            notices: profile.notices.clone(),
-            accepts: profile.accepts.clone(),
-            not_accepted: profile.not_accepted.clone(),
             deadlines: profile.deadlines,
         }
     }

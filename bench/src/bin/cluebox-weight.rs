@@ -10,7 +10,8 @@
 //!
 //! Run after the pages are built (`build_portal` in scripts/tools.sh; scripts/test.sh does it):
 //! `cargo run --release -p cluebox-bench --bin cluebox-weight -- --write docs/BENCHMARKS.md`
-//! Exits non-zero when the budget (100 KB brotli) is exceeded and `--enforce` is given.
+//! Exits non-zero when the budget (115 KB brotli as served, headers included) is exceeded and
+//! `--enforce` is given.
 
 #![allow(clippy::print_stdout)]
 
@@ -19,7 +20,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 /// The budget for the form route's critical path, brotli bytes.
-const BUDGET: usize = 100_000;
+const BUDGET: usize = 115_000;
 
 /// Measures the portal's critical path.
 #[derive(Parser)]

@@ -130,8 +130,9 @@ pub fn ReportPage(
                 platform::focus("#error-summary");
                 return;
             }
-            let empty =
-                initial.with_value(|i| answers.with_untracked(|a| form::nothing_given(a, i)));
+            let empty = profile.with_value(|p| {
+                initial.with_value(|i| answers.with_untracked(|a| form::nothing_given(p, a, i)))
+            });
             if empty && !confirmed && prepared.with_value(Option::is_none) {
                 stage.set(Stage::ConfirmEmpty);
                 platform::focus("#confirm-empty h2");
@@ -305,9 +306,17 @@ pub fn ReportPage(
             }
         })
     };
+    let first_screen = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if let Some(slot) = first_screen.get() {
+            platform::fill_from_template(&slot, "first-screen");
+        }
+    });
     let wizard = view! {
         <h1>{move || lang.get().text().report_title}</h1>
-        <Reassurance profile lang show=Signal::derive(move || step.get() == 0) />
+        // What a reporter who arrived from a poster reads first: the server's block, in both
+        // languages (the page shows the current one).
+        <div class="first-screen" node_ref=first_screen prop:hidden=move || step.get() != 0></div>
         <p class="progress-text" aria-live="polite">{progress}</p>
         <ol class="steps">{progress_bar}</ol>
         {summary}
@@ -473,59 +482,6 @@ fn failure_text(t: &crate::i18n::Text, error: api::ApiError) -> String {
         api::ApiError::Server { message, .. } | api::ApiError::Worker(message) => {
             fill(t.failed_server, &[("msg", &message)])
         }
-    }
-}
-
-/// What a reporter who arrived from a poster reads first: short, above the first step.
-#[component]
-fn Reassurance(
-    profile: StoredValue<PageProfile>,
-    lang: RwSignal<Lang>,
-    show: Signal<bool>,
-) -> impl IntoView {
-    move || {
-        if !show.get() {
-            return None;
-        }
-        let l = lang.get();
-        let t = l.text();
-        Some(profile.with_value(|p| {
-            let emergency = p.emergency_phone.clone().map(|n| {
-                let href = ["tel:", &n].concat();
-                view! { <li class="emergency">{t.emergency}" "<a href=href>{n}</a></li> }
-            });
-            let notices = p
-                .notices
-                .iter()
-                .map(|n| view! { <li>{l.pick(n).to_owned()}</li> })
-                .collect_view();
-            // An empty list of what is accepted means the categories say it.
-            let accepts: Vec<String> = if p.accepts.is_empty() {
-                p.categories.iter().map(|c| l.pick(&c.label).to_owned()).collect()
-            } else {
-                p.accepts.iter().map(|a| l.pick(a).to_owned()).collect()
-            };
-            let not_accepted = p
-                .not_accepted
-                .iter()
-                .map(|r| view! { <li>{l.pick(&r.what).to_owned()}" → "{l.pick(&r.instead).to_owned()}</li> })
-                .collect_view();
-            view! {
-                <aside class="assure" aria-label=t.scope>
-                    <ul>
-                        {t.assure.iter().map(|a| view! { <li>{*a}</li> }).collect_view()}
-                        {emergency}
-                    </ul>
-                    <ul class="notices">{notices}</ul>
-                    <details class="scope">
-                        <summary>{t.scope}</summary>
-                        <ul>{accepts.into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ul>
-                        <p>{t.scope_not}</p>
-                        <ul>{not_accepted}</ul>
-                    </details>
-                </aside>
-            }
-        }))
     }
 }
 

@@ -1,6 +1,7 @@
 //! End-to-end tests in headless Chromium against the real server and the release build of the
 //! portal. One binary; each test starts its own server and browser.
 
+mod accessibility;
 mod desktop;
 mod flood;
 mod journey;

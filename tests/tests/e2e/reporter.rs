@@ -140,10 +140,11 @@ async fn the_first_screen_reassures_and_problems_show_on_leaving_a_field() -> an
     let browser = Browser::start(Device::Phone, "first-screen").await?;
     let c = &browser.client;
     c.goto(&format!("{}/report", portal.base)).await?;
-    browser.wait(".assure").await?;
-    let first = browser.text(".assure").await?;
+    browser.wait(".assure-box").await?;
+    let first = browser.text(".assure-box").await?;
     for needle in [
         "在您的手机上加密",
+        "不清楚",
         "不记录您的 IP",
         "默认匿名",
         "110",
@@ -157,7 +158,7 @@ async fn the_first_screen_reassures_and_problems_show_on_leaving_a_field() -> an
     // The reassurance is within the first screen of a phone.
     let top = c
         .execute(
-            "return document.querySelector('.assure').getBoundingClientRect().top;",
+            "return document.querySelector('.assure-box').getBoundingClientRect().top;",
             vec![],
         )
         .await?;
