@@ -41,6 +41,9 @@ say "API conformance: schemathesis against the real server"
 cargo build --locked -q -p cluebox-api --bin cluebox
 run_schemathesis
 
+say "Lighthouse: landing page, form and status page (mobile, simulated Slow 4G)"
+run_lighthouse
+
 say "fuzzing: every parser of outside bytes, 15 s each (./scripts/fuzz.sh 3600 for longer)"
 ./scripts/fuzz.sh 15
 

@@ -7,9 +7,12 @@
 #   wasm-opt from npm binaryen@132   (Debian's wasm-opt 108 emits a module that crashes at start)
 #   Chromium, chromedriver, CJK fonts, zbar-tools, poppler-utils from Debian (browser tests)
 #   schemathesis 4.32.5 from PyPI, in its own virtual environment (API conformance)
+#   lighthouse 12.8.2 and axe-core 4.14.1 from npm (page quality, accessibility)
 
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132
+LIGHTHOUSE_VERSION=12.8.2
+AXE_VERSION=4.14.1
 SCHEMATHESIS_VERSION=4.32.5
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="$ROOT/.tools"
@@ -87,11 +90,22 @@ ensure_wasm_bindgen() {
 }
 
 ensure_wasm_opt() {
-    if ! "$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
-        say "installing wasm-opt (npm binaryen@$BINARYEN_VERSION)"
+    ensure_node_tools
+}
+
+# The npm tools, in one install (an install of one with --no-save would remove the others):
+# wasm-opt (binaryen), Lighthouse and axe-core.
+ensure_node_tools() {
+    local have=1
+    "$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version $BINARYEN_VERSION" || have=0
+    grep -q "\"version\": \"$LIGHTHOUSE_VERSION\"" "$TOOLS_DIR/node_modules/lighthouse/package.json" 2>/dev/null || have=0
+    grep -q "\"version\": \"$AXE_VERSION\"" "$TOOLS_DIR/node_modules/axe-core/package.json" 2>/dev/null || have=0
+    if [ "$have" -eq 0 ]; then
+        say "installing from npm: binaryen@$BINARYEN_VERSION lighthouse@$LIGHTHOUSE_VERSION axe-core@$AXE_VERSION"
         command -v npm >/dev/null || apt_install npm
         mkdir -p "$TOOLS_DIR"
-        npm install --silent --prefix "$TOOLS_DIR" --no-save --no-audit --no-fund "binaryen@$BINARYEN_VERSION"
+        npm install --silent --prefix "$TOOLS_DIR" --no-save --no-audit --no-fund \
+            "binaryen@$BINARYEN_VERSION" "lighthouse@$LIGHTHOUSE_VERSION" "axe-core@$AXE_VERSION"
     fi
 }
 
@@ -167,4 +181,54 @@ ensure_cargo_fuzz() {
         say "installing cargo-fuzz (once)"
         cargo install cargo-fuzz --locked
     fi
+}
+
+# Lighthouse (mobile: simulated Slow 4G and a 4x CPU slowdown) on the landing page, the form and
+# the status page, served from dist/ by the debug server in demo mode. Fails below performance
+# 95, accessibility 100, best practices 100 on each, and SEO 100 on the landing page (the app
+# pages ask not to be indexed). Reports go to target/lighthouse/.
+run_lighthouse() {
+    local dir port pid status=0 page
+    dir="$(mktemp -d)"
+    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+    CLUEBOX_LISTEN="127.0.0.1:$port" CLUEBOX_DATA_DIR="$dir/data" CLUEBOX_SITE_DIR="$ROOT/dist" \
+        CLUEBOX_LOG=warn "$ROOT/target/debug/cluebox" >"$dir/server.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 300); do
+        python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/healthz')" 2>/dev/null && break
+        sleep 0.2
+    done
+    mkdir -p "$ROOT/target/lighthouse"
+    for page in index report status; do
+        local url="http://127.0.0.1:$port/"
+        [ "$page" = index ] || url="$url$page"
+        CHROME_PATH=/usr/bin/chromium "$TOOLS_DIR/node_modules/.bin/lighthouse" "$url" --quiet \
+            --output=json --output-path="$ROOT/target/lighthouse/$page.json" \
+            --only-categories=performance,accessibility,best-practices,seo \
+            --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --lang=zh-CN" \
+            || status=$?
+        [ "$status" -eq 0 ] || break
+        python3 - "$ROOT/target/lighthouse/$page.json" "$page" <<'PY' || status=$?
+import json, sys
+report = json.load(open(sys.argv[1]))
+page = sys.argv[2]
+want = {"performance": 0.95, "accessibility": 1.0, "best-practices": 1.0}
+if page == "index":
+    want["seo"] = 1.0
+scores = {k: v["score"] for k, v in report["categories"].items()}
+print(f"lighthouse {page}: " + ", ".join(f"{k} {round(v * 100)}" for k, v in scores.items()))
+failed = [k for k, floor in want.items() if (scores.get(k) or 0) < floor]
+for k in failed:
+    for ref in report["categories"][k]["auditRefs"]:
+        audit = report["audits"][ref["id"]]
+        if ref["weight"] > 0 and audit["score"] is not None and audit["score"] < 1:
+            print(f"  {k}: {audit['id']}: {audit['title']} ({audit.get('displayValue', '')})")
+sys.exit(1 if failed else 0)
+PY
+        [ "$status" -eq 0 ] || break
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    rm -rf "$dir"
+    return "$status"
 }

@@ -322,11 +322,11 @@ fn landing(c: &Catalog, p: &Profile, qr: &str, public_url: &str) -> String {
         "{head}<body>\
          <header class=\"top\"><span class=\"brand\">{operator}</span>\
          <a class=\"lang\" href=\"{other_href}\" lang=\"{other_lang}\">{other_label}</a></header>\
-         <main class=\"page\"><h1>{name}</h1><p>{summary}</p>\
+         <main class=\"page\"><h1>{name}</h1><div class=\"hero\"><div><p>{summary}</p>\
          <div class=\"cta\"><a class=\"button primary\" href=\"/report{prefix}\">{start}</a>\
          <a class=\"button secondary\" href=\"/status{prefix}\">{status}</a></div>\
-         {assurances}\
-         <figure class=\"qr desktop-only\" id=\"entry-qr\">{qr}<figcaption>{scan}</figcaption></figure>\
+         {assurances}</div>\
+         <figure class=\"qr desktop-only\" id=\"entry-qr\">{qr}<figcaption>{scan}</figcaption></figure></div>\
          <section class=\"card\"><h2>{accepts_h}</h2><ul>{accepts}</ul></section>\
          <section class=\"card\"><h2>{not_h}</h2><ul>{not_accepted}</ul></section>\
          <section class=\"card\"><h2>{how_h}</h2><ol>{steps}</ol></section>\

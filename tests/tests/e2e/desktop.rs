@@ -55,7 +55,7 @@ async fn a_12389_report_with_a_category_from_a_desktop() -> anyhow::Result<()> {
     browser.next_step().await?;
     let review = browser.text(".step:not([hidden])").await?;
     anyhow::ensure!(
-        review.contains("Unclear") && review.contains("inaction, slowness"),
+        review.contains("recorded as \"unclear\"") && review.contains("laziness and slowness"),
         "{review}"
     );
     // No field lets the browser fill in or remember who the reporter is.
