@@ -190,6 +190,52 @@ async fn report_desk_reply_follow_up_on_a_phone() -> anyhow::Result<()> {
         "the follow-up arrives, proven to come from the code's holder: {shown}"
     );
 
+    // The office concludes and sends its result: the status page reads it as the result.
+    for (to, details) in [
+        (
+            "assigned",
+            workflow::Details {
+                unit: Some("某县公安局".into()),
+                ..Default::default()
+            },
+        ),
+        ("verifying", workflow::Details::default()),
+        (
+            "concluded",
+            workflow::Details {
+                result: Some("线索属实".into()),
+                ..Default::default()
+            },
+        ),
+    ] {
+        workflow::transition(&mut desk, &office, &case_id, to, &details, "officer")?;
+    }
+    workflow::reply(
+        &mut desk,
+        &office,
+        &case_id,
+        "经核查，反映的问题属实，已依法处理。",
+        "officer",
+    )?;
+    sync::push(&desk, &remote, &portal.desk_token()).await?;
+    c.refresh().await?;
+    browser.wait("#code").await?.send_keys(&code).await?;
+    browser.tap("#look-up").await?;
+    browser
+        .wait_js("document.getElementById('current-status')?.textContent === '已办结'")
+        .await?;
+    let result = browser.text("#result").await?;
+    anyhow::ensure!(
+        result.contains("办理结果") && result.contains("反映的问题属实"),
+        "{result}"
+    );
+    let stages = browser.text("#stages").await?;
+    anyhow::ensure!(
+        stages.contains("已交办") && stages.contains("已反馈"),
+        "passed and ahead: {stages}"
+    );
+    browser.screenshot("result").await?;
+
     let problems = browser.problems().await?;
     anyhow::ensure!(problems.is_empty(), "{problems:?}");
     browser.close().await
