@@ -176,9 +176,9 @@ pub async fn online_or_sleep(ms: i32) {
 /// "leave this page?" question first.
 pub fn guard_leaving(on: bool) {
     use wasm_bindgen::closure::Closure;
+    type Guard = Closure<dyn FnMut(web_sys::BeforeUnloadEvent)>;
     thread_local! {
-        static GUARD: std::cell::RefCell<Option<Closure<dyn FnMut(web_sys::BeforeUnloadEvent)>>> =
-            const { std::cell::RefCell::new(None) };
+        static GUARD: std::cell::RefCell<Option<Guard>> = const { std::cell::RefCell::new(None) };
     }
     let w = window();
     GUARD.with_borrow_mut(|guard| {

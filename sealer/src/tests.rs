@@ -72,7 +72,7 @@ fn profile_json(office: &SecretKey, region: &SecretKey) -> String {
 /// What the page does first: hands the worker the configuration the server wrote into it.
 fn configure(s: &RefCell<Sealer>, net: &Script, public_json: &str) -> FromWorker {
     let public: PublicProfile = serde_json::from_str(public_json).unwrap();
-    let config = cluebox_protocol::page::WorkerConfig::new(&public).encode();
+    let config = WorkerConfig::new(&public).encode();
     block_on(serve(s, net, ToWorker::Configure { id: 99, config }))
 }
 

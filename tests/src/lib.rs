@@ -202,6 +202,24 @@ impl Drop for Portal {
     }
 }
 
+/// Replaces the `<!-- bench:{name} -->` ... `<!-- /bench:{name} -->` block of a Markdown file
+/// with `block` (which carries both markers), or appends it when the file has none.
+pub fn write_bench_block(path: &Path, name: &str, block: &str) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let (start, end) = (
+        format!("<!-- bench:{name} -->"),
+        format!("<!-- /bench:{name} -->"),
+    );
+    let new = match (text.find(&start), text.find(&end)) {
+        (Some(a), Some(b)) if a < b => {
+            format!("{}{}{}", &text[..a], block, &text[b + end.len()..])
+        }
+        _ => format!("{text}\n{block}\n"),
+    };
+    std::fs::write(path, new)?;
+    Ok(())
+}
+
 /// chromedriver and the Chromium it drives.
 pub struct Browser {
     /// The WebDriver client.

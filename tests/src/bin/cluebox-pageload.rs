@@ -151,15 +151,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("{block}");
     if let Some(path) = write {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let (start, end) = ("<!-- bench:pageload -->", "<!-- /bench:pageload -->");
-        let new = match (text.find(start), text.find(end)) {
-            (Some(a), Some(b)) if a < b => {
-                format!("{}{}{}", &text[..a], block, &text[b + end.len()..])
-            }
-            _ => format!("{text}\n{block}\n"),
-        };
-        std::fs::write(path, new)?;
+        cluebox_e2e::write_bench_block(&path, "pageload", &block)?;
     }
     Ok(())
 }

@@ -94,15 +94,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("{block}");
     if let Some(path) = write {
-        let text = std::fs::read_to_string(&path)?;
-        let (start, end) = ("<!-- bench:pow-browser -->", "<!-- /bench:pow-browser -->");
-        let new = match (text.find(start), text.find(end)) {
-            (Some(a), Some(b)) if a < b => {
-                format!("{}{}{}", &text[..a], block, &text[b + end.len()..])
-            }
-            _ => format!("{text}\n{block}\n"),
-        };
-        std::fs::write(path, new)?;
+        cluebox_e2e::write_bench_block(&path, "pow-browser", &block)?;
     }
     Ok(())
 }
