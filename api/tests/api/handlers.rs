@@ -225,7 +225,10 @@ async fn strict_headers_on_pages_files_api_answers_404s_and_errors() {
         .unwrap();
     let (s, h, body) = send(&app, req).await;
     assert_eq!(s, StatusCode::OK);
-    assert_strict_headers(&h);
+    // A page's own script is never a document or a worker: only the headers that matter for it.
+    assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(h["cross-origin-resource-policy"], "same-origin");
+    assert!(!h.contains_key(header::CONTENT_SECURITY_POLICY));
     assert_eq!(h[header::CONTENT_ENCODING], "br");
     assert!(
         h[header::CACHE_CONTROL]
@@ -234,6 +237,16 @@ async fn strict_headers_on_pages_files_api_answers_404s_and_errors() {
             .contains("immutable")
     );
     assert!(body.len() < 200, "compressed: {} bytes", body.len());
+    // The crypto worker's scripts keep the whole set: a worker's policy is its script's.
+    let (s, h, _) = send(
+        &app,
+        Request::get("/cluebox-sealer_loader.js")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_strict_headers(&h);
     // gzip for a client without brotli; revalidation by ETag.
     let req = Request::get("/style.css")
         .header(header::ACCEPT_ENCODING, "gzip")
