@@ -5,7 +5,8 @@
 #   Trunk 0.21.14             (0.22 needs a newer rustc)
 #   wasm-bindgen-cli          = the wasm-bindgen version in Cargo.lock
 #   wasm-opt from npm binaryen@132   (Debian's wasm-opt 108 emits a module that crashes at start)
-#   Chromium, chromedriver, CJK fonts, zbar-tools, poppler-utils from Debian (browser tests)
+#   Chromium, chromedriver, CJK fonts, zbar-tools, poppler-utils, exiftool from Debian (browser
+#   tests; exiftool checks that evidence files lose their metadata)
 #   schemathesis 4.32.5 from PyPI, in its own virtual environment (API conformance)
 #   lighthouse 12.8.2 and axe-core 4.14.1 from npm (page quality, accessibility)
 
@@ -125,6 +126,7 @@ ensure_browser() {
     command -v chromedriver >/dev/null || missing+=(chromium-driver)
     command -v zbarimg >/dev/null || missing+=(zbar-tools)
     command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+    command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
     # Not grep -q: with pipefail, an early exit would make fc-list fail with SIGPIPE.
     fc-list 2>/dev/null | grep -i 'noto.*cjk' >/dev/null || missing+=(fonts-noto-cjk)
     if [ ${#missing[@]} -gt 0 ]; then
