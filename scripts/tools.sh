@@ -204,11 +204,19 @@ run_lighthouse() {
     for page in index report status; do
         local url="http://127.0.0.1:$port/"
         [ "$page" = index ] || url="$url$page"
-        CHROME_PATH=/usr/bin/chromium "$TOOLS_DIR/node_modules/.bin/lighthouse" "$url" --quiet \
-            --output=json --output-path="$ROOT/target/lighthouse/$page.json" \
-            --only-categories=performance,accessibility,best-practices,seo \
-            --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --lang=zh-CN" \
-            || status=$?
+        # Lighthouse itself sometimes fails to record its trace (NO_NAVSTART, NO_FCP: "please
+        # run Lighthouse again"): such a run is repeated, up to three times. A low score is not.
+        local attempt
+        for attempt in 1 2 3; do
+            status=0
+            CHROME_PATH=/usr/bin/chromium "$TOOLS_DIR/node_modules/.bin/lighthouse" "$url" --quiet \
+                --output=json --output-path="$ROOT/target/lighthouse/$page.json" \
+                --only-categories=performance,accessibility,best-practices,seo \
+                --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --lang=zh-CN" \
+                || status=$?
+            [ "$status" -ne 0 ] || break
+            echo "lighthouse $page: run $attempt failed (status $status)" >&2
+        done
         [ "$status" -eq 0 ] || break
         python3 - "$ROOT/target/lighthouse/$page.json" "$page" <<'PY' || status=$?
 import json, sys

@@ -255,6 +255,44 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Staff accounts (roles: intake, handler, leader, auditor, admin). There is no default
+    /// account: make the first admin with `staff add`.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+/// Staff account commands.
+#[derive(Subcommand)]
+pub(crate) enum StaffCommand {
+    /// Add an account. The password is typed twice at the terminal (or taken from
+    /// CLUEBOX_DESK_STAFF_PASSWORD, for scripts and tests); at least 12 characters.
+    Add {
+        /// The login name.
+        login: String,
+        /// The name shown in the desk and the audit log.
+        #[arg(long)]
+        name: String,
+        /// intake, handler, leader, auditor or admin.
+        #[arg(long)]
+        role: String,
+        /// A region the account works on (handlers; repeat or comma-separate).
+        #[arg(long = "region", value_delimiter = ',')]
+        regions: Vec<String>,
+    },
+    /// List the accounts.
+    List,
+    /// Disable an account: it can no longer sign in.
+    Disable {
+        /// The login name.
+        login: String,
+    },
+    /// Set a new password (clears a lockout).
+    Passwd {
+        /// The login name.
+        login: String,
+    },
 }
 
 /// Where the API is (optional for transition and reply: without it changes wait for `push`).

@@ -16,6 +16,7 @@ pub mod poster;
 pub mod remote;
 pub mod repeats;
 pub mod reports;
+pub mod staff;
 pub mod sync;
 pub mod text;
 pub mod workflow;

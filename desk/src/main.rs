@@ -8,13 +8,13 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use cluebox_desk::remote::{Remote, TlsOptions};
 use cluebox_desk::{
-    audit, cases, db, intake, keyfile, phone, repeats, reports, sync, text, workflow,
+    audit, cases, db, intake, keyfile, phone, repeats, reports, staff, sync, text, workflow,
 };
 use cluebox_protocol::keys::SecretKey;
 
 mod cli;
 
-use cli::{AuditCommand, Cli, Command, QuarantineCommand};
+use cli::{AuditCommand, Cli, Command, QuarantineCommand, StaffCommand};
 
 fn load_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<SecretKey>> {
     paths
@@ -342,6 +342,7 @@ fn main() -> anyhow::Result<()> {
                 )?;
             }
         }
+        Command::Staff { command } => run_staff(&cli.db, &cli.actor, command)?,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -358,4 +359,57 @@ fn main() -> anyhow::Result<()> {
 #[allow(clippy::print_stderr)]
 fn eprintln_note(text: &str) {
     eprintln!("{text}");
+}
+
+/// A new staff password: `CLUEBOX_DESK_STAFF_PASSWORD` if set, otherwise typed twice.
+fn staff_password(login: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    if let Ok(password) = std::env::var("CLUEBOX_DESK_STAFF_PASSWORD") {
+        return Ok(zeroize::Zeroizing::new(password));
+    }
+    let first = zeroize::Zeroizing::new(rpassword::prompt_password(format!(
+        "new password for {login} (at least {} characters): ",
+        staff::MIN_PASSWORD
+    ))?);
+    let again = zeroize::Zeroizing::new(rpassword::prompt_password("the same password again: ")?);
+    anyhow::ensure!(*first == *again, "the two passwords differ");
+    Ok(first)
+}
+
+fn run_staff(db_path: &std::path::Path, actor: &str, command: StaffCommand) -> anyhow::Result<()> {
+    let mut conn = db::open(db_path)?;
+    match command {
+        StaffCommand::Add {
+            login,
+            name,
+            role,
+            regions,
+        } => {
+            let account = staff::Staff {
+                login: login.clone(),
+                name,
+                role: staff::Role::parse(&role)?,
+                regions,
+                disabled: false,
+            };
+            staff::add(&mut conn, actor, &account, &staff_password(&login)?)?;
+            eprintln_note(&format!("added {login} ({role})"));
+        }
+        StaffCommand::List => {
+            for s in staff::list(&conn)? {
+                println!(
+                    "{}\t{}\t{}\t{}{}",
+                    text::line(&s.login),
+                    s.role.as_str(),
+                    text::line(&s.regions.join(",")),
+                    text::line(&s.name),
+                    if s.disabled { "\tdisabled" } else { "" }
+                );
+            }
+        }
+        StaffCommand::Disable { login } => staff::disable(&mut conn, actor, &login)?,
+        StaffCommand::Passwd { login } => {
+            staff::set_password(&mut conn, actor, &login, &staff_password(&login)?)?;
+        }
+    }
+    Ok(())
 }

@@ -1,9 +1,10 @@
 //! The desk's command line against a real intake API: keys, transfer (pull, import, audit),
-//! and the handling procedure. One test binary; this file holds the shared helpers.
+//! the handling procedure and staff accounts. One test binary; this file holds the shared helpers.
 
 mod keys;
 mod poster;
 mod procedure;
+mod staff;
 mod tls;
 mod transfer;
 
