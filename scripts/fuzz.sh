@@ -15,7 +15,7 @@ seconds="${1:-20}"
 export RUSTC_BOOTSTRAP=1
 cd fuzz
 cargo fuzz build -O
-for target in envelope letter code page_profile json_bodies; do
+for target in envelope letter code page_profile json_bodies scrub; do
     say "fuzz $target for ${seconds}s"
     corpus="../target/fuzz-corpus/$target"
     mkdir -p "$corpus"

@@ -14,7 +14,7 @@
 use std::io::Cursor;
 
 use exif::{Context, Field, In, Tag, Value};
-use img_parts::jpeg::{Jpeg, markers};
+use img_parts::jpeg::{Jpeg, JpegSegment, markers};
 use img_parts::png::{Png, PngChunk};
 use img_parts::riff::{RiffChunk, RiffContent};
 use img_parts::webp::{CHUNK_EXIF, CHUNK_VP8X, CHUNK_XMP, WebP};
@@ -66,13 +66,40 @@ pub fn clean(file: Vec<u8>) -> Cleaned {
     } else {
         None
     };
-    match outcome {
+    // A cleaned file must still be a whole image: a container the parser accepted but could
+    // not follow to its image data (a damaged or crafted file) is not handed over as cleaned.
+    match outcome.filter(|(bytes, _)| still_an_image(bytes)) {
         Some((bytes, mut removed)) => {
             removed.sort();
             removed.dedup();
             Cleaned::Cleaned { bytes, removed }
         }
         None => Cleaned::NotCleaned(file),
+    }
+}
+
+/// Whether `bytes` parse again as an image of their type with its image data: a JPEG with a
+/// scan, a PNG with its header, data and end, a WebP with an image chunk.
+fn still_an_image(bytes: &[u8]) -> bool {
+    let b = || Bytes::copy_from_slice(bytes);
+    if bytes.starts_with(&[0xFF, 0xD8]) {
+        Jpeg::from_bytes(b()).is_ok_and(|j| {
+            j.segments()
+                .iter()
+                .any(|s| s.marker() == markers::SOS && s.has_entropy())
+        })
+    } else if bytes.starts_with(b"\x89PNG") {
+        Png::from_bytes(b()).is_ok_and(|p| {
+            [b"IHDR", b"IDAT", b"IEND"]
+                .iter()
+                .all(|kind| p.chunks().iter().any(|c| &&c.kind() == kind))
+        })
+    } else {
+        WebP::from_bytes(b()).is_ok_and(|w| {
+            w.chunks()
+                .iter()
+                .any(|c| matches!(&c.id(), b"VP8 " | b"VP8L" | b"ANMF"))
+        })
     }
 }
 
@@ -166,7 +193,20 @@ fn clean_jpeg(file: &[u8]) -> Option<(Vec<u8>, Vec<Removed>)> {
         }
         keep
     });
-    jpeg.set_exif(orientation_only(orientation).map(Bytes::from));
+    if let Some(tiff) = orientation_only(orientation) {
+        // Right after JFIF's APP0 if there is one, else first (img-parts' own `set_exif`
+        // inserts at a fixed index, which a short segment list does not have).
+        let at = usize::from(
+            jpeg.segments()
+                .first()
+                .is_some_and(|s| s.marker() == markers::APP0),
+        );
+        let contents = [b"Exif\0\0".as_slice(), &tiff].concat();
+        jpeg.segments_mut().insert(
+            at,
+            JpegSegment::new_with_contents(markers::APP1, Bytes::from(contents)),
+        );
+    }
     Some((jpeg.encoder().bytes().to_vec(), removed))
 }
 
@@ -203,7 +243,7 @@ fn clean_png(file: &[u8]) -> Option<(Vec<u8>, Vec<Removed>)> {
             .chunks()
             .iter()
             .position(|c| &c.kind() == b"IDAT")
-            .unwrap_or(1);
+            .unwrap_or_else(|| png.chunks().len().min(1));
         png.chunks_mut()
             .insert(at, PngChunk::new(*b"eXIf", Bytes::from(tiff)));
     }

@@ -344,3 +344,32 @@ fn truncated_and_flipped_files_never_panic() {
         }
     }
 }
+
+#[test]
+fn the_fuzz_seeds_and_past_crashes_clean_and_clean_again_to_themselves() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut seen = 0;
+    for kind in ["seeds", "regressions"] {
+        let Ok(dir) = std::fs::read_dir(root.join(kind).join("scrub")) else {
+            continue;
+        };
+        for entry in dir {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "md") {
+                continue;
+            }
+            seen += 1;
+            if let Cleaned::Cleaned { bytes, .. } = clean(std::fs::read(&path).unwrap()) {
+                assert_no_secrets(&bytes);
+                assert_eq!(
+                    clean(bytes.clone()),
+                    Cleaned::Cleaned {
+                        bytes,
+                        removed: vec![]
+                    }
+                );
+            }
+        }
+    }
+    assert!(seen >= 3, "the seeds are there");
+}

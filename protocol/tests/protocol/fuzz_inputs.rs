@@ -5,7 +5,7 @@ use cluebox_protocol::code::{InquiryCode, check_as_typed};
 use cluebox_protocol::envelope::{self, REPORT_LIMIT};
 use cluebox_protocol::keys::{PublicKey, SecretKey};
 use cluebox_protocol::letter::Letter;
-use cluebox_protocol::page::PageProfile;
+use cluebox_protocol::page::{PageProfile, WorkerConfig};
 
 fn inputs(target: &str) -> Vec<Vec<u8>> {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz");
@@ -63,10 +63,14 @@ fn code_inputs() {
 #[test]
 fn page_profile_inputs() {
     for data in inputs("page_profile") {
-        if let Ok(text) = std::str::from_utf8(&data)
-            && let Ok(page) = PageProfile::decode(text)
-        {
+        let Ok(text) = std::str::from_utf8(&data) else {
+            continue;
+        };
+        if let Ok(page) = PageProfile::decode(text) {
             assert_eq!(PageProfile::decode(&page.encode()).unwrap(), page);
+        }
+        if let Ok(config) = WorkerConfig::decode(text) {
+            assert_eq!(WorkerConfig::decode(&config.encode()).unwrap(), config);
         }
     }
 }
