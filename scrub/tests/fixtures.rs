@@ -75,6 +75,36 @@ fn exif_block() -> Vec<u8> {
 const XMP: &[u8] =
     b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><dc:creator>Zhang San</dc:creator></x:xmpmeta>";
 
+/// The test card as a plain JPEG (no metadata).
+fn plain_jpeg() -> Vec<u8> {
+    let (data, w, h) = pixels();
+    let mut plain = Vec::new();
+    jpeg_encoder::Encoder::new(&mut plain, 90)
+        .encode(&data, w, h, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    plain
+}
+
+/// The test card as a lossless WebP with the EXIF block and, if asked, XMP.
+fn dirty_webp(xmp: bool) -> Vec<u8> {
+    let (data, w, h) = pixels();
+    let mut out = Vec::new();
+    let mut encoder = image_webp::WebPEncoder::new(&mut out);
+    encoder.set_exif_metadata(exif_block());
+    if xmp {
+        encoder.set_xmp_metadata(XMP.to_vec());
+    }
+    encoder
+        .encode(
+            &data,
+            u32::from(w),
+            u32::from(h),
+            image_webp::ColorType::Rgb8,
+        )
+        .unwrap();
+    out
+}
+
 fn cleaned(file: Vec<u8>) -> (Vec<u8>, Vec<Removed>) {
     match clean(file) {
         Cleaned::Cleaned { bytes, removed } => (bytes, removed),
@@ -139,12 +169,7 @@ fn assert_exiftool_finds_nothing(bytes: &[u8], name: &str) {
 
 #[test]
 fn jpeg_loses_exif_xmp_iptc_and_comments_and_keeps_orientation_and_pixels() {
-    let (data, w, h) = pixels();
-    let mut plain = Vec::new();
-    jpeg_encoder::Encoder::new(&mut plain, 90)
-        .encode(&data, w, h, jpeg_encoder::ColorType::Rgb)
-        .unwrap();
-    let mut jpeg = Jpeg::from_bytes(Bytes::from(plain)).unwrap();
+    let mut jpeg = Jpeg::from_bytes(Bytes::from(plain_jpeg())).unwrap();
     jpeg.set_exif(Some(Bytes::from(exif_block())));
     let mut xmp = b"http://ns.adobe.com/xap/1.0/\0".to_vec();
     xmp.extend_from_slice(XMP);
@@ -234,21 +259,7 @@ fn png_loses_text_time_and_exif_chunks_and_keeps_pixels() {
 
 #[test]
 fn webp_loses_exif_and_xmp_with_their_header_flags_and_keeps_pixels() {
-    let (data, w, h) = pixels();
-    let mut dirty = Vec::new();
-    {
-        let mut encoder = image_webp::WebPEncoder::new(&mut dirty);
-        encoder.set_exif_metadata(exif_block());
-        encoder.set_xmp_metadata(XMP.to_vec());
-        encoder
-            .encode(
-                &data,
-                u32::from(w),
-                u32::from(h),
-                image_webp::ColorType::Rgb8,
-            )
-            .unwrap();
-    }
+    let dirty = dirty_webp(true);
     let (clean_bytes, removed) = cleaned(dirty.clone());
     assert_no_secrets(&clean_bytes);
     assert!(removed.contains(&Removed::Location) && removed.contains(&Removed::Other));
@@ -285,12 +296,7 @@ fn webp_loses_exif_and_xmp_with_their_header_flags_and_keeps_pixels() {
 
 #[test]
 fn upright_photos_get_no_exif_at_all() {
-    let (data, w, h) = pixels();
-    let mut plain = Vec::new();
-    jpeg_encoder::Encoder::new(&mut plain, 90)
-        .encode(&data, w, h, jpeg_encoder::ColorType::Rgb)
-        .unwrap();
-    let (clean_bytes, removed) = cleaned(plain);
+    let (clean_bytes, removed) = cleaned(plain_jpeg());
     assert!(removed.is_empty(), "{removed:?}");
     let after = Jpeg::from_bytes(Bytes::from(clean_bytes)).unwrap();
     assert!(after.exif().is_none());
@@ -312,27 +318,10 @@ fn other_types_and_damaged_files_are_returned_unchanged_and_said_so() {
 
 #[test]
 fn truncated_and_flipped_files_never_panic() {
-    let (data, w, h) = pixels();
-    let mut plain = Vec::new();
-    jpeg_encoder::Encoder::new(&mut plain, 90)
-        .encode(&data, w, h, jpeg_encoder::ColorType::Rgb)
-        .unwrap();
-    let mut jpeg = Jpeg::from_bytes(Bytes::from(plain)).unwrap();
+    let mut jpeg = Jpeg::from_bytes(Bytes::from(plain_jpeg())).unwrap();
     jpeg.set_exif(Some(Bytes::from(exif_block())));
     let jpeg = jpeg.encoder().bytes().to_vec();
-    let mut webp = Vec::new();
-    {
-        let mut encoder = image_webp::WebPEncoder::new(&mut webp);
-        encoder.set_exif_metadata(exif_block());
-        encoder
-            .encode(
-                &data,
-                u32::from(w),
-                u32::from(h),
-                image_webp::ColorType::Rgb8,
-            )
-            .unwrap();
-    }
+    let webp = dirty_webp(false);
     for file in [jpeg, webp] {
         for cut in 0..file.len() {
             let _ = clean(file[..cut].to_vec());
