@@ -234,6 +234,14 @@ pub fn fill_from_template(target: &web_sys::Element, id: &str) {
     }
 }
 
+/// [`focus`] after the page has drawn what the current change shows (the next task).
+pub fn focus_soon(selector: &'static str) {
+    wasm_bindgen_futures::spawn_local(async move {
+        sleep(0).await;
+        focus(selector);
+    });
+}
+
 /// Moves keyboard focus to the first element matching `selector`.
 pub fn focus(selector: &str) {
     let el = window()

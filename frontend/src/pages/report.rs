@@ -105,7 +105,7 @@ pub fn ReportPage(
             let current = step.get_untracked();
             if to > current && current < steps && !untrack(|| problems(Some(current))).is_empty() {
                 show_errors.set(true);
-                platform::focus("#error-summary");
+                platform::focus_soon("#error-summary");
                 return;
             }
             step.set(to);
@@ -127,7 +127,7 @@ pub fn ReportPage(
             }
             if !untrack(|| problems(None)).is_empty() {
                 show_errors.set(true);
-                platform::focus("#error-summary");
+                platform::focus_soon("#error-summary");
                 return;
             }
             let empty = profile.with_value(|p| {
@@ -135,7 +135,7 @@ pub fn ReportPage(
             });
             if empty && !confirmed && prepared.with_value(Option::is_none) {
                 stage.set(Stage::ConfirmEmpty);
-                platform::focus("#confirm-empty h2");
+                platform::focus_soon("#confirm-empty h2");
                 return;
             }
             // Busy from this instant: a second tap before the task starts must not start another.

@@ -163,6 +163,29 @@ async fn the_first_screen_reassures_and_problems_show_on_leaving_a_field() -> an
         )
         .await?;
     anyhow::ensure!(top.as_f64() < Some(400.0), "reassurance at {top} px");
+    // Input borders and unfinished progress segments stand out from the page at 3:1 or more
+    // (WCAG 1.4.11, non-text contrast).
+    let contrast = c
+        .execute(
+            "const rgb = s => s.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number); \
+             const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255; \
+               return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }); \
+               return 0.2126 * r + 0.7152 * g + 0.0722 * b; }; \
+             const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); \
+               return (x + 0.05) / (y + 0.05); }; \
+             const page = getComputedStyle(document.documentElement).backgroundColor; \
+             const card = getComputedStyle(document.querySelector('label.radio')).backgroundColor; \
+             const border = getComputedStyle(document.querySelector('label.radio')).borderTopColor; \
+             const todo = getComputedStyle(document.querySelector('.steps li.todo')).backgroundColor; \
+             return [ratio(border, card), ratio(border, page), ratio(todo, page)];",
+            vec![],
+        )
+        .await?;
+    let ratios: Vec<f64> = serde_json::from_value(contrast)?;
+    anyhow::ensure!(
+        ratios.iter().all(|r| *r >= 3.0),
+        "contrast ratios {ratios:?}"
+    );
     // What the hotline accepts, one tap away.
     browser.wait(".scope summary").await?.click().await?;
     anyhow::ensure!(browser.text(".scope").await?.contains("政法干警"));
@@ -191,6 +214,9 @@ async fn the_first_screen_reassures_and_problems_show_on_leaving_a_field() -> an
         .await?;
     // Moving on lists the problem at the top, linked to its field.
     browser.next_step().await?;
+    browser
+        .wait_js("document.activeElement && document.activeElement.id === 'error-summary'")
+        .await?;
     let summary = browser.text("#error-summary").await?;
     anyhow::ensure!(summary.contains("手机"), "{summary}");
     browser.tap("#error-summary a").await?;
@@ -223,6 +249,9 @@ async fn an_empty_report_asks_once_and_the_receipt_keeps_the_reporter_until_the_
     );
     browser.wait("#submit").await?.click().await?;
     browser.wait("#confirm-empty").await?;
+    browser
+        .wait_js("document.activeElement && document.activeElement.id === 'confirm-empty-title'")
+        .await?;
     browser.screenshot("confirm-empty").await?;
     anyhow::ensure!(
         portal.state.store.inbox(0, 10).await?.is_empty(),
