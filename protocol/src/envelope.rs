@@ -94,6 +94,9 @@ pub enum SealError {
     /// The message does not fit the allowed size class.
     #[error(transparent)]
     TooLarge(#[from] PaddingError),
+    /// A [`Sealer`] was given more or fewer body bytes than announced.
+    #[error("the message is not as long as announced")]
+    LengthMismatch,
 }
 
 /// Why an envelope could not be opened.
@@ -125,6 +128,9 @@ pub enum OpenError {
     /// message was modified, truncated, reordered or damaged.
     #[error("the sealed message was modified or damaged (authentication failed)")]
     Tampered,
+    /// An [`Opener`] could not write what it opened.
+    #[error("cannot write the opened message: {0}")]
+    Output(String),
 }
 
 /// Who sealed an opened envelope, as far as the envelope proves it.
@@ -181,79 +187,167 @@ pub fn seal_with_rng(
     limit: usize,
     rng: &mut impl CryptoRng,
 ) -> Result<Vec<u8>, SealError> {
-    if recipients.is_empty() {
-        return Err(SealError::NoRecipients);
-    }
-    if recipients.len() > MAX_SLOTS {
-        return Err(SealError::TooManyRecipients(recipients.len()));
-    }
-    let padded = Zeroizing::new(padding::pad(body, limit)?);
-    let slots = recipients.len().div_ceil(SLOT_GROUP) * SLOT_GROUP;
-
-    let mut file_key = Zeroizing::new([0u8; FILE_KEY_LEN]);
-    rng.fill_bytes(file_key.as_mut_slice());
-
-    let chunks = padded.len().div_ceil(CHUNK_LEN);
-    let mut out = Vec::with_capacity(
-        PREFIX_LEN + slots * SLOT_LEN + COMMITMENT_LEN + padded.len() + chunks * TAG_LEN,
-    );
-    out.extend_from_slice(&MAGIC);
-    out.push(VERSION);
-    out.push(slots as u8);
-    out.push(if sender.is_some() {
-        MODE_SENDER
-    } else {
-        MODE_ANONYMOUS
-    });
-    let mut salt = [0u8; SALT_LEN];
-    rng.fill_bytes(&mut salt);
-    out.extend_from_slice(&salt);
-    let prefix = out.clone();
-    let mode = match sender {
-        Some(sk) => OpModeS::Auth((sk.0.clone(), Kem::sk_to_pk(&sk.0))),
-        None => OpModeS::Base,
-    };
-
-    // Real recipients first, then decoys; a Fisher-Yates shuffle then mixes them. A decoy is
-    // sealed in the same mode as the real slots, so nothing tells them apart.
-    let mut order: Vec<Option<&PublicKey>> = recipients.iter().map(Some).collect();
-    order.resize(slots, None);
-    shuffle(&mut order, rng);
-    for recipient in order {
-        let decoy;
-        let (pk, key) = match recipient {
-            Some(pk) => (pk.0.clone(), file_key.as_slice()),
-            None => {
-                let (_, throwaway) = Kem::gen_keypair_with_rng(rng);
-                let mut random = Zeroizing::new([0u8; FILE_KEY_LEN]);
-                rng.fill_bytes(random.as_mut_slice());
-                decoy = random;
-                (throwaway, decoy.as_slice())
-            }
-        };
-        let (enc, wrapped) = hpke::single_shot_seal_with_rng::<HpkeChaCha, HkdfSha256, Kem>(
-            &mode, &pk, SLOT_INFO, key, &prefix, rng,
-        )
-        .expect("HPKE sealing to a key of large order cannot fail (PublicKey refuses the others)");
-        out.extend_from_slice(&enc.to_bytes());
-        out.extend_from_slice(&wrapped);
-    }
-    let keys = Keys::derive_v2(&file_key, &out);
-    out.extend_from_slice(keys.commitment.as_slice());
-
-    let mut stream = EncryptorBE32::from_aead(keys.payload, &Default::default());
-    let mut rest = padded.as_slice();
-    while rest.len() > CHUNK_LEN {
-        let (chunk, tail) = rest.split_at(CHUNK_LEN);
-        let sealed = stream
-            .encrypt_next(chunk)
-            .expect("chunk counter cannot overflow");
-        out.extend_from_slice(&sealed);
-        rest = tail;
-    }
-    let sealed = stream.encrypt_last(rest).expect("STREAM last chunk");
-    out.extend_from_slice(&sealed);
+    let (mut sealer, mut out) = Sealer::new(recipients, sender, body.len() as u64, limit, rng)?;
+    sealer.push(body, &mut out)?;
+    sealer.finish(&mut out)?;
     Ok(out)
+}
+
+/// Seals one message a piece at a time, with memory for one chunk whatever its size (an
+/// evidence file read slice by slice). Its bytes are exactly those [`seal_with_rng`] makes of
+/// the same body with the same RNG; only the body's length must be known at the start, to
+/// choose its size class.
+pub struct Sealer {
+    stream: EncryptorBE32<ChaCha20Poly1305>,
+    /// Plaintext waiting for a whole chunk (never more than one chunk).
+    pending: Zeroizing<Vec<u8>>,
+    /// Body bytes still to come.
+    body_left: u64,
+    /// Padding bytes still to come (the `0x80` marker and the zeros).
+    padding_left: u64,
+}
+
+impl Sealer {
+    /// Starts an envelope to `recipients` (as `sender`, if given) for a body of `body_len`
+    /// bytes, padded to its size class (no larger than `limit`): the envelope's header, which
+    /// comes first, is written to the returned vector.
+    pub fn new(
+        recipients: &[PublicKey],
+        sender: Option<&SecretKey>,
+        body_len: u64,
+        limit: usize,
+        rng: &mut impl CryptoRng,
+    ) -> Result<(Self, Vec<u8>), SealError> {
+        if recipients.is_empty() {
+            return Err(SealError::NoRecipients);
+        }
+        if recipients.len() > MAX_SLOTS {
+            return Err(SealError::TooManyRecipients(recipients.len()));
+        }
+        let class = usize::try_from(body_len)
+            .ok()
+            .and_then(padding::class_for)
+            .filter(|&class| class <= limit)
+            .ok_or(PaddingError::TooLarge {
+                len: usize::try_from(body_len).unwrap_or(usize::MAX),
+                max: padding::max_body(limit),
+            })?;
+        let slots = recipients.len().div_ceil(SLOT_GROUP) * SLOT_GROUP;
+
+        let mut file_key = Zeroizing::new([0u8; FILE_KEY_LEN]);
+        rng.fill_bytes(file_key.as_mut_slice());
+
+        let mut out = Vec::with_capacity(
+            PREFIX_LEN + slots * SLOT_LEN + COMMITMENT_LEN + class.min(CHUNK_LEN) + TAG_LEN,
+        );
+        out.extend_from_slice(&MAGIC);
+        out.push(VERSION);
+        out.push(slots as u8);
+        out.push(if sender.is_some() {
+            MODE_SENDER
+        } else {
+            MODE_ANONYMOUS
+        });
+        let mut salt = [0u8; SALT_LEN];
+        rng.fill_bytes(&mut salt);
+        out.extend_from_slice(&salt);
+        let prefix = out.clone();
+        let mode = match sender {
+            Some(sk) => OpModeS::Auth((sk.0.clone(), Kem::sk_to_pk(&sk.0))),
+            None => OpModeS::Base,
+        };
+
+        // Real recipients first, then decoys; a Fisher-Yates shuffle then mixes them. A decoy
+        // is sealed in the same mode as the real slots, so nothing tells them apart.
+        let mut order: Vec<Option<&PublicKey>> = recipients.iter().map(Some).collect();
+        order.resize(slots, None);
+        shuffle(&mut order, rng);
+        for recipient in order {
+            let decoy;
+            let (pk, key) = match recipient {
+                Some(pk) => (pk.0.clone(), file_key.as_slice()),
+                None => {
+                    let (_, throwaway) = Kem::gen_keypair_with_rng(rng);
+                    let mut random = Zeroizing::new([0u8; FILE_KEY_LEN]);
+                    rng.fill_bytes(random.as_mut_slice());
+                    decoy = random;
+                    (throwaway, decoy.as_slice())
+                }
+            };
+            let (enc, wrapped) = hpke::single_shot_seal_with_rng::<HpkeChaCha, HkdfSha256, Kem>(
+                &mode, &pk, SLOT_INFO, key, &prefix, rng,
+            )
+            .expect(
+                "HPKE sealing to a key of large order cannot fail (PublicKey refuses the others)",
+            );
+            out.extend_from_slice(&enc.to_bytes());
+            out.extend_from_slice(&wrapped);
+        }
+        let keys = Keys::derive_v2(&file_key, &out);
+        out.extend_from_slice(keys.commitment.as_slice());
+        let sealer = Sealer {
+            stream: EncryptorBE32::from_aead(keys.payload, &Default::default()),
+            pending: Zeroizing::new(Vec::with_capacity(CHUNK_LEN)),
+            body_left: body_len,
+            padding_left: (class as u64) - body_len,
+        };
+        Ok((sealer, out))
+    }
+
+    /// Takes the next bytes of the body; whole sealed chunks are appended to `out`.
+    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<(), SealError> {
+        if data.len() as u64 > self.body_left {
+            return Err(SealError::LengthMismatch);
+        }
+        self.body_left -= data.len() as u64;
+        while !data.is_empty() {
+            let take = data.len().min(CHUNK_LEN - self.pending.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            self.seal_full(out);
+        }
+        Ok(())
+    }
+
+    /// Pads the body and seals the last chunks into `out`; refuses a body shorter than
+    /// announced.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), SealError> {
+        if self.body_left != 0 {
+            return Err(SealError::LengthMismatch);
+        }
+        let mut marker = true;
+        while self.padding_left > 0 {
+            let room = (CHUNK_LEN - self.pending.len()) as u64;
+            let take = room.min(self.padding_left) as usize;
+            let start = self.pending.len();
+            self.pending.resize(start + take, 0);
+            if marker && take > 0 {
+                self.pending[start] = 0x80;
+                marker = false;
+            }
+            self.padding_left -= take as u64;
+            self.seal_full(out);
+        }
+        let last = self
+            .stream
+            .encrypt_last(self.pending.as_slice())
+            .expect("STREAM last chunk");
+        out.extend_from_slice(&last);
+        Ok(())
+    }
+
+    /// Seals the pending chunk if it is whole and more plaintext follows it (the last chunk,
+    /// even a whole one, is sealed by [`Sealer::finish`] with the last-block flag).
+    fn seal_full(&mut self, out: &mut Vec<u8>) {
+        if self.pending.len() == CHUNK_LEN && self.body_left + self.padding_left > 0 {
+            let sealed = self
+                .stream
+                .encrypt_next(self.pending.as_slice())
+                .expect("chunk counter cannot overflow");
+            out.extend_from_slice(&sealed);
+            self.pending.clear();
+        }
+    }
 }
 
 /// Opens an anonymous envelope (a report, or any version 1 envelope) with one private key and
@@ -305,6 +399,153 @@ pub fn open_from(
     out.extend_from_slice(&plain);
     padding::unpad(&mut out).map_err(|_| OpenError::Tampered)?;
     Ok(Opened { body: out, origin })
+}
+
+/// How long an envelope's header is (everything before its first payload chunk), from at
+/// least its first [`PREFIX_LEN`] bytes: what a reader of a stream reads before [`Opener::new`].
+pub fn header_len(start: &[u8]) -> Result<usize, OpenError> {
+    if start.len() < MAGIC.len() || start[..MAGIC.len()] != MAGIC {
+        return Err(OpenError::NotAnEnvelope);
+    }
+    let (version, count) = match (start.get(4), start.get(5)) {
+        (Some(&v), Some(&c)) => (v, usize::from(c)),
+        _ => return Err(OpenError::Malformed("header is cut short")),
+    };
+    if count == 0 || count > MAX_SLOTS || count % SLOT_GROUP != 0 {
+        return Err(OpenError::Malformed("impossible recipient slot count"));
+    }
+    match version {
+        VERSION_1 => Ok(PREFIX_LEN_V1 + count * SLOT_LEN),
+        VERSION => Ok(PREFIX_LEN + count * SLOT_LEN + COMMITMENT_LEN),
+        other => Err(OpenError::UnsupportedVersion(other)),
+    }
+}
+
+/// Opens one envelope a piece at a time, with memory for one chunk whatever its size (an
+/// evidence file written to disk as it arrives), and removes the padding as it goes: a run of
+/// zeros is held back as a count until a later byte shows it is part of the body.
+///
+/// Each chunk is authenticated before its plaintext is written, but only [`Opener::finish`]
+/// proves the message was not cut short: on any error, delete what was written.
+pub struct Opener {
+    stream: DecryptorBE32<ChaCha20Poly1305>,
+    /// Sealed bytes waiting for a whole chunk and one byte more (so the last chunk is known).
+    pending: Vec<u8>,
+    unpad: Unpad,
+}
+
+/// Removes the padding from a stream of plaintext.
+#[derive(Default)]
+struct Unpad {
+    /// The last non-zero plaintext byte, not yet written (the padding marker, at the end).
+    held: Option<u8>,
+    /// Zeros after it (or, before any non-zero byte, from the start), not yet written.
+    zeros: u64,
+}
+
+impl Opener {
+    /// Opens the header (exactly [`header_len`] bytes) with whichever of `keys` it is addressed
+    /// to, checking the sender as [`open_from`] does.
+    pub fn new(
+        keys: &[&SecretKey],
+        senders: &[PublicKey],
+        header: &[u8],
+    ) -> Result<(Self, Origin), OpenError> {
+        let parsed = Header::parse_header(header)?;
+        if parsed.len != header.len() {
+            return Err(OpenError::Malformed("not exactly one header"));
+        }
+        let (file_key, origin) = parsed.unwrap_file_key(keys, senders)?;
+        let cipher = match parsed.version {
+            VERSION_1 => Keys::payload_v1(&file_key, header),
+            _ => {
+                let keys = Keys::derive_v2(&file_key, &header[..parsed.len - COMMITMENT_LEN]);
+                let stored = &header[parsed.len - COMMITMENT_LEN..];
+                if !bool::from(keys.commitment.as_slice().ct_eq(stored)) {
+                    return Err(OpenError::Tampered);
+                }
+                keys.payload
+            }
+        };
+        let opener = Opener {
+            stream: DecryptorBE32::from_aead(cipher, &Default::default()),
+            pending: Vec::with_capacity(CHUNK_LEN + TAG_LEN),
+            unpad: Unpad::default(),
+        };
+        Ok((opener, origin))
+    }
+
+    /// Takes the next sealed bytes; the body they complete is written to `out`.
+    pub fn push(
+        &mut self,
+        mut sealed: &[u8],
+        out: &mut impl std::io::Write,
+    ) -> Result<(), OpenError> {
+        const WHOLE: usize = CHUNK_LEN + TAG_LEN;
+        while !sealed.is_empty() {
+            if self.pending.len() == WHOLE {
+                // More follows, so this chunk is not the last.
+                let plain = self
+                    .stream
+                    .decrypt_next(self.pending.as_slice())
+                    .map_err(|_| OpenError::Tampered)?;
+                self.pending.clear();
+                self.unpad.write(&Zeroizing::new(plain), out)?;
+            }
+            let take = sealed.len().min(WHOLE - self.pending.len());
+            self.pending.extend_from_slice(&sealed[..take]);
+            sealed = &sealed[take..];
+        }
+        Ok(())
+    }
+
+    /// Opens the last chunk and checks the padding: only now is the body known to be whole.
+    pub fn finish(self, out: &mut impl std::io::Write) -> Result<(), OpenError> {
+        let Opener {
+            stream,
+            pending,
+            mut unpad,
+        } = self;
+        if pending.len() < TAG_LEN {
+            return Err(OpenError::Malformed(
+                "shorter than its header and one chunk",
+            ));
+        }
+        let plain = stream
+            .decrypt_last(pending.as_slice())
+            .map_err(|_| OpenError::Tampered)?;
+        unpad.write(&Zeroizing::new(plain), out)?;
+        match unpad.held {
+            Some(0x80) => Ok(()),
+            _ => Err(OpenError::Tampered),
+        }
+    }
+}
+
+impl Unpad {
+    /// Writes `plain`, holding back its last non-zero byte and the zeros after it.
+    fn write(&mut self, plain: &[u8], out: &mut impl std::io::Write) -> Result<(), OpenError> {
+        let fail = |e: std::io::Error| OpenError::Output(e.to_string());
+        let Some(last) = plain.iter().rposition(|&b| b != 0) else {
+            self.zeros += plain.len() as u64;
+            return Ok(());
+        };
+        // A later non-zero byte: what was held back is body (zeros before the first non-zero
+        // byte too), written in pieces so a long run costs no memory.
+        if let Some(held) = self.held.take() {
+            out.write_all(&[held]).map_err(fail)?;
+        }
+        let zeros = [0u8; 4096];
+        while self.zeros > 0 {
+            let n = self.zeros.min(zeros.len() as u64) as usize;
+            out.write_all(&zeros[..n]).map_err(fail)?;
+            self.zeros -= n as u64;
+        }
+        out.write_all(&plain[..last]).map_err(fail)?;
+        self.held = Some(plain[last]);
+        self.zeros = (plain.len() - last - 1) as u64;
+        Ok(())
+    }
 }
 
 /// The length of a (version 2) envelope with `slots` slots and a padded plaintext of `class`
@@ -372,6 +613,17 @@ struct Header<'a> {
 
 impl<'a> Header<'a> {
     fn parse(sealed: &'a [u8]) -> Result<Self, OpenError> {
+        let header = Self::parse_header(sealed)?;
+        if sealed.len() < header.len + TAG_LEN {
+            return Err(OpenError::Malformed(
+                "shorter than its header and one chunk",
+            ));
+        }
+        Ok(header)
+    }
+
+    /// The header alone (the payload may follow or not).
+    fn parse_header(sealed: &'a [u8]) -> Result<Self, OpenError> {
         if sealed.len() < MAGIC.len() || sealed[..MAGIC.len()] != MAGIC {
             return Err(OpenError::NotAnEnvelope);
         }
@@ -400,10 +652,8 @@ impl<'a> Header<'a> {
         }
         let slots_end = prefix_len + count * SLOT_LEN;
         let len = slots_end + tail;
-        if sealed.len() < len + TAG_LEN {
-            return Err(OpenError::Malformed(
-                "shorter than its header and one chunk",
-            ));
+        if sealed.len() < len {
+            return Err(OpenError::Malformed("header is cut short"));
         }
         Ok(Self {
             version,

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 mod fuzz_inputs;
 mod independent;
 mod rfc9180;
+mod streaming;
 
 /// A deterministic RNG (SHA-256 in counter mode) so that a sealed envelope can be frozen
 /// byte for byte. Tests only.
