@@ -28,8 +28,11 @@ fn envelope_inputs() {
         let whole = envelope::open_from(&[&key], std::slice::from_ref(&sender), &data);
         // A piece at a time, the same answer (the fuzz target checks this on every input).
         let pieces = envelope::header_len(&data).and_then(|len| {
+            let header = data
+                .get(..len)
+                .ok_or(envelope::OpenError::Malformed("cut short"))?;
             let (mut opener, origin) =
-                envelope::Opener::new(&[&key], std::slice::from_ref(&sender), &data[..len])?;
+                envelope::Opener::new(&[&key], std::slice::from_ref(&sender), header)?;
             let mut out = Vec::new();
             for piece in data[len..].chunks(4099) {
                 opener.push(piece, &mut out)?;
