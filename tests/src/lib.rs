@@ -202,6 +202,14 @@ impl Drop for Portal {
     }
 }
 
+/// The Markdown file a benchmark was asked to write its figures into (`--write FILE`).
+pub fn write_arg() -> Option<PathBuf> {
+    std::env::args()
+        .skip_while(|a| a != "--write")
+        .nth(1)
+        .map(PathBuf::from)
+}
+
 /// Replaces the `<!-- bench:{name} -->` ... `<!-- /bench:{name} -->` block of a Markdown file
 /// with `block` (which carries both markers), or appends it when the file has none.
 pub fn write_bench_block(path: &Path, name: &str, block: &str) -> anyhow::Result<()> {

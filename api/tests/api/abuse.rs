@@ -39,6 +39,32 @@ fn read_until_closed(stream: &mut TcpStream, within: Duration) -> (String, Durat
     )
 }
 
+/// `lookups` lookups of `reporter`'s case and a desk read, each answered 200.
+async fn lookups_and_desk_reads_work(
+    http: &reqwest::Client,
+    base: &str,
+    app: &TestApp,
+    reporter: &Reporter,
+    lookups: usize,
+) {
+    for _ in 0..lookups {
+        let res = http
+            .post(format!("{base}/api/v1/inquiries"))
+            .json(&reporter.inquiry())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let res = http
+        .get(format!("{base}/api/v1/desk/inbox"))
+        .bearer_auth(&app.desk_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
 fn short_limits() -> Limits {
     Limits {
         header_timeout_secs: 2,
@@ -89,22 +115,7 @@ async fn clients_that_hang_up_mid_request_cannot_break_lookups_or_desk_reads() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Every later lookup and desk read still works.
-    for _ in 0..100 {
-        let res = http
-            .post(format!("{base}/api/v1/inquiries"))
-            .json(&reporter.inquiry())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-    }
-    let res = http
-        .get(format!("{base}/api/v1/desk/inbox"))
-        .bearer_auth(&app.desk_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    lookups_and_desk_reads_work(&http, &base, &app, &reporter, 100).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -498,20 +509,7 @@ async fn a_full_disk_is_a_clear_answer_and_intake_resumes_when_space_returns() {
     assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE);
     assert!(retry.is_some());
     // Lookups and the desk go on.
-    let res = http
-        .post(format!("{base}/api/v1/inquiries"))
-        .json(&first.inquiry())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let res = http
-        .get(format!("{base}/api/v1/desk/inbox"))
-        .bearer_auth(&app.desk_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    lookups_and_desk_reads_work(&http, &base, &app, &first, 1).await;
     // Space returns: intake resumes by itself, and nothing acknowledged was lost.
     std::fs::remove_file(&filler).unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;

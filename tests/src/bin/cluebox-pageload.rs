@@ -87,10 +87,7 @@ fn percentile(v: &[f64], p: f64) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let write = std::env::args()
-        .skip_while(|a| a != "--write")
-        .nth(1)
-        .map(std::path::PathBuf::from);
+    let write = cluebox_e2e::write_arg();
     let portal = Portal::start("12337").await?;
     let browser = Browser::start(Device::Phone, "pageload").await?;
     browser

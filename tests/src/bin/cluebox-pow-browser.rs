@@ -41,10 +41,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let write = std::env::args()
-        .skip_while(|a| a != "--write")
-        .nth(1)
-        .map(std::path::PathBuf::from);
+    let write = cluebox_e2e::write_arg();
     let usual = cluebox_api::config::FloodSettings::default().pow_bits;
     let harder = usual + 3;
     let mut medians = Vec::new();
