@@ -159,8 +159,9 @@ pub async fn presolve(sealer: &RefCell<Sealer>, net: &impl Transport) {
 /// Fetches a challenge and solves it; `None` if the server asks for no work or cannot be
 /// reached.
 async fn solve_fresh(sealer: &RefCell<Sealer>, net: &impl Transport) -> Option<Pow> {
+    // Unconfigured (the page's configuration was refused): nothing will be sent, so no work.
     let wanted = sealer.borrow().config.as_ref().map(|c| c.pow_bits);
-    if wanted == Some(0) {
+    if matches!(wanted, None | Some(0)) {
         return None;
     }
     sealer.borrow_mut().solving = true;
