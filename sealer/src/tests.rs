@@ -343,7 +343,10 @@ fn a_profile_below_the_argon2_floor_is_refused() {
     };
     // Nothing to send, so no proof of work is fetched or solved for it.
     block_on(presolve(&s, &net));
-    assert!(net.sent.borrow().is_empty(), "no request without a configuration");
+    assert!(
+        net.sent.borrow().is_empty(),
+        "no request without a configuration"
+    );
 }
 
 #[test]
