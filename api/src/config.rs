@@ -75,6 +75,9 @@ pub struct FloodSettings {
     pub submissions_per_client_per_minute: u32,
     /// Lookups per minute from one client address.
     pub lookups_per_client_per_minute: u32,
+    /// Evidence file uploads started per minute from one client address (each also needs a
+    /// proof of work).
+    pub uploads_per_client_per_minute: u32,
     /// Bytes per second of submissions, all clients together (0: no ceiling).
     pub max_submission_bytes_per_sec: u64,
     /// Bytes of submissions stored per day (UTC), all clients together.
@@ -98,6 +101,7 @@ impl Default for FloodSettings {
             pow_max_extra_bits: 6,
             submissions_per_client_per_minute: 10,
             lookups_per_client_per_minute: 120,
+            uploads_per_client_per_minute: 60,
             max_submission_bytes_per_sec: 64 * 1024 * 1024,
             daily_storage_bytes: 16 * 1024 * 1024 * 1024,
             min_free_bytes: 1024 * 1024 * 1024,

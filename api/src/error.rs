@@ -71,6 +71,18 @@ pub enum ApiError {
         "this case already has {0} follow-ups, the most one case takes; please call the hotline"
     )]
     TooManyFollowUps(u32),
+    /// An upload's piece does not start where the upload stands (`offset`), or differs from
+    /// what is stored.
+    #[error("{message}")]
+    OffsetMismatch {
+        /// Where the upload stands.
+        offset: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A report names an upload it cannot take.
+    #[error("{0}")]
+    UploadNotReady(String),
     /// Anything else: logged, never shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -105,6 +117,8 @@ impl ApiError {
             ),
             Self::PowRequired(_) => (StatusCode::FORBIDDEN, ErrorCode::PowRequired),
             Self::TooManyFollowUps(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
+            Self::OffsetMismatch { .. } => (StatusCode::CONFLICT, ErrorCode::OffsetMismatch),
+            Self::UploadNotReady(_) => (StatusCode::CONFLICT, ErrorCode::UploadNotReady),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
     }
@@ -151,6 +165,9 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
+        if let Self::OffsetMismatch { offset, .. } = &self {
+            headers.insert("upload-offset", (*offset).into());
+        }
         if let Some(secs) = retry_after {
             headers.insert(axum::http::header::RETRY_AFTER, secs.into());
         }
@@ -166,6 +183,9 @@ impl From<crate::store::StoreError> for ApiError {
             crate::store::StoreError::Unavailable => Self::Unavailable,
             crate::store::StoreError::Full => Self::InsufficientStorage,
             crate::store::StoreError::TooManyFollowUps(n) => Self::TooManyFollowUps(n),
+            crate::store::StoreError::UploadNotReady(id) => Self::UploadNotReady(format!(
+                "upload {id} is not complete, is filed already, or its hash is not the one given"
+            )),
             crate::store::StoreError::Database(e) => Self::Internal(e),
         }
     }

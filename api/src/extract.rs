@@ -71,7 +71,8 @@ versioned!(
     cluebox_protocol::wire::FollowUpRequest,
     cluebox_protocol::wire::AckRequest,
     cluebox_protocol::wire::PostStatus,
-    cluebox_protocol::wire::PostReply
+    cluebox_protocol::wire::PostReply,
+    cluebox_protocol::wire::NewUpload
 );
 
 /// Parses a body. The common case (a valid body) is parsed once; only a failure is examined

@@ -76,6 +76,7 @@ pub fn kind_of(method: &axum::http::Method, path: &str) -> Option<Kind> {
     match path {
         "/api/v1/reports" | "/api/v1/inquiries/follow-ups" => Some(Kind::Submission),
         "/api/v1/inquiries" => Some(Kind::Lookup),
+        "/api/v1/uploads" => Some(Kind::Upload),
         _ => None,
     }
 }
@@ -87,6 +88,8 @@ pub enum Kind {
     Submission,
     /// A lookup.
     Lookup,
+    /// The start of an evidence file upload.
+    Upload,
 }
 
 /// The flood controls of one server.
@@ -112,6 +115,7 @@ struct Clients {
     made: Instant,
     submissions: DefaultKeyedRateLimiter<u64>,
     lookups: DefaultKeyedRateLimiter<u64>,
+    uploads: DefaultKeyedRateLimiter<u64>,
 }
 
 impl Clients {
@@ -122,6 +126,7 @@ impl Clients {
             made: Instant::now(),
             submissions: RateLimiter::keyed(per_minute(settings.submissions_per_client_per_minute)),
             lookups: RateLimiter::keyed(per_minute(settings.lookups_per_client_per_minute)),
+            uploads: RateLimiter::keyed(per_minute(settings.uploads_per_client_per_minute)),
         }
     }
 }
@@ -273,6 +278,7 @@ impl Flood {
         let limiter = match kind {
             Kind::Submission => &clients.submissions,
             Kind::Lookup => &clients.lookups,
+            Kind::Upload => &clients.uploads,
         };
         limiter.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(
@@ -307,6 +313,7 @@ impl Flood {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         clients.submissions.retain_recent();
         clients.lookups.retain_recent();
+        clients.uploads.retain_recent();
     }
 
     /// Takes `len` bytes of a submission out of the byte-rate ceiling, the daily quota and the

@@ -70,8 +70,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The largest body in KiB: the body budget always holds at least one.
-const MAX_BODY_KIB: usize = extract::MAX_BODY.div_ceil(1024);
+/// The largest body (an evidence file's piece) in KiB: the body budget always holds at least one.
+const MAX_BODY_KIB: usize = routes::uploads::MAX_PIECE.div_ceil(1024);
 
 /// Builds the state from a validated config: opens the store, reads or makes secrets and (in
 /// demo mode) demo keys, loads the profile and the site.
@@ -174,6 +174,10 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
                 .unwrap_or(usize::MAX)
                 .clamp(MAX_BODY_KIB, tokio::sync::Semaphore::MAX_PERMITS),
         )),
+        blobs: Arc::new(store::blobs::FsBlobs::open(
+            &config.data_dir.join("uploads"),
+        )?),
+        uploads_busy: Default::default(),
     })))
 }
 
@@ -206,6 +210,7 @@ pub async fn launch_with(
         Arc::clone(&state.flood),
         state.data_dir.clone(),
     ));
+    let sweeper = tokio::spawn(routes::uploads::sweep_forever(state.clone()));
     let trust_header = state.flood.settings().client_address_header.is_some();
     let result = serve::serve(
         listener,
@@ -219,5 +224,6 @@ pub async fn launch_with(
     )
     .await;
     watcher.abort();
+    sweeper.abort();
     result
 }

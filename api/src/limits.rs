@@ -44,8 +44,16 @@ pub async fn request_limits(State(app): State<AppState>, req: Request, next: Nex
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return too_large();
+    // Pieces of evidence files are larger than any JSON body.
+    let max_body = if req.method() == axum::http::Method::PATCH
+        && req.uri().path().starts_with("/api/v1/uploads/")
+    {
+        crate::routes::uploads::MAX_PIECE
+    } else {
+        MAX_BODY
+    };
+    if declared.is_some_and(|n| n > max_body as u64) {
+        return too_large(max_body);
     }
     let request_timeout = Duration::from_secs(limits.request_timeout_secs);
     let body_timeout = Duration::from_secs(limits.body_timeout_secs);
@@ -56,7 +64,7 @@ pub async fn request_limits(State(app): State<AppState>, req: Request, next: Nex
                 .contains_key(axum::http::header::TRANSFER_ENCODING);
         let req = if has_body {
             // The declared length, or the most a body may have when it is not declared.
-            let reserve = declared.map_or(MAX_BODY as u64, |n| n.min(MAX_BODY as u64));
+            let reserve = declared.map_or(max_body as u64, |n| n.min(max_body as u64));
             let kib = u32::try_from(reserve.div_ceil(1024))
                 .unwrap_or(u32::MAX)
                 .max(1);
@@ -64,10 +72,12 @@ pub async fn request_limits(State(app): State<AppState>, req: Request, next: Nex
                 return ApiError::Overloaded(1).into_response();
             };
             let (parts, body) = req.into_parts();
-            let limited = http_body_util::Limited::new(body, MAX_BODY);
+            let limited = http_body_util::Limited::new(body, max_body);
             match tokio::time::timeout(body_timeout, limited.collect()).await {
                 Err(_) => return ApiError::RequestTimeout.into_response(),
-                Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+                Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                    return too_large(max_body);
+                }
                 Ok(Err(_)) => {
                     return ApiError::MalformedJson("the request body could not be read".into())
                         .into_response();
@@ -85,7 +95,7 @@ pub async fn request_limits(State(app): State<AppState>, req: Request, next: Nex
     }
 }
 
-fn too_large() -> Response {
-    ApiError::PayloadTooLarge(format!("the request body is larger than {MAX_BODY} bytes"))
+fn too_large(max: usize) -> Response {
+    ApiError::PayloadTooLarge(format!("the request body is larger than {max} bytes"))
         .into_response()
 }

@@ -44,4 +44,8 @@ pub struct App {
     pub data_dir: std::path::PathBuf,
     /// KiB of request bodies that may be held in memory at once.
     pub body_budget: Arc<tokio::sync::Semaphore>,
+    /// Where evidence file uploads' bytes live.
+    pub blobs: Arc<dyn crate::store::blobs::BlobStore>,
+    /// Uploads with a piece being written.
+    pub uploads_busy: crate::routes::uploads::Busy,
 }

@@ -73,6 +73,8 @@ pub fn show(
             let value = match &field.answer {
                 Answer::Unclear => "不清楚 (unclear)".to_owned(),
                 Answer::Given(v) => text::block(&display(profile.as_ref(), fdef, v)),
+                Answer::Files(refs) if refs.is_empty() => "不清楚 (unclear)".to_owned(),
+                Answer::Files(_) => files(conn, case_id)?,
             };
             writeln!(out, "{label}: {value}")?;
         }
@@ -182,4 +184,38 @@ mod tests {
         assert_eq!(super::date(0), "1970-01-01 00:00");
         assert_eq!(super::date(1_795_392_000 + 3_660), "2026-11-23 01:01");
     }
+}
+
+/// A case's evidence files, one line each: name, type, size, what was removed, or the problem.
+fn files(conn: &Connection, case_id: &str) -> anyhow::Result<String> {
+    let list = crate::evidence::of_case(conn, case_id)?;
+    let mut out = format!(
+        "{} file(s) (cluebox-desk files CASE --out DIR opens them)",
+        list.len()
+    );
+    for (n, f) in list.iter().enumerate() {
+        match (&f.name, &f.problem) {
+            (Some(name), _) => {
+                let _ = write!(
+                    out,
+                    "\n  {}. {}  ({}, {} bytes; {})",
+                    n + 1,
+                    text::line(name),
+                    text::line(f.media_type.as_deref().unwrap_or("")),
+                    f.size.unwrap_or(0),
+                    f.cleaning.as_deref().unwrap_or("")
+                );
+            }
+            (None, problem) => {
+                let _ = write!(
+                    out,
+                    "\n  {}. (upload {}) {}",
+                    n + 1,
+                    text::line(&f.upload),
+                    text::line(problem.as_deref().unwrap_or("not opened"))
+                );
+            }
+        }
+    }
+    Ok(out)
 }

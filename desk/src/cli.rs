@@ -186,6 +186,15 @@ pub(crate) enum Command {
         /// The case id (or its first characters, at least 6).
         case: String,
     },
+    /// Open a case's evidence files into a directory (created 0700; each file 0600, named
+    /// NN-name, never overwriting).
+    Files {
+        /// The case id (or its first characters, at least 6).
+        case: String,
+        /// The directory to write them into.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Move a case to the next step of the procedure (pushes the public status if --server is set).
     Transition {
         /// The case id (or its first characters).

@@ -50,6 +50,7 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
         M::up(include_str!("../migrations/0004_extensions.sql")),
         M::up(include_str!("../migrations/0005_trust.sql")),
         M::up(include_str!("../migrations/0006_staff.sql")),
+        M::up(include_str!("../migrations/0007_files.sql")),
     ])
     .to_latest(&mut conn)
     .context("cannot migrate the desk database")?;

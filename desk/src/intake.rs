@@ -128,6 +128,7 @@ pub fn store(
                 damaged.map(|d| d.2)
             ],
         )?;
+        crate::evidence::record(&tx, e.item.seq, &e.item.files)?;
         if inserted == 1 && damaged.is_some() {
             audit::append(
                 &tx,
@@ -292,6 +293,17 @@ fn open_one(
                     item.received_at
                 ],
             )?;
+            let refs: Vec<cluebox_protocol::evidence::FileRef> = report
+                .sections
+                .iter()
+                .flat_map(|s| &s.fields)
+                .filter_map(|f| match &f.answer {
+                    cluebox_protocol::letter::Answer::Files(refs) => Some(refs.clone()),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            crate::evidence::open_files(tx, keys, item.seq, item.case_id, &refs)?;
         }
         Letter::FollowUp(note) => {
             tx.execute(

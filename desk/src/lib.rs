@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod cases;
 pub mod db;
+pub mod evidence;
 pub mod intake;
 pub mod keyfile;
 pub mod phone;

@@ -8,7 +8,8 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use cluebox_desk::remote::{Remote, TlsOptions};
 use cluebox_desk::{
-    audit, cases, db, intake, keyfile, phone, repeats, reports, staff, sync, text, workflow,
+    audit, cases, db, evidence, intake, keyfile, phone, repeats, reports, staff, sync, text,
+    workflow,
 };
 use cluebox_protocol::keys::SecretKey;
 
@@ -172,6 +173,22 @@ fn main() -> anyhow::Result<()> {
             let conn = db::open(&cli.db)?;
             let id = intake::find_case(&conn, &case)?;
             print!("{}", cases::show(&conn, &id, &profiles)?);
+        }
+        Command::Files { case, out } => {
+            let keys = load_keys(&cli.keys)?;
+            let conn = db::open(&cli.db)?;
+            let id = intake::find_case(&conn, &case)?;
+            let written = evidence::export(&conn, &keys, &id, &out)?;
+            audit::append(
+                &conn,
+                &cli.actor,
+                "files",
+                &id,
+                &format!("{} evidence file(s) opened into a directory", written.len()),
+            )?;
+            for path in &written {
+                println!("{}", path.display());
+            }
         }
         Command::Transition {
             case,

@@ -214,7 +214,7 @@ pub async fn file(
         .find(|f| f.id == "region")
         .and_then(|f| match &f.answer {
             Answer::Given(r) => Some(r.clone()),
-            Answer::Unclear => None,
+            Answer::Unclear | Answer::Files(_) => None,
         });
     let code = InquiryCode::generate();
     let keys = derive(&code, &profile.argon2, &profile.argon2_salt)?;
@@ -235,6 +235,7 @@ pub async fn file(
         lookup_token: keys.lookup_token.clone(),
         idempotency_key: IdempotencyKey::generate(),
         pow: solve_challenge(remote).await?,
+        files: Vec::new(),
     };
     let filed: Filed = remote
         .http()

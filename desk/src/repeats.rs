@@ -24,7 +24,7 @@ fn given<'a>(sections: &'a [SectionAnswers], section: &str, field: &str) -> Opti
         .find(|f| f.id == field)
         .and_then(|f| match &f.answer {
             Answer::Given(v) => Some(v.trim()),
-            Answer::Unclear => None,
+            Answer::Unclear | Answer::Files(_) => None,
         })
         .filter(|v| !v.is_empty())
 }

@@ -45,7 +45,7 @@ impl CaseRow {
             .find(|f| f.id == field)
             .and_then(|f| match &f.answer {
                 Answer::Given(v) => Some(v.as_str()),
-                Answer::Unclear => None,
+                Answer::Unclear | Answer::Files(_) => None,
             })
     }
 

@@ -55,6 +55,10 @@ pub async fn pull(
             entries.push(entry);
         }
         let counts = intake::store(conn, &entries, "pull", actor)?;
+        // Evidence files before the acknowledgement: an acknowledged item is complete here.
+        if let Some(dir) = crate::evidence::dir_of_conn(conn) {
+            crate::evidence::fetch(conn, remote, token, &dir).await?;
+        }
         total.new += counts.new;
         total.known += counts.known;
         let ack = AckRequest {

@@ -218,12 +218,6 @@ impl Sealer {
         limit: usize,
         rng: &mut impl CryptoRng,
     ) -> Result<(Self, Vec<u8>), SealError> {
-        if recipients.is_empty() {
-            return Err(SealError::NoRecipients);
-        }
-        if recipients.len() > MAX_SLOTS {
-            return Err(SealError::TooManyRecipients(recipients.len()));
-        }
         let class = usize::try_from(body_len)
             .ok()
             .and_then(padding::class_for)
@@ -232,13 +226,73 @@ impl Sealer {
                 len: usize::try_from(body_len).unwrap_or(usize::MAX),
                 max: padding::max_body(limit),
             })?;
+        Self::start(recipients, sender, body_len, class as u64, rng)
+    }
+
+    /// [`Sealer::new_file`] with the system's random source, without a sender key: how the
+    /// browser seals an evidence file.
+    pub fn file(
+        recipients: &[PublicKey],
+        body_len: u64,
+        max_body: u64,
+    ) -> Result<(Self, Vec<u8>), SealError> {
+        Self::new_file(
+            recipients,
+            None,
+            body_len,
+            max_body,
+            &mut crate::rng::system(),
+        )
+    }
+
+    /// Starts an evidence file's envelope: as [`Sealer::new`], but padded to
+    /// [`padding::file_class`] (Padmé) and refused above `max_body` bytes of body.
+    pub fn new_file(
+        recipients: &[PublicKey],
+        sender: Option<&SecretKey>,
+        body_len: u64,
+        max_body: u64,
+        rng: &mut impl CryptoRng,
+    ) -> Result<(Self, Vec<u8>), SealError> {
+        if body_len > max_body {
+            return Err(SealError::TooLarge(PaddingError::TooLarge {
+                len: usize::try_from(body_len).unwrap_or(usize::MAX),
+                max: usize::try_from(max_body).unwrap_or(usize::MAX),
+            }));
+        }
+        Self::start(
+            recipients,
+            sender,
+            body_len,
+            padding::file_class(body_len),
+            rng,
+        )
+    }
+
+    fn start(
+        recipients: &[PublicKey],
+        sender: Option<&SecretKey>,
+        body_len: u64,
+        class: u64,
+        rng: &mut impl CryptoRng,
+    ) -> Result<(Self, Vec<u8>), SealError> {
+        if recipients.is_empty() {
+            return Err(SealError::NoRecipients);
+        }
+        if recipients.len() > MAX_SLOTS {
+            return Err(SealError::TooManyRecipients(recipients.len()));
+        }
         let slots = recipients.len().div_ceil(SLOT_GROUP) * SLOT_GROUP;
 
         let mut file_key = Zeroizing::new([0u8; FILE_KEY_LEN]);
         rng.fill_bytes(file_key.as_mut_slice());
 
         let mut out = Vec::with_capacity(
-            PREFIX_LEN + slots * SLOT_LEN + COMMITMENT_LEN + class.min(CHUNK_LEN) + TAG_LEN,
+            PREFIX_LEN
+                + slots * SLOT_LEN
+                + COMMITMENT_LEN
+                + (class as usize).min(CHUNK_LEN)
+                + TAG_LEN,
         );
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
@@ -289,7 +343,7 @@ impl Sealer {
             stream: EncryptorBE32::from_aead(keys.payload, &Default::default()),
             pending: Zeroizing::new(Vec::with_capacity(CHUNK_LEN)),
             body_left: body_len,
-            padding_left: (class as u64) - body_len,
+            padding_left: class - body_len,
         };
         Ok((sealer, out))
     }
@@ -565,6 +619,22 @@ pub fn is_valid_len(len: usize, limit: usize) -> bool {
     })
 }
 
+/// The length of a (version 2) evidence file's envelope with `slots` slots and a body of
+/// `body_len` bytes (padded to [`padding::file_class`]).
+pub const fn sealed_file_len(slots: usize, body_len: u64) -> u64 {
+    let class = padding::file_class(body_len);
+    (PREFIX_LEN + slots * SLOT_LEN + COMMITMENT_LEN) as u64
+        + class
+        + class.div_ceil(CHUNK_LEN as u64) * TAG_LEN as u64
+}
+
+/// Whether `len` is the length of some well-formed (version 2) evidence file's envelope whose
+/// body is at most `max_body` bytes: the check a server makes on an upload's declared length,
+/// without any key.
+pub fn is_valid_file_len(len: u64, max_body: u64) -> bool {
+    (1..=MAX_SLOTS / SLOT_GROUP).any(|groups| file_len_fits(len, groups * SLOT_GROUP, max_body))
+}
+
 /// The payload key and, for version 2, the key commitment.
 struct Keys {
     payload: ChaCha20Poly1305,
@@ -796,4 +866,50 @@ pub fn check_shape(sealed: &[u8], limit: usize, mode: u8) -> Result<(), ShapeErr
         ));
     }
     Ok(())
+}
+
+/// The server-side check of a complete evidence file upload, from its first [`PREFIX_LEN`]
+/// bytes and its length: a current-version anonymous envelope whose slot count and length fit
+/// a [`padding::file_class`] of a body of at most `max_body` bytes.
+pub fn check_file_start(start: &[u8], len: u64, max_body: u64) -> Result<(), ShapeError> {
+    if start.len() < PREFIX_LEN || start[..MAGIC.len()] != MAGIC {
+        return Err(ShapeError::Invalid("this is not a Cluebox sealed file"));
+    }
+    if start[4] != VERSION {
+        return Err(ShapeError::Invalid(
+            "the sealed file has an unsupported format version (this server takes version 2)",
+        ));
+    }
+    if start[6] != MODE_ANONYMOUS {
+        return Err(ShapeError::Invalid(
+            "an evidence file is sealed without a sender key (envelope mode 0)",
+        ));
+    }
+    let slots = usize::from(start[5]);
+    let fits = slots > 0
+        && slots <= MAX_SLOTS
+        && slots % SLOT_GROUP == 0
+        && file_len_fits(len, slots, max_body);
+    if !fits {
+        return Err(ShapeError::Invalid(
+            "the sealed file does not have the length of any size class for its slots",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `len` is a file envelope's length with exactly `slots` slots.
+fn file_len_fits(len: u64, slots: usize, max_body: u64) -> bool {
+    const WHOLE: u64 = (CHUNK_LEN + TAG_LEN) as u64;
+    let fixed = (PREFIX_LEN + slots * SLOT_LEN + COMMITMENT_LEN) as u64;
+    let Some(rest) = len.checked_sub(fixed) else {
+        return false;
+    };
+    // rest = class + ceil(class / CHUNK_LEN) * TAG_LEN: undo it.
+    let (whole, part) = (rest / WHOLE, rest % WHOLE);
+    let class = whole * CHUNK_LEN as u64 + part.saturating_sub(TAG_LEN as u64);
+    class >= padding::FILE_MIN_CLASS
+        && class <= padding::file_class(max_body)
+        && padding::file_class(class - 1) == class
+        && class + class.div_ceil(CHUNK_LEN as u64) * TAG_LEN as u64 == rest
 }

@@ -170,6 +170,9 @@ pub enum Answer {
     Unclear,
     /// The text typed, or the id of the option chosen.
     Given(String),
+    /// Evidence files, each sealed and uploaded on its own (added in schema version 2 after
+    /// the first release: older desks read such a report as malformed and set it aside).
+    Files(Vec<crate::evidence::FileRef>),
 }
 
 impl Answer {

@@ -5,6 +5,8 @@
 //! - [`envelope`]: sealing a message to one or more recipient keys (HPKE over X25519 wraps a
 //!   per-message key; the padded payload is ChaCha20-Poly1305 in the STREAM construction) and
 //!   opening it with one private key.
+//! - [`evidence`]: evidence files: the header sealed before a file's bytes, and how a report
+//!   names its files.
 //! - [`keys`]: recipient key pairs and their text form (`cbxpk1...`).
 //! - [`code`]: the reporter's inquiry code (95 random bits and a check symbol).
 //! - [`mod@derive`]: from an inquiry code to the lookup token and the reporter's reply key (Argon2id).
@@ -35,6 +37,7 @@
 pub mod code;
 pub mod derive;
 pub mod envelope;
+pub mod evidence;
 pub mod keys;
 pub mod letter;
 pub mod padding;

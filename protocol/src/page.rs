@@ -29,7 +29,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::derive::Argon2Params;
-use crate::profile::{Choice, Deadlines, Localized, Profile, PublicProfile, Recipients, Section};
+use crate::profile::{
+    Choice, Deadlines, Evidence, Localized, Profile, PublicProfile, Recipients, Section,
+};
 
 /// The `name` of the `<meta>` element that carries the crypto worker's [`WorkerConfig`].
 pub const WORKER_META_NAME: &str = "cluebox-worker";
@@ -38,7 +40,7 @@ pub const WORKER_META_NAME: &str = "cluebox-worker";
 pub const META_NAME: &str = "cluebox-page";
 
 /// The encoding's format byte; bumped whenever [`PageProfile`] changes shape.
-pub const FORMAT: u8 = 2;
+pub const FORMAT: u8 = 3;
 
 /// The profile as the reporter-facing pages need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +61,8 @@ pub struct PageProfile {
     pub server_key: String,
     /// The procedure's deadlines, shown as dates on the receipt and the status page.
     pub deadlines: Deadlines,
+    /// Limits on evidence files, checked before any upload.
+    pub evidence: Evidence,
 }
 
 /// Why an embedded profile could not be read.
@@ -87,6 +91,7 @@ impl PageProfile {
             statuses: profile.statuses.clone(),
             server_key: server_key.to_owned(),
             deadlines: profile.deadlines,
+            evidence: profile.evidence,
         }
     }
 
@@ -230,7 +235,10 @@ mod tests {
         let page = PageProfile::new(&profiles()[0], "");
         let mut bytes: Vec<u8> = percent_encoding::percent_decode_str(&page.encode()).collect();
         assert_eq!(PageProfile::decode(""), Err(PageError::Empty));
-        assert_eq!(PageProfile::decode("%02garbage"), Err(PageError::Damaged));
+        assert_eq!(
+            PageProfile::decode(&format!("%{FORMAT:02X}garbage")),
+            Err(PageError::Damaged)
+        );
         for cut in [1, 2, bytes.len() / 2, bytes.len() - 1] {
             assert_eq!(
                 PageProfile::decode(&escape(&bytes[..cut])),

@@ -79,6 +79,9 @@ pub struct Profile {
     pub statuses: Vec<Choice>,
     /// Deadlines of the procedure.
     pub deadlines: Deadlines,
+    /// Limits on evidence files.
+    #[serde(default)]
+    pub evidence: Evidence,
     /// Argon2id cost of deriving keys from an inquiry code.
     pub argon2: Argon2Params,
     /// Per-hotline salt for that derivation (never change it once reports exist).
@@ -200,6 +203,9 @@ pub enum FieldKind {
     Region,
     /// One of the field's own [`Field::options`].
     Choice,
+    /// Evidence files (photos, video, audio, documents), any number up to the profile's
+    /// [`Evidence`] limits, each sealed and uploaded on its own.
+    Files,
 }
 
 /// The procedure's deadlines, in days. Absent means the profile sets none. (Absent fields are
@@ -221,6 +227,36 @@ pub struct Deadlines {
     /// Give feedback within this many days of receipt (EU directive style: 90).
     #[serde(default)]
     pub feedback_days: Option<u32>,
+}
+
+/// Limits on evidence files ([`FieldKind::Files`]), for one report or follow-up.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// The largest file, in bytes (default 2 GiB, at most 4 GiB).
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+    /// The most files one report or follow-up carries (default 20).
+    #[serde(default = "default_max_files")]
+    pub max_files: u32,
+}
+
+impl Default for Evidence {
+    fn default() -> Self {
+        Evidence {
+            max_file_bytes: default_max_file_bytes(),
+            max_files: default_max_files(),
+        }
+    }
+}
+
+fn default_max_file_bytes() -> u64 {
+    crate::evidence::DEFAULT_MAX_FILE
+}
+
+fn default_max_files() -> u32 {
+    20
 }
 
 /// Why a profile is not usable.
@@ -309,6 +345,16 @@ impl Profile {
                     ));
                 }
             }
+        }
+        if self.evidence.max_file_bytes == 0
+            || self.evidence.max_file_bytes > crate::evidence::MAX_FILE
+            || self.evidence.max_files == 0
+            || self.evidence.max_files > 100
+        {
+            return fail(format!(
+                "evidence limits must be 1 byte to {} bytes per file and 1 to 100 files",
+                crate::evidence::MAX_FILE
+            ));
         }
         if let Err(e) = self.argon2.check_floor() {
             return fail(e.to_string());

@@ -158,6 +158,62 @@ pub struct SubmitReport {
     /// A solved challenge ([`crate::pow`]); required unless the server's difficulty is 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pow: Option<Pow>,
+    /// The report's evidence files, complete uploads in the report's order (at most the
+    /// profile's `evidence.max_files`). Filing binds them to the report; the receipt names
+    /// their hashes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FiledFile>,
+}
+
+/// An evidence file named by a report: a complete upload and the SHA-256 of its sealed bytes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FiledFile {
+    /// The upload's id ([`UploadState::upload`]).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{32}$"))]
+    pub upload: String,
+    /// SHA-256 of the sealed file, lowercase hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
+    pub sha256: String,
+}
+
+/// `POST /api/v1/uploads`: start uploading a sealed evidence file of `length` bytes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUpload {
+    /// Protocol version ([`API_VERSION`]).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
+    pub v: u16,
+    /// The sealed file's length: the length of an evidence file's envelope
+    /// ([`crate::envelope::sealed_file_len`]) within the profile's limit.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub length: u64,
+    /// A solved challenge; required unless the server's difficulty is 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pow: Option<Pow>,
+}
+
+/// An upload as the server has it: the answer to creating it, to each piece, and to
+/// `GET /api/v1/uploads/{upload}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadState {
+    /// The upload's id: 32 lowercase hex digits, unguessable; whoever holds it may add to the
+    /// upload until it is complete.
+    pub upload: String,
+    /// Its length, as declared.
+    pub length: u64,
+    /// How many bytes are stored durably: where the next piece starts.
+    pub offset: u64,
+    /// The most bytes one piece may carry.
+    pub max_piece: u64,
+    /// SHA-256 of the sealed file (lowercase hex) once `offset == length`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The day (Unix seconds, midnight UTC) on which an upload that no report names is deleted.
+    pub expires_on: u64,
 }
 
 /// `GET /api/v1/challenge`: a proof-of-work challenge.
@@ -291,6 +347,21 @@ pub struct InboxItem {
     pub sealed_sha256: String,
     /// Whether a desk has acknowledged storing it.
     pub acknowledged: bool,
+    /// Its evidence files, in its order (`GET /api/v1/desk/uploads/{upload}` fetches each).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<InboxFile>,
+}
+
+/// An evidence file of an inbox item.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxFile {
+    /// The upload's id.
+    pub upload: String,
+    /// The sealed file's length.
+    pub length: u64,
+    /// SHA-256 of the sealed file, lowercase hex.
+    pub sha256: String,
 }
 
 /// `GET /api/v1/desk/inbox?after=SEQ&limit=N`.
@@ -456,6 +527,12 @@ pub enum ErrorCode {
     InsufficientStorage,
     /// 403: the proof of work is missing, wrong, expired or already used; fetch a new challenge.
     PowRequired,
+    /// 409: an upload's piece does not start where the upload stands, or differs from the bytes
+    /// stored at its offset; `GET` the upload for its offset.
+    OffsetMismatch,
+    /// 409: a report names an upload that is not complete, is filed already, or whose sealed
+    /// bytes have another hash.
+    UploadNotReady,
     /// 500: something went wrong on the server (details are only in its log).
     Internal,
 }

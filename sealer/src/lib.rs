@@ -321,6 +321,7 @@ impl Sealer {
             lookup_token: keys.lookup_token.clone(),
             idempotency_key: IdempotencyKey::generate(),
             pow: None,
+            files: Vec::new(),
         })
     }
 

@@ -5,6 +5,7 @@
 //! and posts public status changes and sealed replies. Nothing here deletes anything.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -109,6 +110,74 @@ pub async fn fetch_entry(
         .await?
         .map(Json)
         .ok_or(ApiError::NotFound("no inbox item at this position"))
+}
+
+/// Query of a file download.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FileQuery {
+    /// Start at this byte (to resume a download; default 0).
+    #[serde(default)]
+    #[param(
+        minimum = 0,
+        maximum = 9_223_372_036_854_775_807_i64,
+        default = 0,
+        required = false
+    )]
+    pub offset: u64,
+}
+
+/// A filed evidence file's sealed bytes, streamed (from `offset`).
+#[utoipa::path(get, path = "/api/v1/desk/uploads/{upload}", params(("upload" = String, Path), FileQuery), security(("desk_token" = [])), responses(
+    (status = 200, content_type = "application/octet-stream", body = Vec<u8>, description = "The sealed file from offset"),
+    (status = 401, body = ErrorBody),
+    (status = 404, body = ErrorBody, description = "no filed upload has this id"),
+))]
+pub async fn fetch_file(
+    _auth: DeskAuth,
+    State(app): State<AppState>,
+    PathParam(id): PathParam<String>,
+    Params(q): Params<FileQuery>,
+) -> Result<Response, ApiError> {
+    use axum::response::IntoResponse as _;
+    let not_found = ApiError::NotFound("no filed upload has this id");
+    let id = crate::store::UploadId::parse(&id)
+        .ok_or(ApiError::NotFound("no filed upload has this id"))?;
+    let upload = app.store.upload(id.clone()).await?.ok_or(not_found)?;
+    if !upload.filed {
+        return Err(ApiError::NotFound("no filed upload has this id"));
+    }
+    let start = q.offset.min(upload.length);
+    let blobs = std::sync::Arc::clone(&app.blobs);
+    let stream = futures_util::stream::try_unfold(start, move |at| {
+        let blobs = std::sync::Arc::clone(&blobs);
+        let id = id.clone();
+        async move {
+            if at >= upload.length {
+                return Ok(None);
+            }
+            let piece = blobs
+                .read(&id, at, 1 << 20)
+                .await
+                .map_err(std::io::Error::other)?;
+            if piece.is_empty() {
+                return Err(std::io::Error::other("the upload ended early"));
+            }
+            let next = at + piece.len() as u64;
+            Ok::<_, std::io::Error>(Some((Bytes::from(piece), next)))
+        }
+    });
+    let mut response = axum::body::Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(
+        axum::http::header::CONTENT_LENGTH,
+        (upload.length - start).into(),
+    );
+    Ok(response)
 }
 
 /// The desk has stored these items.

@@ -19,6 +19,7 @@ pub mod inquiries;
 pub mod openapi;
 pub mod profile;
 pub mod reports;
+pub mod uploads;
 
 /// The API routes (the portal's static files are served by [`crate::site`]).
 pub fn router() -> Router<AppState> {
@@ -29,6 +30,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/challenge", get(challenge::challenge))
         .route("/api/v1/reports", post(reports::file_report))
         .route("/api/v1/inquiries", post(inquiries::look_up))
+        .route("/api/v1/uploads", post(uploads::create))
+        .route(
+            "/api/v1/uploads/{upload}",
+            get(uploads::status)
+                .patch(uploads::piece)
+                .delete(uploads::remove)
+                .layer(axum::extract::DefaultBodyLimit::max(uploads::MAX_PIECE)),
+        )
         .route(
             "/api/v1/inquiries/follow-ups",
             post(inquiries::add_follow_up),
@@ -36,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/desk/inbox", get(desk::list_inbox))
         .route("/api/v1/desk/inbox/{seq}", get(desk::fetch_entry))
         .route("/api/v1/desk/acks", post(desk::acknowledge))
+        .route("/api/v1/desk/uploads/{upload}", get(desk::fetch_file))
         .route(
             "/api/v1/desk/cases/{case_id}/events",
             post(desk::post_status),

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{challenge, desk, health, inquiries, profile, reports};
+use super::{challenge, desk, health, inquiries, profile, reports, uploads};
 
 /// The document.
 #[derive(OpenApi)]
@@ -18,9 +18,14 @@ use super::{challenge, desk, health, inquiries, profile, reports};
         reports::file_report,
         inquiries::look_up,
         inquiries::add_follow_up,
+        uploads::create,
+        uploads::status,
+        uploads::piece,
+        uploads::remove,
         desk::list_inbox,
         desk::fetch_entry,
         desk::acknowledge,
+        desk::fetch_file,
         desk::post_status,
         desk::post_reply,
     ),

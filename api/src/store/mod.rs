@@ -13,7 +13,10 @@ use cluebox_protocol::wire::{InboxEntry, InboxItem, SealedItem, StatusEvent};
 
 use crate::secrets::TokenHash;
 
+pub mod blobs;
 pub mod sqlite;
+
+pub use blobs::UploadId;
 
 /// The most status changes, replies and follow-ups a lookup returns (each, the newest).
 pub const MAX_SHOWN: u32 = 200;
@@ -36,6 +39,9 @@ pub enum StoreError {
     /// The case has the most follow-ups a case may have.
     #[error("the case has {0} follow-ups already")]
     TooManyFollowUps(u32),
+    /// A named upload is not complete, is filed already, or has another hash.
+    #[error("upload {0} is not complete, is filed already, or has other bytes")]
+    UploadNotReady(String),
     /// The database failed.
     #[error(transparent)]
     Database(#[from] anyhow::Error),
@@ -53,6 +59,21 @@ pub struct NewReport {
     pub token_hash: TokenHash,
     /// The day it arrived (midnight UTC).
     pub received_at: u64,
+    /// Its evidence files: complete, unfiled uploads and their sealed bytes' SHA-256, in order.
+    pub files: Vec<(UploadId, [u8; 32])>,
+}
+
+/// An evidence file upload as the store records it (its bytes are in the blob store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The declared length.
+    pub length: u64,
+    /// The day it was started (midnight UTC).
+    pub created_day: u64,
+    /// SHA-256 of its bytes, once complete.
+    pub sha256: Option<[u8; 32]>,
+    /// Whether a report names it.
+    pub filed: bool,
 }
 
 /// A write that may be retried: the key, a hash of the request, and the answer to give.
@@ -154,4 +175,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every inbox entry since a position or time, oldest first (for `cluebox export`).
     async fn export(&self, since: Since) -> Result<Vec<InboxEntry>, StoreError>;
+
+    /// Records a new upload of `length` bytes, started on `day`.
+    async fn create_upload(&self, id: UploadId, length: u64, day: u64) -> Result<(), StoreError>;
+
+    /// An upload, if the store knows it.
+    async fn upload(&self, id: UploadId) -> Result<Option<Upload>, StoreError>;
+
+    /// Records that an upload is complete, with its bytes' hash.
+    async fn complete_upload(&self, id: UploadId, sha256: [u8; 32]) -> Result<(), StoreError>;
+
+    /// Forgets an upload no report names; `false` if a report names it (or it is unknown).
+    async fn forget_upload(&self, id: UploadId) -> Result<bool, StoreError>;
+
+    /// Uploads no report names that were started before `day`.
+    async fn unfiled_before(&self, day: u64) -> Result<Vec<UploadId>, StoreError>;
 }

@@ -11,6 +11,7 @@ mod handlers;
 mod journey;
 mod process;
 mod store;
+mod uploads;
 
 use std::path::{Path, PathBuf};
 
@@ -215,6 +216,7 @@ impl Reporter {
             lookup_token: self.keys.lookup_token.clone(),
             idempotency_key: IdempotencyKey::generate(),
             pow: None,
+            files: Vec::new(),
         }
     }
 

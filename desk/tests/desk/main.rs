@@ -1,6 +1,7 @@
 //! The desk's command line against a real intake API: keys, transfer (pull, import, audit),
 //! the handling procedure and staff accounts. One test binary; this file holds the shared helpers.
 
+mod evidence;
 mod keys;
 mod poster;
 mod procedure;
@@ -186,6 +187,7 @@ async fn file_as(api: &Api, office: &PublicKey, what: &str, real_name: bool) -> 
         lookup_token: keys.lookup_token.clone(),
         idempotency_key: IdempotencyKey::generate(),
         pow: None,
+        files: Vec::new(),
     };
     let res = reporter_http()
         .post(format!("{}/api/v1/reports", api.base))

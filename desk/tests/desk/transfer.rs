@@ -172,6 +172,7 @@ async fn file_sealed(api: &Api, sealed: Vec<u8>) -> cluebox_protocol::derive::Re
         lookup_token: keys.lookup_token.clone(),
         idempotency_key: IdempotencyKey::generate(),
         pow: None,
+        files: Vec::new(),
     };
     let res = reqwest::Client::new()
         .post(format!("{}/api/v1/reports", api.base))

@@ -167,3 +167,64 @@ fn cut_short_reordered_or_damaged_streams_are_refused() {
         OpenError::UnsupportedVersion(9)
     );
 }
+
+#[test]
+fn an_evidence_file_is_padded_to_its_padme_class_and_its_length_checks_out() {
+    let office = fixture_key(1);
+    for len in [0usize, 1, 4095, 4096, 65_536, 200_001, 1_000_000] {
+        let content = body(len);
+        let (mut sealer, mut out) = Sealer::new_file(
+            &[office.public_key()],
+            None,
+            len as u64,
+            10 << 20,
+            &mut TestRng::new("file"),
+        )
+        .unwrap();
+        sealer.push(&content, &mut out).unwrap();
+        sealer.finish(&mut out).unwrap();
+        assert_eq!(
+            out.len() as u64,
+            envelope::sealed_file_len(4, len as u64),
+            "{len}"
+        );
+        assert!(envelope::is_valid_file_len(out.len() as u64, 10 << 20));
+        envelope::check_file_start(&out[..envelope::PREFIX_LEN], out.len() as u64, 10 << 20)
+            .unwrap();
+        // One byte more or less is no file's length; a smaller limit refuses it.
+        assert!(!envelope::is_valid_file_len(out.len() as u64 + 1, 10 << 20));
+        assert!(!envelope::is_valid_file_len(out.len() as u64 - 1, 10 << 20));
+        assert_eq!(open_in_slices(&out, 7777).unwrap().0, content);
+        if len > 4095 {
+            assert!(!envelope::is_valid_file_len(out.len() as u64, 4095));
+        }
+    }
+    // Over the limit: refused before anything is sealed.
+    assert!(matches!(
+        Sealer::new_file(
+            &[office.public_key()],
+            None,
+            11 << 20,
+            10 << 20,
+            &mut TestRng::new("file"),
+        ),
+        Err(SealError::TooLarge(_))
+    ));
+}
+
+#[test]
+fn a_file_sealed_with_a_sender_or_another_version_fails_the_servers_check() {
+    let sealed = seal_in_slices(&body(5000), 1000, true, "sender");
+    assert!(
+        envelope::check_file_start(
+            &sealed[..envelope::PREFIX_LEN],
+            sealed.len() as u64,
+            1 << 20
+        )
+        .is_err()
+    );
+    let mut junk = vec![0u8; envelope::PREFIX_LEN];
+    junk[..4].copy_from_slice(b"CLBX");
+    junk[4] = 9;
+    assert!(envelope::check_file_start(&junk, 10_000, 1 << 20).is_err());
+}

@@ -22,13 +22,17 @@ use std::thread::JoinHandle;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use cluebox_protocol::wire::{InboxEntry, InboxItem, InboxKind, Sealed, SealedItem, StatusEvent};
+use cluebox_protocol::wire::{
+    InboxEntry, InboxFile, InboxItem, InboxKind, Sealed, SealedItem, StatusEvent,
+};
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, params};
 use rusqlite_migration::{M, Migrations};
 use subtle::ConstantTimeEq as _;
 use tokio::sync::{Semaphore, oneshot};
 
-use super::{CaseView, Idempotent, MAX_SHOWN, NewReport, Since, Store, StoreError, Written};
+use super::{
+    CaseView, Idempotent, MAX_SHOWN, NewReport, Since, Store, StoreError, Upload, UploadId, Written,
+};
 
 mod segments;
 mod writer;
@@ -47,6 +51,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../../migrations/0001_init.sql")),
         M::up(include_str!("../../../migrations/0002_trust.sql")),
         M::up(include_str!("../../../migrations/0003_segments.sql")),
+        M::up(include_str!("../../../migrations/0004_uploads.sql")),
     ])
 }
 
@@ -313,7 +318,35 @@ fn inbox_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<InboxItem> {
         received_at: row.get("received_at")?,
         sealed_sha256: hex::encode(sha),
         acknowledged: acked.is_some(),
+        files: Vec::new(),
     })
+}
+
+/// Fills in each item's evidence files.
+fn with_files(conn: &Connection, items: &mut [InboxItem]) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, length, sha256 FROM uploads WHERE inbox_seq = ?1 ORDER BY position",
+    )?;
+    for item in items {
+        item.files = stmt
+            .query_map(params![item.seq], |row| {
+                let sha: Vec<u8> = row.get(2)?;
+                Ok(InboxFile {
+                    upload: row.get(0)?,
+                    length: row.get(1)?,
+                    sha256: hex::encode(sha),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+    }
+    Ok(())
+}
+
+fn count(done: Done) -> u64 {
+    match done {
+        Done::Count(n) => n,
+        Done::Written(_) => unreachable!("upload writes answer a count"),
+    }
 }
 
 /// The columns that say where an inbox item's sealed bytes are.
@@ -431,7 +464,8 @@ impl Store for SqliteStore {
                  WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )?
             .query_map(params![after, limit], inbox_item)?
-            .collect()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .and_then(|mut items| with_files(conn, &mut items).map(|()| items))
         })
         .await
     }
@@ -443,7 +477,11 @@ impl Store for SqliteStore {
                 "SELECT seq, case_id, kind, received_at, sealed_sha256, acked_at, {SEALED_COLUMNS} FROM inbox WHERE seq = ?1"
             ))?
             .query_row(params![seq], |row| inbox_entry(row, &segments))
-            .optional()
+            .optional()?
+            .map(|mut entry| {
+                with_files(conn, std::slice::from_mut(&mut entry.item)).map(|()| entry)
+            })
+            .transpose()
         })
         .await
     }
@@ -503,6 +541,61 @@ impl Store for SqliteStore {
                  WHERE {sql} ORDER BY seq"
             ))?
             .query_map(params![value], |row| inbox_entry(row, &segments))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .and_then(|mut entries| {
+                for entry in &mut entries {
+                    with_files(conn, std::slice::from_mut(&mut entry.item))?;
+                }
+                Ok(entries)
+            })
+        })
+        .await
+    }
+
+    async fn create_upload(&self, id: UploadId, length: u64, day: u64) -> Result<(), StoreError> {
+        self.write(Op::CreateUpload { id, length, day })
+            .await
+            .map(|_| ())
+    }
+
+    async fn upload(&self, id: UploadId) -> Result<Option<Upload>, StoreError> {
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT length, created_day, sha256, inbox_seq FROM uploads WHERE id = ?1",
+            )?
+            .query_row(params![id.as_str()], |row| {
+                let sha: Option<Vec<u8>> = row.get(2)?;
+                let seq: Option<i64> = row.get(3)?;
+                Ok(Upload {
+                    length: row.get(0)?,
+                    created_day: row.get(1)?,
+                    sha256: sha.and_then(|s| <[u8; 32]>::try_from(s).ok()),
+                    filed: seq.is_some(),
+                })
+            })
+            .optional()
+        })
+        .await
+    }
+
+    async fn complete_upload(&self, id: UploadId, sha256: [u8; 32]) -> Result<(), StoreError> {
+        self.write(Op::CompleteUpload { id, sha256 })
+            .await
+            .map(|_| ())
+    }
+
+    async fn forget_upload(&self, id: UploadId) -> Result<bool, StoreError> {
+        Ok(count(self.write(Op::ForgetUpload(id)).await?) == 1)
+    }
+
+    async fn unfiled_before(&self, day: u64) -> Result<Vec<UploadId>, StoreError> {
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT id FROM uploads WHERE inbox_seq IS NULL AND created_day < ?1 LIMIT 10000",
+            )?
+            .query_map(params![day], |row| row.get::<_, String>(0))?
+            .map(|id| id.map(|id| UploadId::parse(&id)))
+            .filter_map(Result::transpose)
             .collect()
         })
         .await

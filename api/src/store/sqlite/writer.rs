@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use super::case_for_token;
 use super::segments::Appender;
 use crate::secrets::TokenHash;
-use crate::store::{Idempotent, NewReport, StoreError, Written};
+use crate::store::{Idempotent, NewReport, StoreError, UploadId, Written};
 
 /// The most requests one commit carries.
 const MAX_BATCH: usize = 512;
@@ -51,6 +51,16 @@ pub(super) enum Op {
         at: u64,
         idem: Idempotent,
     },
+    CreateUpload {
+        id: UploadId,
+        length: u64,
+        day: u64,
+    },
+    CompleteUpload {
+        id: UploadId,
+        sha256: [u8; 32],
+    },
+    ForgetUpload(UploadId),
 }
 
 pub(super) enum Done {
@@ -282,7 +292,28 @@ fn apply(tx: &Connection, state: &mut WriterState, op: &Op) -> Result<Done, Stor
                 &report.sealed,
                 &report.sealed_sha256,
                 report.received_at,
-            )
+            )?;
+            let seq = tx.last_insert_rowid();
+            let mut bind = tx
+                .prepare_cached(
+                    "UPDATE uploads SET inbox_seq = ?1, position = ?2
+                     WHERE id = ?3 AND inbox_seq IS NULL AND sha256 = ?4",
+                )
+                .map_err(db)?;
+            for (position, (upload, sha256)) in report.files.iter().enumerate() {
+                let bound = bind
+                    .execute(params![
+                        seq,
+                        position as i64,
+                        upload.as_str(),
+                        sha256.as_slice()
+                    ])
+                    .map_err(db)?;
+                if bound != 1 {
+                    return Err(StoreError::UploadNotReady(upload.as_str().to_owned()));
+                }
+            }
+            Ok(())
         }),
         Op::FollowUp {
             token,
@@ -347,6 +378,28 @@ fn apply(tx: &Connection, state: &mut WriterState, op: &Op) -> Result<Done, Stor
             .map_err(db)?;
             Ok(())
         }),
+        Op::CreateUpload { id, length, day } => {
+            tx.prepare_cached("INSERT INTO uploads (id, length, created_day) VALUES (?1, ?2, ?3)")
+                .and_then(|mut stmt| stmt.execute(params![id.as_str(), length, day]))
+                .map_err(db)?;
+            Ok(Done::Count(1))
+        }
+        Op::CompleteUpload { id, sha256 } => {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE uploads SET sha256 = ?2 WHERE id = ?1 AND inbox_seq IS NULL",
+                )
+                .and_then(|mut stmt| stmt.execute(params![id.as_str(), sha256.as_slice()]))
+                .map_err(db)?;
+            Ok(Done::Count(n as u64))
+        }
+        Op::ForgetUpload(id) => {
+            let n = tx
+                .prepare_cached("DELETE FROM uploads WHERE id = ?1 AND inbox_seq IS NULL")
+                .and_then(|mut stmt| stmt.execute(params![id.as_str()]))
+                .map_err(db)?;
+            Ok(Done::Count(n as u64))
+        }
     }
 }
 

@@ -1,0 +1,195 @@
+//! Evidence files: pulled with their report, listed by `show`, opened into a directory by
+//! `files`, names that cannot leave it.
+
+use cluebox_protocol::evidence::{Cleaning, FileHeader, FileRef, Removal};
+use cluebox_protocol::wire::{FiledFile, UploadState};
+use sha2::{Digest as _, Sha256};
+
+use super::*;
+
+/// Seals and uploads one file whose header carries `name` as given (not tidied: a crafted
+/// report); returns how the report names it.
+async fn upload(api: &Api, office: &PublicKey, name: &str, content: &[u8]) -> FileRef {
+    let header = FileHeader {
+        name: name.into(),
+        media_type: "image/jpeg".into(),
+        size: content.len() as u64,
+        cleaning: Cleaning::Cleaned(vec![Removal::Location, Removal::Device]),
+    };
+    let (mut sealer, mut sealed) =
+        envelope::Sealer::file(std::slice::from_ref(office), header.body_len(), u64::MAX).unwrap();
+    sealer.push(&header.to_prefix(), &mut sealed).unwrap();
+    sealer.push(content, &mut sealed).unwrap();
+    sealer.finish(&mut sealed).unwrap();
+    let http = reqwest::Client::new();
+    let started: UploadState = http
+        .post(format!("{}/api/v1/uploads", api.base))
+        .json(&serde_json::json!({"v": 1, "length": sealed.len()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut at = 0;
+    for piece in sealed.chunks(1 << 20) {
+        let res = http
+            .patch(format!("{}/api/v1/uploads/{}", api.base, started.upload))
+            .header("content-type", "application/offset+octet-stream")
+            .header("upload-offset", at.to_string())
+            .body(piece.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        at += piece.len();
+    }
+    FileRef {
+        upload: started.upload,
+        sealed_len: sealed.len() as u64,
+        sealed_sha256: Sha256::digest(&sealed).into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_come_with_their_report_and_open_only_into_the_directory_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let api = api(&office).await;
+    let photo: Vec<u8> = (0..2_500_000u32).map(|i| (i % 253) as u8).collect();
+    let refs = vec![
+        upload(&api, &office, "现场.jpg", &photo).await,
+        upload(
+            &api,
+            &office,
+            "../../etc/evil\u{202e}gpj.sh",
+            b"#!/bin/sh\n",
+        )
+        .await,
+    ];
+    let keys = derive(&InquiryCode::generate(), &FAST, "cn-12337").unwrap();
+    let letter = Letter::Report(Report {
+        profile: "12337".into(),
+        locale: "zh-CN".into(),
+        reply_key: keys.reply_public(),
+        sections: vec![SectionAnswers {
+            id: "situation".into(),
+            fields: vec![
+                FieldAnswer {
+                    id: "what".into(),
+                    answer: Answer::Given("赌场照片".into()),
+                },
+                FieldAnswer {
+                    id: "evidence".into(),
+                    answer: Answer::Files(refs.clone()),
+                },
+            ],
+        }],
+    });
+    let body = SubmitReport {
+        v: API_VERSION,
+        sealed: Sealed(
+            envelope::seal(
+                std::slice::from_ref(&office),
+                &letter.to_bytes(),
+                REPORT_LIMIT,
+            )
+            .unwrap(),
+        ),
+        lookup_token: keys.lookup_token.clone(),
+        idempotency_key: IdempotencyKey::generate(),
+        pow: None,
+        files: refs
+            .iter()
+            .map(|r| FiledFile {
+                upload: r.upload.clone(),
+                sha256: hex::encode(r.sealed_sha256),
+            })
+            .collect(),
+    };
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/reports", api.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+
+    let db = dir.path().join("desk/desk.sqlite3");
+    let out = {
+        let (db, key, token, base) = (db.clone(), key.clone(), api.token.clone(), api.base.clone());
+        tokio::task::spawn_blocking(move || {
+            desk(&db)
+                .args(["pull", "--server", &base, "--token-file"])
+                .arg(&token)
+                .arg("--key")
+                .arg(&key)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("opened 1"), "{}", stdout(&out));
+    // The sealed copies are kept, private.
+    use std::os::unix::fs::PermissionsExt as _;
+    let files_dir = dir.path().join("desk/files");
+    assert_eq!(
+        std::fs::metadata(&files_dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert_eq!(std::fs::read_dir(&files_dir).unwrap().count(), 2);
+
+    let inbox = api.state.store.inbox(0, 10).await.unwrap();
+    let case = cluebox_desk::cases::short(&inbox[0].case_id).to_owned();
+    let shown = stdout(&desk(&db).args(["show", &case]).output().unwrap());
+    assert!(shown.contains("2 file(s)"), "{shown}");
+    assert!(
+        shown.contains("现场.jpg  (image/jpeg, 2500000 bytes; removed: location, device)"),
+        "{shown}"
+    );
+    assert!(!shown.contains('\u{202e}'), "{shown}");
+
+    let target = dir.path().join("opened");
+    let out = desk(&db)
+        .args(["files", &case, "--out"])
+        .arg(&target)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut names: Vec<String> = std::fs::read_dir(&target)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["01-现场.jpg", "02-evilgpj.sh"]);
+    assert_eq!(std::fs::read(target.join("01-现场.jpg")).unwrap(), photo);
+    assert_eq!(
+        std::fs::metadata(target.join("01-现场.jpg"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&target).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert!(!dir.path().join("etc").exists());
+    // Again: nothing is overwritten.
+    let out = desk(&db)
+        .args(["files", &case, "--out"])
+        .arg(&target)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 4);
+    let audit = stdout(&desk(&db).args(["audit", "verify"]).output().unwrap());
+    assert!(!audit.contains("broken"), "{audit}");
+}
