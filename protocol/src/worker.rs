@@ -54,6 +54,30 @@ pub enum ToWorker {
         region: Option<String>,
         /// The answers, hidden and blank fields already "unclear".
         sections: Vec<SectionAnswers>,
+        /// Evidence files to name in fields (each [`FromWorker::FileReady`] before): the
+        /// worker puts [`crate::letter::Answer::Files`] into those fields.
+        files: Vec<FieldFiles>,
+    },
+    /// Clean, seal and upload an evidence file (the page's `File` travels with this message,
+    /// as its second part): answers [`FromWorker::FileProgress`] as it goes, then
+    /// [`FromWorker::FileReady`], [`FromWorker::Http`] (refused) or [`FromWorker::Failed`].
+    /// Lost connections are waited out and the upload resumes where the server stands.
+    AddFile {
+        /// Correlates the answers.
+        id: u32,
+        /// The page's number for the file (what [`FieldFiles`] and [`ToWorker::DropFile`]
+        /// name).
+        file: u32,
+        /// The region chosen so far (adds its office's keys), if any.
+        region: Option<String>,
+    },
+    /// Stop uploading a file, or forget a finished one (its upload is deleted): answers
+    /// [`FromWorker::Sent`].
+    DropFile {
+        /// Correlates the answer.
+        id: u32,
+        /// The page's number for the file.
+        file: u32,
     },
     /// Send a sealed report (`POST /api/v1/reports`): answers [`FromWorker::Filed`] or
     /// [`FromWorker::Http`]. The page sends the same body on every retry, so its idempotency
@@ -102,9 +126,22 @@ impl ToWorker {
             | ToWorker::Upload { id, .. }
             | ToWorker::SendFollowUp { id, .. }
             | ToWorker::Inquire { id, .. }
-            | ToWorker::SealFollowUp { id, .. } => *id,
+            | ToWorker::SealFollowUp { id, .. }
+            | ToWorker::AddFile { id, .. }
+            | ToWorker::DropFile { id, .. } => *id,
         }
     }
+}
+
+/// The evidence files of one field of a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldFiles {
+    /// The section id.
+    pub section: String,
+    /// The field id.
+    pub field: String,
+    /// The page's numbers of the files, in order.
+    pub files: Vec<u32>,
 }
 
 /// From the worker to the page.
@@ -166,6 +203,24 @@ pub enum FromWorker {
         /// The server's sentence, if any.
         message: String,
     },
+    /// A file is on its way: how many of its sealed bytes the server has.
+    FileProgress {
+        /// The request's id.
+        id: u32,
+        /// Sealed bytes stored by the server so far.
+        done: u64,
+        /// The sealed file's length.
+        total: u64,
+        /// Waiting for the connection to come back.
+        waiting: bool,
+    },
+    /// A file is cleaned, sealed and stored by the server.
+    FileReady {
+        /// The request's id.
+        id: u32,
+        /// What was removed from it before sealing.
+        cleaning: crate::evidence::Cleaning,
+    },
     /// The request failed in the worker.
     Failed {
         /// The request's id.
@@ -188,6 +243,8 @@ impl FromWorker {
             | FromWorker::Configured { id }
             | FromWorker::Sent { id }
             | FromWorker::Http { id, .. }
+            | FromWorker::FileProgress { id, .. }
+            | FromWorker::FileReady { id, .. }
             | FromWorker::Failed { id, .. } => Some(*id),
         }
     }
@@ -203,6 +260,8 @@ pub struct FiledReceipt {
     pub report_hash: String,
     /// The server's Ed25519 signature, base64.
     pub signature: String,
+    /// SHA-256 of each sealed evidence file the receipt signs, lowercase hex.
+    pub files: Vec<String>,
 }
 
 impl From<&Receipt> for FiledReceipt {
@@ -212,6 +271,7 @@ impl From<&Receipt> for FiledReceipt {
             received_at: receipt.received_at,
             report_hash: hex::encode(receipt.report_hash),
             signature: base64::engine::general_purpose::STANDARD.encode(receipt.signature),
+            files: receipt.files.iter().map(hex::encode).collect(),
         }
     }
 }

@@ -14,7 +14,11 @@
 
 use std::cell::RefCell;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub mod files;
+
+pub use files::{FileSource, add_file};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,15 +26,17 @@ use cluebox_protocol::code::InquiryCode;
 use cluebox_protocol::derive::{ReporterKeys, derive};
 use cluebox_protocol::envelope::{self, Origin, REPORT_LIMIT};
 use cluebox_protocol::keys::PublicKey;
-use cluebox_protocol::letter::{Letter, Note, Report, SectionAnswers};
+use cluebox_protocol::letter::{Answer, FieldAnswer, Letter, Note, Report, SectionAnswers};
 use cluebox_protocol::page::WorkerConfig;
 use cluebox_protocol::pow;
 use cluebox_protocol::profile::PublicProfile;
 use cluebox_protocol::wire::{
-    API_VERSION, Challenge, ErrorBody, Filed, FollowUpRequest, IdempotencyKey, Inquiry,
+    API_VERSION, Challenge, ErrorBody, Filed, FiledFile, FollowUpRequest, IdempotencyKey, Inquiry,
     InquiryRequest, Pow, Sealed, SubmitReport,
 };
-use cluebox_protocol::worker::{CaseView, FromWorker, OpenedNote, TimelineEntry, ToWorker};
+use cluebox_protocol::worker::{
+    CaseView, FieldFiles, FromWorker, OpenedNote, TimelineEntry, ToWorker,
+};
 
 /// One HTTP request to the portal's own origin.
 ///
@@ -48,6 +54,14 @@ pub trait Transport {
 
     /// Lets the worker answer other messages (a slice of proof-of-work is done).
     async fn pause(&self);
+
+    /// Sends a piece of an evidence file (`PATCH path`, `Upload-Offset: offset`) and returns
+    /// the status and the answer's text, or `Err` when no answer came.
+    async fn put_piece(&self, path: &str, offset: u64, piece: &[u8]) -> Result<(u16, String), ()>;
+
+    /// Waits before trying again after a lost connection (a few seconds, less if the browser
+    /// says it is back online).
+    async fn wait(&self);
 }
 
 /// Hashes per slice of proof-of-work between two [`Transport::pause`]s: a few milliseconds.
@@ -66,6 +80,8 @@ pub struct Sealer {
     /// The last submission's body and the proof of work sent with it: a retry of the same body
     /// sends the same one (the server takes it again for the same idempotency key).
     last_sent: Option<(String, Pow)>,
+    /// Evidence files by the page's number.
+    files: HashMap<u32, files::FileState>,
 }
 
 /// Answers one request. The page's first one is [`ToWorker::Configure`]; before it, anything
@@ -99,10 +115,14 @@ pub async fn serve(
             locale,
             region,
             sections,
-        } => match sealer
-            .borrow_mut()
-            .seal_report(&code, locale, region.as_deref(), sections)
-        {
+            files,
+        } => match sealer.borrow_mut().seal_report(
+            &code,
+            locale,
+            region.as_deref(),
+            sections,
+            &files,
+        ) {
             Ok(body) => FromWorker::Sealed { id, body },
             Err(e) => failed(e),
         },
@@ -138,6 +158,8 @@ pub async fn serve(
                 Err(e) => failed(e),
             }
         }
+        ToWorker::AddFile { .. } => failed("no file came with the request".into()),
+        ToWorker::DropFile { id, file } => files::drop_file(sealer, net, id, file).await,
         ToWorker::SendFollowUp { id, body } => {
             match send_with_pow(sealer, net, "/api/v1/inquiries/follow-ups", &body).await {
                 Ok((200..=299, _)) => FromWorker::Sent { id },
@@ -298,9 +320,47 @@ impl Sealer {
         code: &str,
         locale: String,
         region: Option<&str>,
-        sections: Vec<SectionAnswers>,
+        mut sections: Vec<SectionAnswers>,
+        files: &[FieldFiles],
     ) -> Result<String, String> {
         let profile = self.config()?.clone();
+        // Each field's files, as the report names them; all of them, for the server.
+        let mut named = Vec::new();
+        for field in files {
+            let refs = field
+                .files
+                .iter()
+                .map(|n| match self.files.get(n) {
+                    Some(files::FileState::Ready(r)) => Ok(r.clone()),
+                    _ => Err("a file is not uploaded yet".to_owned()),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if refs.is_empty() {
+                continue;
+            }
+            named.extend(refs.iter().map(|r| FiledFile {
+                upload: r.upload.clone(),
+                sha256: hex_lower(&r.sealed_sha256),
+            }));
+            let section = match sections.iter_mut().find(|s| s.id == field.section) {
+                Some(section) => section,
+                None => {
+                    sections.push(SectionAnswers {
+                        id: field.section.clone(),
+                        fields: Vec::new(),
+                    });
+                    sections.last_mut().expect("just pushed")
+                }
+            };
+            let answer = Answer::Files(refs);
+            match section.fields.iter_mut().find(|f| f.id == field.field) {
+                Some(existing) => existing.answer = answer,
+                None => section.fields.push(FieldAnswer {
+                    id: field.field.clone(),
+                    answer,
+                }),
+            }
+        }
         let keys = self.keys(code)?;
         let letter = Letter::Report(Report {
             profile: profile.profile.clone(),
@@ -321,7 +381,7 @@ impl Sealer {
             lookup_token: keys.lookup_token.clone(),
             idempotency_key: IdempotencyKey::generate(),
             pow: None,
-            files: Vec::new(),
+            files: named,
         })
     }
 
@@ -509,3 +569,17 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests;
+
+/// Lowercase hex (the worker carries no hex crate of its own).
+fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| {
+            [
+                DIGITS[usize::from(b >> 4)] as char,
+                DIGITS[usize::from(b & 15)] as char,
+            ]
+        })
+        .collect()
+}

@@ -12,6 +12,7 @@ use cluebox_protocol::receipt::Receipt;
 use cluebox_protocol::wire::Inquiry;
 use cluebox_protocol::wire::{SealedItem, StatusEvent};
 use futures_executor::block_on;
+use sha2::Digest as _;
 
 /// Answers from a script and records what the worker sent. The browser's `fetch` behind
 /// the real transport is exercised by the end-to-end tests; these check the worker's own
@@ -20,6 +21,7 @@ use futures_executor::block_on;
 struct Script {
     answers: RefCell<VecDeque<Result<(u16, String), ()>>>,
     sent: RefCell<Vec<(String, String, Option<String>)>>,
+    pieces: RefCell<Vec<(String, u64, Vec<u8>)>>,
 }
 
 impl Script {
@@ -51,6 +53,15 @@ impl Transport for Script {
     }
 
     async fn pause(&self) {}
+
+    async fn put_piece(&self, path: &str, offset: u64, piece: &[u8]) -> Result<(u16, String), ()> {
+        self.pieces
+            .borrow_mut()
+            .push((path.to_owned(), offset, piece.to_vec()));
+        self.call("PATCH", path, None).await
+    }
+
+    async fn wait(&self) {}
 }
 
 fn profile_json(office: &SecretKey, region: &SecretKey) -> String {
@@ -110,6 +121,7 @@ fn a_report_is_sealed_to_the_national_and_regional_offices() {
         locale: "zh-CN".into(),
         region: Some("440000".into()),
         sections: sections.clone(),
+        files: vec![],
     };
     let FromWorker::Sealed { id: 2, body } = block_on(serve(&s, &net, request)) else {
         panic!()
@@ -135,6 +147,7 @@ fn a_report_is_sealed_to_the_national_and_regional_offices() {
 
     // Upload: the body goes out unchanged and the receipt comes back.
     let receipt = Receipt {
+        files: Vec::new(),
         report_hash: [7; 32],
         received_at: 1_700_000_000,
         signature: [9; 64],
@@ -419,11 +432,13 @@ fn messages_round_trip_as_postcard() {
         locale: "en".into(),
         region: None,
         sections: vec![],
+        files: vec![],
     };
     assert_eq!(decode::<ToWorker>(&encode(&request)), Some(request));
     let answer = FromWorker::Filed {
         id: 6,
         receipt: (&Receipt {
+            files: Vec::new(),
             report_hash: [1; 32],
             received_at: 2,
             signature: [3; 64],
@@ -453,6 +468,7 @@ fn submissions_carry_a_proof_of_work_and_a_refused_one_is_replaced_once() {
             locale: "zh-CN".into(),
             region: None,
             sections: vec![],
+            files: vec![],
         },
     )) else {
         panic!()
@@ -479,6 +495,7 @@ fn submissions_carry_a_proof_of_work_and_a_refused_one_is_replaced_once() {
         201,
         &serde_json::to_string(&Filed {
             receipt: Receipt {
+                files: Vec::new(),
                 report_hash: [1; 32],
                 received_at: 0,
                 signature: [2; 64],
@@ -510,4 +527,170 @@ fn submissions_carry_a_proof_of_work_and_a_refused_one_is_replaced_once() {
         assert!(pow::check(&bytes, pow.nonce, 8));
         assert_eq!(post.sealed, posts[0].sealed, "the same report both times");
     }
+}
+
+/// A file in memory, read a slice at a time as the page's `File` is.
+struct Memory {
+    name: &'static str,
+    media_type: &'static str,
+    bytes: Vec<u8>,
+    reads: RefCell<usize>,
+}
+
+impl FileSource for Memory {
+    fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+    fn name(&self) -> String {
+        self.name.into()
+    }
+    fn media_type(&self) -> String {
+        self.media_type.into()
+    }
+    async fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, ()> {
+        *self.reads.borrow_mut() += 1;
+        let start = offset as usize;
+        Ok(self.bytes[start..(start + len).min(self.bytes.len())].to_vec())
+    }
+}
+
+#[test]
+fn a_file_is_sealed_uploaded_resumed_after_a_lost_answer_and_named_by_the_report() {
+    use cluebox_protocol::evidence::{Cleaning, FileHeader};
+    let (office, region) = (SecretKey::generate(), SecretKey::generate());
+    let s = RefCell::new(Sealer::default());
+    let net = Script::default();
+    configure(&s, &net, &profile_json(&office, &region));
+    let code = new_code(&s, &net);
+    // 2.5 pieces of a document the worker cannot clean.
+    let content: Vec<u8> = (0..(files::PIECE * 5 / 2))
+        .map(|i| (i % 241) as u8)
+        .collect();
+    let source = Memory {
+        name: "合同/扫描件.pdf",
+        media_type: "application/pdf",
+        bytes: content.clone(),
+        reads: RefCell::new(0),
+    };
+    let header = FileHeader::new(
+        "扫描件.pdf",
+        "application/pdf",
+        content.len() as u64,
+        Cleaning::NotCleaned,
+    );
+    let total = envelope::sealed_file_len(4, header.body_len());
+    let id = "0123456789abcdef0123456789abcdef";
+    let state = |offset: u64| {
+        format!(
+            r#"{{"upload":"{id}","length":{total},"offset":{offset},"max_piece":4194304,"expires_on":0}}"#
+        )
+    };
+    let piece = files::PIECE as u64;
+    net.then(Ok((201, &state(0))))
+        .then(Ok((200, &state(piece))))
+        // The second piece arrives but its answer is lost; the worker asks and goes on.
+        .then(Err(()))
+        .then(Ok((200, &state(2 * piece))))
+        .then(Ok((200, &state(total))));
+    let progress = RefCell::new(Vec::new());
+    let answer = block_on(add_file(
+        &s,
+        &net,
+        7,
+        1,
+        Some("440000".into()),
+        &source,
+        &|p| progress.borrow_mut().push(p),
+    ));
+    assert_eq!(
+        answer,
+        FromWorker::FileReady {
+            id: 7,
+            cleaning: Cleaning::NotCleaned
+        }
+    );
+    assert!(
+        progress
+            .borrow()
+            .iter()
+            .any(|p| matches!(p, FromWorker::FileProgress { waiting: true, .. }))
+    );
+    assert!(matches!(
+        progress.borrow().last(),
+        Some(FromWorker::FileProgress { done, total: t, waiting: false, .. }) if *done == total && *t == total
+    ));
+    // The pieces, put together, are one sealed file the offices open.
+    let pieces = net.pieces.borrow();
+    assert_eq!(
+        pieces.iter().map(|p| p.1).collect::<Vec<_>>(),
+        [0, piece, 2 * piece]
+    );
+    let mut sealed = Vec::new();
+    for (path, offset, bytes) in pieces.iter() {
+        assert_eq!(path, &format!("/api/v1/uploads/{id}"));
+        if *offset as usize == sealed.len() {
+            sealed.extend_from_slice(bytes);
+        }
+    }
+    assert_eq!(sealed.len() as u64, total);
+    for key in [&office, &region] {
+        let plain = envelope::open(key, &sealed).unwrap();
+        let n = FileHeader::prefix_len(&plain).unwrap();
+        assert_eq!(FileHeader::from_prefix(&plain[..n]).unwrap(), header);
+        assert_eq!(&plain[n..], content.as_slice());
+    }
+    assert!(
+        *source.reads.borrow() <= 5,
+        "read a slice at a time, not byte by byte"
+    );
+
+    // The report names it in its field, and the request names it for the server.
+    let request = ToWorker::SealReport {
+        id: 8,
+        code,
+        locale: "zh-CN".into(),
+        region: Some("440000".into()),
+        sections: vec![],
+        files: vec![FieldFiles {
+            section: "situation".into(),
+            field: "evidence".into(),
+            files: vec![1],
+        }],
+    };
+    let FromWorker::Sealed { body, .. } = block_on(serve(&s, &net, request)) else {
+        panic!()
+    };
+    let submit: SubmitReport = serde_json::from_str(&body).unwrap();
+    let sha: [u8; 32] = sha2::Sha256::digest(&sealed).into();
+    assert_eq!(submit.files.len(), 1);
+    assert_eq!(submit.files[0].upload, id);
+    assert_eq!(submit.files[0].sha256, hex_lower(&sha));
+    let Letter::Report(report) =
+        Letter::from_bytes(&envelope::open(&office, &submit.sealed.0).unwrap()).unwrap()
+    else {
+        panic!()
+    };
+    let Some(Answer::Files(refs)) = report.answer("situation", "evidence") else {
+        panic!("{:?}", report.sections)
+    };
+    assert_eq!(refs[0].sealed_sha256, sha);
+    assert_eq!(refs[0].sealed_len, total);
+
+    // A file not uploaded yet cannot be named.
+    let request = ToWorker::SealReport {
+        id: 9,
+        code: new_code(&s, &net),
+        locale: "zh-CN".into(),
+        region: None,
+        sections: vec![],
+        files: vec![FieldFiles {
+            section: "situation".into(),
+            field: "evidence".into(),
+            files: vec![2],
+        }],
+    };
+    assert!(matches!(
+        block_on(serve(&s, &net, request)),
+        FromWorker::Failed { .. }
+    ));
 }

@@ -129,6 +129,14 @@ impl Portal {
             public_url: Some(base.clone()),
             hsts: false,
             log: "warn".into(),
+            // The free-space floor protects a real server's disk (the abuse tests check it on a
+            // small file system of their own). Here it would turn every filing into 507 on a
+            // CI machine whose disk the build has nearly filled: 1 GiB free is not guaranteed
+            // after the workspace, the wasm bundles and the fuzz targets are built.
+            flood: cluebox_api::config::FloodSettings {
+                min_free_bytes: 32 << 20,
+                ..Default::default()
+            },
             ..Default::default()
         };
         let mut config = config;
@@ -395,14 +403,42 @@ impl Browser {
         Ok(path)
     }
 
-    /// Waits for an element.
+    /// Waits for an element. When it does not come, the error says what the page showed
+    /// instead (its text, the worker's state, console problems, the servers' warnings), so a
+    /// failure on a CI machine explains itself.
     pub async fn wait(&self, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
-        self.client
+        match self
+            .client
             .wait()
             .at_most(Duration::from_secs(20))
             .for_element(Locator::Css(css))
             .await
-            .with_context(|| format!("waiting for {css}"))
+        {
+            Ok(element) => Ok(element),
+            Err(e) => {
+                let page = self
+                    .client
+                    .execute(
+                        "return [location.href, document.documentElement.dataset.sealer || 'not ready',                          (document.body ? document.body.innerText : '').slice(0, 1500)].join('\n---\n');",
+                        vec![],
+                    )
+                    .await
+                    .map(|v| v.as_str().unwrap_or_default().to_owned())
+                    .unwrap_or_else(|e| format!("(the page could not be read: {e})"));
+                let problems = self.problems().await.unwrap_or_default();
+                let logs = captured_logs();
+                let tail: String = logs
+                    .lines()
+                    .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                    .rev()
+                    .take(20)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                Err(anyhow::Error::new(e).context(format!(
+                    "waiting for {css}; the page (url, worker, text):\n{page}\nconsole problems: {problems:?}\nserver warnings (newest first):\n{tail}"
+                )))
+            }
+        }
     }
 
     /// Waits until `script` (a JS expression) is truthy.
