@@ -177,15 +177,6 @@ pub fn date(unix: u64) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates() {
-        assert_eq!(super::date(0), "1970-01-01 00:00");
-        assert_eq!(super::date(1_795_392_000 + 3_660), "2026-11-23 01:01");
-    }
-}
-
 /// A case's evidence files, one line each: name, type, size, what was removed, or the problem.
 fn files(conn: &Connection, case_id: &str) -> anyhow::Result<String> {
     let list = crate::evidence::of_case(conn, case_id)?;
@@ -218,4 +209,13 @@ fn files(conn: &Connection, case_id: &str) -> anyhow::Result<String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates() {
+        assert_eq!(super::date(0), "1970-01-01 00:00");
+        assert_eq!(super::date(1_795_392_000 + 3_660), "2026-11-23 01:01");
+    }
 }

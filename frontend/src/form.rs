@@ -57,11 +57,13 @@ pub fn nothing_given(profile: &PageProfile, answers: &Answers, initial: &Answers
 
 /// Whether a field is shown, given the other answers of its section.
 pub fn visible(section: &Section, field: &Field, answers: &Answers) -> bool {
-    field.show_if.as_ref().is_none_or(|cond| {
-        answers
-            .get(&key(&section.id, &cond.field))
-            .is_some_and(|v| v == &cond.equals)
-    })
+    // The form has no file picker yet (issue #14): a files field is left out, so "unclear".
+    field.kind != FieldKind::Files
+        && field.show_if.as_ref().is_none_or(|cond| {
+            answers
+                .get(&key(&section.id, &cond.field))
+                .is_some_and(|v| v == &cond.equals)
+        })
 }
 
 /// A field's answer as it will be submitted: hidden or blank fields are "unclear".
@@ -85,7 +87,7 @@ pub fn chosen_region(profile: &PageProfile, answers: &Answers) -> Option<String>
             .find(|f| matches!(f.kind, FieldKind::Region))
             .and_then(|f| match answer(section, f, answers) {
                 Answer::Given(region) => Some(region),
-                Answer::Unclear => None,
+                Answer::Unclear | Answer::Files(_) => None,
             })
     })
 }

@@ -50,6 +50,57 @@ fn main() {
             Ok((response.status(), text))
         }
 
+        async fn put_piece(
+            &self,
+            path: &str,
+            offset: u64,
+            piece: &[u8],
+        ) -> Result<(u16, String), ()> {
+            let init = web_sys::RequestInit::new();
+            init.set_method("PATCH");
+            init.set_credentials(web_sys::RequestCredentials::Omit);
+            init.set_cache(web_sys::RequestCache::NoStore);
+            init.set_referrer_policy(web_sys::ReferrerPolicy::NoReferrer);
+            init.set_body(&js_sys::Uint8Array::from(piece));
+            let headers = web_sys::Headers::new().map_err(|_| ())?;
+            headers
+                .set("content-type", "application/offset+octet-stream")
+                .map_err(|_| ())?;
+            headers
+                .set("upload-offset", &offset.to_string())
+                .map_err(|_| ())?;
+            init.set_headers(&headers);
+            let request = web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| ())?;
+            let response: web_sys::Response = JsFuture::from(self.0.fetch_with_request(&request))
+                .await
+                .map_err(|_| ())?
+                .dyn_into()
+                .map_err(|_| ())?;
+            let text = JsFuture::from(response.text().map_err(|_| ())?)
+                .await
+                .map_err(|_| ())?
+                .as_string()
+                .unwrap_or_default();
+            Ok((response.status(), text))
+        }
+
+        async fn wait(&self) {
+            // A few seconds, or less when the browser says it is back online.
+            let promise = js_sys::Promise::new(&mut |resolve, _| {
+                let _ = self
+                    .0
+                    .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 3000);
+                let once = web_sys::AddEventListenerOptions::new();
+                once.set_once(true);
+                let _ = self
+                    .0
+                    .add_event_listener_with_callback_and_add_event_listener_options(
+                        "online", &resolve, &once,
+                    );
+            });
+            let _ = JsFuture::from(promise).await;
+        }
+
         async fn pause(&self) {
             // A zero timeout: messages waiting in the queue run first.
             let promise = js_sys::Promise::new(&mut |resolve, _| {

@@ -237,6 +237,8 @@ pub fn ReportPage(
                                     let v = display_value(&profile.get_value(), f, &v, l);
                                     Some(view! { <dt>{l.pick(&f.label).to_owned()}</dt><dd>{v}</dd> })
                                 }
+                                // The page's own answers are text; files are named by the worker.
+                                Answer::Files(_) => None,
                             })
                             .collect_view();
                         let folded = (!blanks.is_empty()).then(|| {
@@ -404,6 +406,7 @@ async fn run_submission(
                 locale,
                 region,
                 sections,
+                files: Vec::new(),
             })
             .await;
             match answer {
