@@ -187,8 +187,9 @@ pub struct NewUpload {
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
     pub v: u16,
     /// The sealed file's length: the length of an evidence file's envelope
-    /// ([`crate::envelope::sealed_file_len`]) within the profile's limit.
-    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    /// ([`crate::envelope::sealed_file_len`]) within the profile's limit (413 above it; the
+    /// maximum is the longest sealed file any profile allows).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4_363_142_455_u64))]
     pub length: u64,
     /// A solved challenge; required unless the server's difficulty is 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -22,7 +22,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use cluebox_protocol::envelope::{self, PREFIX_LEN};
-use cluebox_protocol::evidence::MAX_HEADER;
+use cluebox_protocol::evidence::{MAX_FILE, MAX_HEADER};
 use cluebox_protocol::wire::{DAY, ErrorBody, NewUpload, UploadState};
 use sha2::{Digest as _, Sha256};
 
@@ -39,8 +39,13 @@ pub const MAX_PIECE: usize = 4 << 20;
 /// Days an upload that no report names is kept (from the day it was started).
 pub const EXPIRE_DAYS: u64 = 2;
 
-/// The media type of a piece (tus's).
+/// The media type of a piece (tus's); `application/octet-stream` is taken too.
 pub const PIECE_TYPE: &str = "application/offset+octet-stream";
+
+/// The longest upload any profile allows: a sealed file of [`MAX_FILE`] bytes with the most
+/// recipients (the schema's maximum for `length`).
+pub const MAX_UPLOAD_LEN: u64 =
+    envelope::sealed_file_len(envelope::MAX_SLOTS, MAX_FILE + 5 + MAX_HEADER as u64);
 
 /// Uploads with a piece being written.
 #[derive(Default)]
@@ -140,6 +145,11 @@ pub async fn create(
     VersionedJson(req): VersionedJson<NewUpload>,
 ) -> Result<Response, ApiError> {
     let max = max_body(&app);
+    if req.length > MAX_UPLOAD_LEN {
+        return Err(ApiError::InvalidField(format!(
+            "length is at most {MAX_UPLOAD_LEN} (a sealed file of {MAX_FILE} bytes)"
+        )));
+    }
     if req.length > envelope::sealed_file_len(envelope::MAX_SLOTS, max) {
         return Err(ApiError::PayloadTooLarge(format!(
             "the file is too large: this hotline takes files of at most {} bytes",
@@ -204,7 +214,7 @@ pub async fn status(
         ("upload" = String, Path, description = "The upload's id"),
         ("Upload-Offset" = u64, Header, description = "Where this piece starts"),
     ),
-    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
+    request_body(content = String, content_type = "application/octet-stream", description = "The piece's bytes (also taken as application/offset+octet-stream, tus's type)"),
     responses(
         (status = 200, body = UploadState, description = "Stored durably; the next piece starts at offset"),
         (status = 400, body = ErrorBody, description = "invalid_parameter: no Upload-Offset"),
@@ -227,7 +237,9 @@ pub async fn piece(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !media.eq_ignore_ascii_case(PIECE_TYPE) {
+    if !media.eq_ignore_ascii_case(PIECE_TYPE)
+        && !media.eq_ignore_ascii_case("application/octet-stream")
+    {
         return Err(ApiError::UnsupportedMediaType);
     }
     let offset = headers
@@ -402,5 +414,13 @@ pub async fn sweep_forever(app: AppState) {
             Err(e) => tracing::warn!(error = format!("{e:#}"), "sweeping uploads failed"),
         }
         tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_schemas_maximum_length_is_the_longest_sealed_file() {
+        assert_eq!(super::MAX_UPLOAD_LEN, 4_363_142_455);
     }
 }

@@ -287,9 +287,16 @@ async fn bad_lengths_offsets_types_and_ids_get_clear_errors() {
     let res = client.start(12_345).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(code(res).await, "invalid_field");
-    let res = client.start(1 << 40).await;
+    let res = client.start(envelope::sealed_file_len(4, 3 << 30)).await;
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(res.text().await.unwrap().contains("at most"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("at most 2147483648 bytes")
+    );
+    let res = client.start(1 << 40).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     let sealed = seal_file(&profile.recipients.national, "a.png", b"tiny");
     let started: UploadState = client
@@ -302,7 +309,7 @@ async fn bad_lengths_offsets_types_and_ids_get_clear_errors() {
     let res = client
         .http
         .patch(format!("{}/api/v1/uploads/{id}", client.base))
-        .header("content-type", "application/octet-stream")
+        .header("content-type", "text/plain")
         .header("upload-offset", "0")
         .body(sealed.clone())
         .send()
