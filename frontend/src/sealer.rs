@@ -26,8 +26,10 @@ struct Client {
     worker: Option<web_sys::Worker>,
     ready: bool,
     failed: bool,
-    queue: Vec<Vec<u8>>,
+    queue: Vec<JsValue>,
     pending: HashMap<u32, js_sys::Function>,
+    /// Progress of evidence files, by request id.
+    progress: HashMap<u32, std::rc::Rc<dyn Fn(FromWorker)>>,
     next_id: u32,
 }
 
@@ -35,14 +37,14 @@ thread_local! {
     static CLIENT: RefCell<Client> = RefCell::new(Client::default());
 }
 
-fn post(worker: &web_sys::Worker, bytes: &[u8]) {
-    let _ = worker.post_message(&js_sys::Uint8Array::from(bytes));
+fn post(worker: &web_sys::Worker, message: &JsValue) {
+    let _ = worker.post_message(message);
 }
 
-fn send(bytes: Vec<u8>) {
+fn send(message: JsValue) {
     CLIENT.with_borrow_mut(|c| match (&c.worker, c.ready) {
-        (Some(worker), true) => post(worker, &bytes),
-        _ => c.queue.push(bytes),
+        (Some(worker), true) => post(worker, &message),
+        _ => c.queue.push(message),
     });
 }
 
@@ -86,7 +88,10 @@ pub fn start() {
                     config,
                 };
                 if let Some(worker) = CLIENT.with_borrow(|c| c.worker.clone()) {
-                    post(&worker, &worker::encode(&request));
+                    post(
+                        &worker,
+                        &js_sys::Uint8Array::from(worker::encode(&request).as_slice()),
+                    );
                 }
                 return;
             };
@@ -100,7 +105,7 @@ pub fn start() {
                     (std::mem::take(&mut c.queue), c.worker.clone())
                 });
                 if let Some(worker) = worker {
-                    queued.iter().for_each(|bytes| post(&worker, bytes));
+                    queued.iter().for_each(|message| post(&worker, message));
                 }
                 // A visible state, for people debugging and for the browser tests.
                 let root = web_sys::window()
@@ -111,6 +116,13 @@ pub fn start() {
                 }
                 return;
             }
+            if matches!(answer, FromWorker::FileProgress { .. }) {
+                if let Some(on) = CLIENT.with_borrow(|c| c.progress.get(&id).cloned()) {
+                    on(answer);
+                }
+                return;
+            }
+            CLIENT.with_borrow_mut(|c| c.progress.remove(&id));
             if let Some(resolve) = CLIENT.with_borrow_mut(|c| c.pending.remove(&id)) {
                 let _ = resolve.call1(&JsValue::NULL, &data);
             }
@@ -127,6 +139,24 @@ pub fn start() {
 
 /// Sends a request (built from a fresh id) and waits for its answer.
 pub async fn call(make: impl FnOnce(u32) -> ToWorker) -> FromWorker {
+    exchange(make, None, None).await
+}
+
+/// Sends a request with a file (`ToWorker::AddFile`), telling `on_progress` how it goes, and
+/// waits for its final answer.
+pub async fn call_with_file(
+    make: impl FnOnce(u32) -> ToWorker,
+    file: web_sys::File,
+    on_progress: impl Fn(FromWorker) + 'static,
+) -> FromWorker {
+    exchange(make, Some(file), Some(std::rc::Rc::new(on_progress))).await
+}
+
+async fn exchange(
+    make: impl FnOnce(u32) -> ToWorker,
+    file: Option<web_sys::File>,
+    on_progress: Option<std::rc::Rc<dyn Fn(FromWorker)>>,
+) -> FromWorker {
     let (id, failed) = CLIENT.with_borrow_mut(|c| {
         c.next_id += 1;
         (c.next_id, c.failed)
@@ -138,13 +168,20 @@ pub async fn call(make: impl FnOnce(u32) -> ToWorker) -> FromWorker {
     if failed {
         return failure("the encryption module could not start");
     }
-    let request = worker::encode(&make(id));
+    let bytes: JsValue = js_sys::Uint8Array::from(worker::encode(&make(id)).as_slice()).into();
+    let message = match file {
+        Some(file) => js_sys::Array::of2(&bytes, &file).into(),
+        None => bytes,
+    };
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         CLIENT.with_borrow_mut(|c| {
             c.pending.insert(id, resolve);
+            if let Some(on) = on_progress.clone() {
+                c.progress.insert(id, on);
+            }
         });
     });
-    send(request);
+    send(message);
     match JsFuture::from(promise).await {
         Ok(data) => worker::decode(&js_sys::Uint8Array::new(&data).to_vec())
             .unwrap_or_else(|| failure("unreadable answer")),

@@ -112,6 +112,33 @@ fn main() {
         }
     }
 
+    /// The page's `File`, read a slice at a time.
+    struct JsFile(web_sys::File);
+
+    impl cluebox_sealer::FileSource for JsFile {
+        fn size(&self) -> u64 {
+            self.0.size() as u64
+        }
+
+        fn name(&self) -> String {
+            self.0.name()
+        }
+
+        fn media_type(&self) -> String {
+            self.0.type_()
+        }
+
+        async fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, ()> {
+            let end = (offset + len as u64).min(self.size());
+            let slice = self
+                .0
+                .slice_with_f64_and_f64(offset as f64, end as f64)
+                .map_err(|_| ())?;
+            let buffer = JsFuture::from(slice.array_buffer()).await.map_err(|_| ())?;
+            Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+        }
+    }
+
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let post = {
         let scope = scope.clone();
@@ -125,11 +152,46 @@ fn main() {
     let on_message = {
         let (sealer, net, post) = (sealer.clone(), net.clone(), post.clone());
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            let bytes = js_sys::Uint8Array::new(&event.data()).to_vec();
+            // A request, or a request and the file it is about.
+            let data = event.data();
+            let (bytes, file) = if js_sys::Array::is_array(&data) {
+                let parts: js_sys::Array = data.unchecked_into();
+                (parts.get(0), parts.get(1).dyn_into::<web_sys::File>().ok())
+            } else {
+                (data, None)
+            };
+            let bytes = js_sys::Uint8Array::new(&bytes).to_vec();
             let Some(request) = worker::decode::<ToWorker>(&bytes) else {
                 return;
             };
             let (sealer, net, post) = (sealer.clone(), net.clone(), post.clone());
+            if let (
+                ToWorker::AddFile {
+                    id,
+                    file: number,
+                    region,
+                },
+                Some(file),
+            ) = (&request, file)
+            {
+                let (id, number, region) = (*id, *number, region.clone());
+                spawn_local(async move {
+                    let source = JsFile(file);
+                    let answer = cluebox_sealer::add_file(
+                        &sealer,
+                        &*net,
+                        id,
+                        number,
+                        region,
+                        &source,
+                        &|p| post(&p),
+                    )
+                    .await;
+                    post(&answer);
+                    cluebox_sealer::presolve(&sealer, &*net).await;
+                });
+                return;
+            }
             spawn_local(async move {
                 // After the configuration (the difficulty is in it) and after each submission
                 // (ready for the next one), a proof of work is solved in the background while
