@@ -20,17 +20,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
 use clap::Parser;
+use cluebox_bench::{connect, send};
 use cluebox_protocol::envelope::{self, REPORT_LIMIT};
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt as _, Full};
-use hyper::Request;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 /// Load benchmark of the Cluebox intake server.
 #[derive(Parser, Debug)]
@@ -120,7 +116,7 @@ impl Phase {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let data = tempfile::tempdir()?;
-    let addr = start_server(data.path(), args.server_threads)?;
+    let addr = cluebox_bench::start_server(data.path(), args.server_threads)?;
     let client = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.client_threads)
         .enable_all()
@@ -137,54 +133,6 @@ fn main() -> anyhow::Result<()> {
         println!("(written to {})", path.display());
     }
     Ok(())
-}
-
-/// The real server on its own runtime and threads, on a free loopback port.
-fn start_server(data: &std::path::Path, threads: usize) -> anyhow::Result<SocketAddr> {
-    let config = cluebox_api::config::Config {
-        data_dir: data.join("data"),
-        site_dir: data.join("no-site"),
-        log: "warn".into(),
-        // One load generator on loopback stands for many clients, and measures the storage
-        // path: no proof of work (its cost is measured on its own), no per-client limits, no
-        // byte ceiling or daily quota.
-        limits: cluebox_api::config::Limits {
-            max_connections_per_client: 100_000,
-            ..Default::default()
-        },
-        flood: cluebox_api::config::FloodSettings {
-            pow_bits: 0,
-            submissions_per_client_per_minute: u32::MAX,
-            lookups_per_client_per_minute: u32::MAX,
-            max_submission_bytes_per_sec: 0,
-            daily_storage_bytes: u64::MAX,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()
-            .expect("server runtime");
-        runtime.block_on(async move {
-            let state = cluebox_api::build_state(&config).expect("server state");
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            tx.send((listener.local_addr().expect("addr"), state.clone()))
-                .expect("send");
-            cluebox_api::launch(listener, state, std::future::pending())
-                .await
-                .expect("serve");
-        });
-    });
-    let (addr, _state) = rx
-        .recv_timeout(Duration::from_secs(30))
-        .context("server did not start")?;
-    Ok(addr)
 }
 
 type Results = (Phase, Sustained, Phase, Phase, (Phase, Phase), usize);
@@ -253,36 +201,6 @@ async fn run(args: &Args, addr: SocketAddr, db: &std::path::Path) -> anyhow::Res
     .await?;
     let oracle = timing_oracle(addr, &tokens, 3000).await?;
     Ok((submit, sustained, lookup, unknown, oracle, sealed_len))
-}
-
-type Conn = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-async fn connect(addr: SocketAddr) -> anyhow::Result<Conn> {
-    let stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    Ok(sender)
-}
-
-async fn send(
-    conn: &mut Conn,
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: Bytes,
-) -> anyhow::Result<(u16, Bytes)> {
-    conn.ready().await?;
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", addr.to_string())
-        .header("content-type", "application/json")
-        .body(Full::new(body))?;
-    let res = conn.send_request(req).await?;
-    let status = res.status().as_u16();
-    let body = res.into_body().collect().await?.to_bytes();
-    Ok((status, body))
 }
 
 fn random_b64<const N: usize>() -> String {
