@@ -21,7 +21,7 @@ cargo fmt --all --check
 
 say "lint (host, and the browser crates for wasm32)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
-cargo clippy -p cluebox-frontend -p cluebox-sealer --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p cluebox-frontend -p cluebox-sealer --target wasm32-unknown-unknown --features cluebox-frontend/files --locked -- -D warnings
 
 say "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked

@@ -42,7 +42,7 @@ ensure_trunk() {
 # form page goes first: its build also makes the crypto worker and copies the stylesheet, which
 # the other pages use from the same origin. Asset names are content-hashed; a file two builds
 # both made (none today) must be identical, or the merge stops.
-PORTAL_PAGES="status poster"
+PORTAL_PAGES="status poster files"
 
 build_portal() {
     say "building the portal (trunk build --release, one build per page)"
@@ -61,6 +61,18 @@ build_portal() {
         done
     done
     hash_worker
+    files_loader
+}
+
+# The form loads its evidence files picker only when it shows a files field: a fixed-name
+# module that starts the picker's hashed build. files.html was only its build's entry point.
+files_loader() {
+    local js
+    js="$(cd dist && ls cluebox-files-*.js | grep -v _bg | head -n 1)"
+    [ -n "$js" ] || { echo "the files picker was not built" >&2; return 1; }
+    printf 'import init from "./%s";init({module_or_path:"./%s"});' "$js" "${js%.js}_bg.wasm" \
+        > dist/cluebox-files-loader.js
+    rm -f dist/files.html
 }
 
 # Trunk names a worker's files without a content hash, so they could only be revalidated on

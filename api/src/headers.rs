@@ -23,7 +23,7 @@ pub fn csp(script_hashes: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(" ");
     format!(
-        "default-src 'none'; {script}; style-src 'self'; img-src 'self' data:; font-src 'self'; \
+        "default-src 'none'; {script}; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; \
          connect-src 'self'; manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
          form-action 'self'"
     )

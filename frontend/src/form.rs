@@ -57,13 +57,11 @@ pub fn nothing_given(profile: &PageProfile, answers: &Answers, initial: &Answers
 
 /// Whether a field is shown, given the other answers of its section.
 pub fn visible(section: &Section, field: &Field, answers: &Answers) -> bool {
-    // The form has no file picker yet (issue #14): a files field is left out, so "unclear".
-    field.kind != FieldKind::Files
-        && field.show_if.as_ref().is_none_or(|cond| {
-            answers
-                .get(&key(&section.id, &cond.field))
-                .is_some_and(|v| v == &cond.equals)
-        })
+    field.show_if.as_ref().is_none_or(|cond| {
+        answers
+            .get(&key(&section.id, &cond.field))
+            .is_some_and(|v| v == &cond.equals)
+    })
 }
 
 /// A field's answer as it will be submitted: hidden or blank fields are "unclear".
@@ -107,6 +105,8 @@ pub struct Prepared {
     pub code: String,
     /// The request body, sent as is on every attempt.
     pub body: String,
+    /// The evidence files it names.
+    pub files: String,
 }
 
 /// Seconds to wait before upload attempt `n` (1-based) after a failure: growing to 30 s, then

@@ -32,6 +32,14 @@ impl Lang {
         }
     }
 
+    /// The evidence files field's catalog.
+    pub fn files(self) -> &'static FilesText {
+        match self {
+            Lang::Zh => &ZH_FILES,
+            Lang::En => &EN_FILES,
+        }
+    }
+
     /// The status page's catalog (kept apart so the form's bundle does not carry it).
     pub fn status(self) -> &'static StatusText {
         match self {
@@ -98,6 +106,10 @@ pub struct Text {
     pub empty_back: &'static str,
     pub empty_submit: &'static str,
     pub blanks: &'static str,
+    /// Submit was tapped while evidence files are still uploading.
+    pub files_wait: &'static str,
+    /// How many evidence files a field has, on the review step.
+    pub files_count: &'static str,
     pub edit_section: &'static str,
     pub offline_wait: &'static str,
     pub next_title: &'static str,
@@ -154,6 +166,8 @@ pub static ZH: Text = Text {
     empty_back: "返回填写",
     empty_submit: "仍然提交",
     blanks: "{n} 项未填，按“不清楚”处理",
+    files_wait: "文件还在上传，请稍候再提交。",
+    files_count: "{n} 个文件（已加密上传）",
     edit_section: "修改：{s}",
     offline_wait: "网络已断开。连接恢复后会自动发送，请不要关闭本页。",
     next_title: "接下来",
@@ -210,6 +224,8 @@ pub static EN: Text = Text {
     empty_back: "Go back",
     empty_submit: "Send anyway",
     blanks: "{n} left blank, recorded as \"unclear\"",
+    files_wait: "Files are still uploading; please wait, then submit.",
+    files_count: "{n} file(s), encrypted and uploaded",
     edit_section: "Edit: {s}",
     offline_wait: "You are offline. The report will be sent as soon as the connection returns; please keep this page open.",
     next_title: "What happens next",
@@ -471,3 +487,66 @@ mod tests {
         }
     }
 }
+
+/// The evidence files field's strings.
+#[allow(missing_docs)]
+pub struct FilesText {
+    pub too_large: &'static str,
+    pub too_many: &'static str,
+    pub sending: &'static str,
+    pub waiting: &'static str,
+    pub cleaned: &'static str,
+    pub nothing: &'static str,
+    pub not_cleaned: &'static str,
+    pub failed: &'static str,
+    pub remove: &'static str,
+    pub separator: &'static str,
+    /// Location, device, time, author, text, thumbnail, other (in [`cluebox_protocol::evidence::Removal`] order).
+    pub removals: [&'static str; 7],
+}
+
+/// Chinese.
+pub static ZH_FILES: FilesText = FilesText {
+    too_large: "{name}：超过 {max} 的上限，未添加。",
+    too_many: "最多可以附 {n} 个文件。",
+    sending: "正在加密上传 {p}%（{done} / {total}）",
+    waiting: "网络中断，恢复后自动继续上传……",
+    cleaned: "已去除：{what}",
+    nothing: "未发现位置、设备等隐藏信息",
+    not_cleaned: "此类文件无法自动去除位置、设备等隐藏信息，请确认无妨后再提交。",
+    failed: "上传失败：{msg}",
+    remove: "移除",
+    separator: "、",
+    removals: [
+        "位置",
+        "设备型号",
+        "拍摄时间",
+        "作者",
+        "文字说明",
+        "缩略图",
+        "其他信息",
+    ],
+};
+
+/// English.
+pub static EN_FILES: FilesText = FilesText {
+    too_large: "{name}: larger than the {max} limit, not added.",
+    too_many: "At most {n} files can be attached.",
+    sending: "Encrypting and uploading {p}% ({done} / {total})",
+    waiting: "Connection lost; the upload goes on when it returns...",
+    cleaned: "Removed: {what}",
+    nothing: "No location or device details found",
+    not_cleaned: "Location and device details cannot be removed from this kind of file: check it is safe to send.",
+    failed: "Upload failed: {msg}",
+    remove: "Remove",
+    separator: ", ",
+    removals: [
+        "location",
+        "device model",
+        "time taken",
+        "author",
+        "text",
+        "thumbnail",
+        "other details",
+    ],
+};

@@ -223,6 +223,26 @@ pub fn fill_from_template(target: &web_sys::Element, id: &str) {
     if target.child_element_count() > 0 {
         return;
     }
+    append_template(target, id);
+}
+
+/// Loads a module script (once per page), for a part of the page's code needed later.
+pub fn load_module_once(src: &str) {
+    thread_local! {
+        static LOADED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    let document = window().document();
+    if let (false, Some(document)) = (LOADED.replace(true), document)
+        && let (Ok(script), Some(head)) = (document.create_element("script"), document.head())
+    {
+        let _ = script.set_attribute("type", "module");
+        let _ = script.set_attribute("src", src);
+        let _ = head.append_child(&script);
+    }
+}
+
+/// Appends a copy of `<template id=ID>`'s content to `target`.
+pub fn append_template(target: &web_sys::Element, id: &str) {
     let template = window()
         .document()
         .and_then(|d| d.get_element_by_id(id))

@@ -28,7 +28,8 @@ struct Client {
     failed: bool,
     queue: Vec<JsValue>,
     pending: HashMap<u32, js_sys::Function>,
-    /// Progress of evidence files, by request id.
+    /// Progress of evidence files, by request id (the files picker's build only).
+    #[cfg(feature = "files")]
     progress: HashMap<u32, std::rc::Rc<dyn Fn(FromWorker)>>,
     next_id: u32,
 }
@@ -116,13 +117,16 @@ pub fn start() {
                 }
                 return;
             }
-            if matches!(answer, FromWorker::FileProgress { .. }) {
-                if let Some(on) = CLIENT.with_borrow(|c| c.progress.get(&id).cloned()) {
-                    on(answer);
+            #[cfg(feature = "files")]
+            {
+                if matches!(answer, FromWorker::FileProgress { .. }) {
+                    if let Some(on) = CLIENT.with_borrow(|c| c.progress.get(&id).cloned()) {
+                        on(answer);
+                    }
+                    return;
                 }
-                return;
+                CLIENT.with_borrow_mut(|c| c.progress.remove(&id));
             }
-            CLIENT.with_borrow_mut(|c| c.progress.remove(&id));
             if let Some(resolve) = CLIENT.with_borrow_mut(|c| c.pending.remove(&id)) {
                 let _ = resolve.call1(&JsValue::NULL, &data);
             }
@@ -139,23 +143,30 @@ pub fn start() {
 
 /// Sends a request (built from a fresh id) and waits for its answer.
 pub async fn call(make: impl FnOnce(u32) -> ToWorker) -> FromWorker {
-    exchange(make, None, None).await
+    exchange(make, None, |_| {}).await
 }
 
 /// Sends a request with a file (`ToWorker::AddFile`), telling `on_progress` how it goes, and
-/// waits for its final answer.
+/// waits for its final answer (the files picker's build only).
+#[cfg(feature = "files")]
 pub async fn call_with_file(
     make: impl FnOnce(u32) -> ToWorker,
     file: web_sys::File,
     on_progress: impl Fn(FromWorker) + 'static,
 ) -> FromWorker {
-    exchange(make, Some(file), Some(std::rc::Rc::new(on_progress))).await
+    let on: std::rc::Rc<dyn Fn(FromWorker)> = std::rc::Rc::new(on_progress);
+    exchange(make, Some(file.into()), move |id| {
+        CLIENT.with_borrow_mut(|c| {
+            c.progress.insert(id, on);
+        })
+    })
+    .await
 }
 
 async fn exchange(
     make: impl FnOnce(u32) -> ToWorker,
-    file: Option<web_sys::File>,
-    on_progress: Option<std::rc::Rc<dyn Fn(FromWorker)>>,
+    file: Option<JsValue>,
+    register: impl FnOnce(u32),
 ) -> FromWorker {
     let (id, failed) = CLIENT.with_borrow_mut(|c| {
         c.next_id += 1;
@@ -168,6 +179,7 @@ async fn exchange(
     if failed {
         return failure("the encryption module could not start");
     }
+    register(id);
     let bytes: JsValue = js_sys::Uint8Array::from(worker::encode(&make(id)).as_slice()).into();
     let message = match file {
         Some(file) => js_sys::Array::of2(&bytes, &file).into(),
@@ -176,9 +188,6 @@ async fn exchange(
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         CLIENT.with_borrow_mut(|c| {
             c.pending.insert(id, resolve);
-            if let Some(on) = on_progress.clone() {
-                c.progress.insert(id, on);
-            }
         });
     });
     send(message);

@@ -98,6 +98,88 @@ pub struct FileRef {
     pub sealed_sha256: [u8; 32],
 }
 
+impl FileRef {
+    /// References as text: `upload:sealed_len:sha256` (SHA-256 in lowercase hex), `;` between
+    /// them. How the files picker hands stored files to the form, and the form to its worker
+    /// (the form's bundle then carries no code for the binary form).
+    pub fn list_to_text(refs: &[FileRef]) -> String {
+        refs.iter()
+            .map(|r| {
+                let sha: String = r.sealed_sha256.iter().map(|b| format!("{b:02x}")).collect();
+                [r.upload.as_str(), ":", &r.sealed_len.to_string(), ":", &sha].concat()
+            })
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+
+    /// Reads [`FileRef::list_to_text`]'s text; `None` if any entry is damaged.
+    pub fn list_from_text(text: &str) -> Option<Vec<FileRef>> {
+        if text.is_empty() {
+            return Some(Vec::new());
+        }
+        text.split(';')
+            .map(|entry| {
+                let mut parts = entry.split(':');
+                let (upload, len, sha) = (parts.next()?, parts.next()?, parts.next()?);
+                let hex_id = |t: &str, n: usize| {
+                    t.len() == n && t.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                };
+                if parts.next().is_some() || !hex_id(upload, 32) || !hex_id(sha, 64) {
+                    return None;
+                }
+                let mut sealed_sha256 = [0u8; 32];
+                for (i, byte) in sealed_sha256.iter_mut().enumerate() {
+                    *byte = u8::from_str_radix(&sha[2 * i..2 * i + 2], 16).ok()?;
+                }
+                Some(FileRef {
+                    upload: upload.to_owned(),
+                    sealed_len: len.parse().ok()?,
+                    sealed_sha256,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A form's evidence files by field, as text: `section/field=REFS` for each field, `|` between
+/// fields, REFS as [`FileRef::list_to_text`]. The picker leaves it on the page and the form
+/// hands it to its worker as it is.
+pub fn fields_to_text(fields: &[(String, String, Vec<FileRef>)]) -> String {
+    fields
+        .iter()
+        .filter(|(_, _, refs)| !refs.is_empty())
+        .map(|(section, field, refs)| {
+            [
+                section.as_str(),
+                "/",
+                field,
+                "=",
+                &FileRef::list_to_text(refs),
+            ]
+            .concat()
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// Reads [`fields_to_text`]'s text; `None` if any part is damaged.
+pub fn fields_from_text(text: &str) -> Option<Vec<(String, String, Vec<FileRef>)>> {
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    text.split('|')
+        .map(|part| {
+            let (name, refs) = part.split_once('=')?;
+            let (section, field) = name.split_once('/')?;
+            Some((
+                section.to_owned(),
+                field.to_owned(),
+                FileRef::list_from_text(refs)?,
+            ))
+        })
+        .collect()
+}
+
 /// Why a file's plaintext could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -246,7 +328,48 @@ mod tests {
         assert!(tidy.ends_with(".mp4"));
     }
 
+    #[test]
+    fn references_as_text_round_trip_and_damage_is_refused() {
+        let refs = vec![
+            FileRef {
+                upload: "0123456789abcdef0123456789abcdef".into(),
+                sealed_len: 4_360,
+                sealed_sha256: [0xab; 32],
+            },
+            FileRef {
+                upload: "f".repeat(32),
+                sealed_len: 1 << 33,
+                sealed_sha256: [7; 32],
+            },
+        ];
+        let text = FileRef::list_to_text(&refs);
+        assert_eq!(FileRef::list_from_text(&text), Some(refs.clone()));
+        let fields = vec![
+            ("situation".to_owned(), "evidence".to_owned(), refs),
+            ("matter".to_owned(), "more".to_owned(), Vec::new()),
+        ];
+        let text = fields_to_text(&fields);
+        assert_eq!(fields_from_text(&text), Some(fields[..1].to_vec()));
+        assert_eq!(fields_from_text("situation=x"), None);
+        assert_eq!(FileRef::list_from_text(""), Some(vec![]));
+        for bad in [
+            ";",
+            "../x:1:00",
+            &text.replace(":4360:", ":-1:"),
+            &text.replace('f', "F"),
+            &[text.as_str(), ":9"].concat(),
+        ] {
+            assert_eq!(FileRef::list_from_text(bad), None, "{bad}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn any_text_as_references_never_panics(text in ".{0,300}") {
+            let _ = FileRef::list_from_text(&text);
+            let _ = fields_from_text(&text);
+        }
+
         #[test]
         fn any_bytes_as_a_prefix_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = FileHeader::prefix_len(&bytes);

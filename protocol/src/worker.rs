@@ -54,9 +54,10 @@ pub enum ToWorker {
         region: Option<String>,
         /// The answers, hidden and blank fields already "unclear".
         sections: Vec<SectionAnswers>,
-        /// Evidence files to name in fields (each [`FromWorker::FileReady`] before): the
+        /// Evidence files to name in fields (from [`FromWorker::FileReady`]), as
+        /// [`crate::evidence::fields_to_text`] writes them (the form never decodes them): the
         /// worker puts [`crate::letter::Answer::Files`] into those fields.
-        files: Vec<FieldFiles>,
+        files: String,
     },
     /// Clean, seal and upload an evidence file (the page's `File` travels with this message,
     /// as its second part): answers [`FromWorker::FileProgress`] as it goes, then
@@ -65,8 +66,7 @@ pub enum ToWorker {
     AddFile {
         /// Correlates the answers.
         id: u32,
-        /// The page's number for the file (what [`FieldFiles`] and [`ToWorker::DropFile`]
-        /// name).
+        /// The page's number for the file (what [`ToWorker::DropFile`] names).
         file: u32,
         /// The region chosen so far (adds its office's keys), if any.
         region: Option<String>,
@@ -131,17 +131,6 @@ impl ToWorker {
             | ToWorker::DropFile { id, .. } => *id,
         }
     }
-}
-
-/// The evidence files of one field of a report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldFiles {
-    /// The section id.
-    pub section: String,
-    /// The field id.
-    pub field: String,
-    /// The page's numbers of the files, in order.
-    pub files: Vec<u32>,
 }
 
 /// From the worker to the page.
@@ -220,6 +209,8 @@ pub enum FromWorker {
         id: u32,
         /// What was removed from it before sealing.
         cleaning: crate::evidence::Cleaning,
+        /// How a report names it ([`ToWorker::SealReport`]'s `files`).
+        reference: crate::evidence::FileRef,
     },
     /// The request failed in the worker.
     Failed {

@@ -280,8 +280,12 @@ pub async fn add_file(
     sealer
         .borrow_mut()
         .files
-        .insert(file, FileState::Ready(reference));
-    FromWorker::FileReady { id, cleaning }
+        .insert(file, FileState::Ready(reference.clone()));
+    FromWorker::FileReady {
+        id,
+        cleaning,
+        reference,
+    }
 }
 
 fn dropped(sealer: &RefCell<Sealer>, file: u32) -> bool {

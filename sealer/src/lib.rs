@@ -34,9 +34,7 @@ use cluebox_protocol::wire::{
     API_VERSION, Challenge, ErrorBody, Filed, FiledFile, FollowUpRequest, IdempotencyKey, Inquiry,
     InquiryRequest, Pow, Sealed, SubmitReport,
 };
-use cluebox_protocol::worker::{
-    CaseView, FieldFiles, FromWorker, OpenedNote, TimelineEntry, ToWorker,
-};
+use cluebox_protocol::worker::{CaseView, FromWorker, OpenedNote, TimelineEntry, ToWorker};
 
 /// One HTTP request to the portal's own origin.
 ///
@@ -321,42 +319,33 @@ impl Sealer {
         locale: String,
         region: Option<&str>,
         mut sections: Vec<SectionAnswers>,
-        files: &[FieldFiles],
+        files: &str,
     ) -> Result<String, String> {
         let profile = self.config()?.clone();
         // Each field's files, as the report names them; all of them, for the server.
         let mut named = Vec::new();
-        for field in files {
-            let refs = field
-                .files
-                .iter()
-                .map(|n| match self.files.get(n) {
-                    Some(files::FileState::Ready(r)) => Ok(r.clone()),
-                    _ => Err("a file is not uploaded yet".to_owned()),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            if refs.is_empty() {
-                continue;
-            }
+        let fields = cluebox_protocol::evidence::fields_from_text(files)
+            .ok_or("the files named are damaged")?;
+        for (section_id, field_id, refs) in fields {
             named.extend(refs.iter().map(|r| FiledFile {
                 upload: r.upload.clone(),
                 sha256: hex_lower(&r.sealed_sha256),
             }));
-            let section = match sections.iter_mut().find(|s| s.id == field.section) {
+            let section = match sections.iter_mut().find(|s| s.id == section_id) {
                 Some(section) => section,
                 None => {
                     sections.push(SectionAnswers {
-                        id: field.section.clone(),
+                        id: section_id,
                         fields: Vec::new(),
                     });
                     sections.last_mut().expect("just pushed")
                 }
             };
             let answer = Answer::Files(refs);
-            match section.fields.iter_mut().find(|f| f.id == field.field) {
+            match section.fields.iter_mut().find(|f| f.id == field_id) {
                 Some(existing) => existing.answer = answer,
                 None => section.fields.push(FieldAnswer {
-                    id: field.field.clone(),
+                    id: field_id,
                     answer,
                 }),
             }

@@ -419,7 +419,7 @@ impl Browser {
                 let page = self
                     .client
                     .execute(
-                        "return [location.href, document.documentElement.dataset.sealer || 'not ready',                          (document.body ? document.body.innerText : '').slice(0, 1500)].join('\n---\n');",
+                        "return [location.href, document.documentElement.dataset.sealer || 'not ready',                          (document.body ? document.body.innerText : '').slice(-1500)].join(' --- ');",
                         vec![],
                     )
                     .await

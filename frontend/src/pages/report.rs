@@ -14,6 +14,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::components::field::FieldInput;
+use crate::components::files;
 use crate::components::receipt::ReceiptView;
 use crate::form::{self, Answers, Done, Prepared};
 use crate::i18n::{Lang, fill};
@@ -21,6 +22,7 @@ use crate::platform;
 use crate::sealer;
 use crate::validate;
 use cluebox_protocol::page::PageProfile;
+use cluebox_protocol::profile::{Field, FieldKind, Section};
 use cluebox_protocol::worker::{FromWorker, ToWorker};
 
 /// Where the submission is.
@@ -63,6 +65,18 @@ pub fn ReportPage(
     Effect::new(move |_| {
         answers.track();
         prepared.set_value(None);
+    });
+    // The evidence files picker is its own bundle, loaded when its step first shows.
+    let files_steps: Vec<usize> = sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.fields.iter().any(|f| f.kind == FieldKind::Files))
+        .map(|(i, _)| i)
+        .collect();
+    Effect::new(move |_| {
+        if files_steps.contains(&step.get()) {
+            platform::load_module_once("/cluebox-files-loader.js");
+        }
     });
     Effect::new(move |first: Option<()>| {
         step.track();
@@ -130,13 +144,25 @@ pub fn ReportPage(
                 platform::focus_soon("#error-summary");
                 return;
             }
-            let empty = profile.with_value(|p| {
-                initial.with_value(|i| answers.with_untracked(|a| form::nothing_given(p, a, i)))
-            });
+            // Nothing typed and no file attached.
+            let empty = files::state().1.is_empty()
+                && profile.with_value(|p| {
+                    initial.with_value(|i| answers.with_untracked(|a| form::nothing_given(p, a, i)))
+                });
             if empty && !confirmed && prepared.with_value(Option::is_none) {
                 stage.set(Stage::ConfirmEmpty);
                 platform::focus_soon("#confirm-empty h2");
                 return;
+            }
+            let (busy, attached) = files::state();
+            if busy {
+                stage.set(Stage::Failed(
+                    lang.get_untracked().text().files_wait.to_owned(),
+                ));
+                return;
+            }
+            if prepared.with_value(|p| p.as_ref().is_some_and(|p| p.files != attached)) {
+                prepared.set_value(None);
             }
             // Busy from this instant: a second tap before the task starts must not start another.
             stage.set(Stage::Deriving);
@@ -199,7 +225,13 @@ pub fn ReportPage(
             let fields = section
                 .fields
                 .iter()
-                .map(|f| view! { <FieldInput profile section=section.clone() field=f.clone() answers lang show_errors /> })
+                .map(|f| {
+                    if f.kind == FieldKind::Files {
+                        files_field(section, f).into_any()
+                    } else {
+                        view! { <FieldInput profile section=section.clone() field=f.clone() answers lang show_errors /> }.into_any()
+                    }
+                })
                 .collect_view();
             view! {
                 <section class="step" prop:hidden=move || step.get() != i>
@@ -217,6 +249,9 @@ pub fn ReportPage(
         move || {
             let l = lang.get();
             let t = l.text();
+            // Drawn again on each step, so files attached since are counted.
+            step.track();
+            let attached = files::state().1;
             let rows = answers.with(|a| {
                 sections
                     .iter()
@@ -229,6 +264,21 @@ pub fn ReportPage(
                             .iter()
                             .filter(|f| form::visible(s, f, a))
                             .filter_map(|f| match form::answer(s, f, a) {
+                                // Files: how many are attached (the picker's text has a `;`
+                                // between two files of a field).
+                                _ if f.kind == FieldKind::Files => {
+                                    let head = [s.id.as_str(), "/", &f.id, "="].concat();
+                                    let n = attached
+                                        .split('|')
+                                        .find(|part| part.starts_with(&head))
+                                        .map_or(0, |part| part.matches(';').count() + 1);
+                                    if n == 0 {
+                                        blanks.push(l.pick(&f.label).to_owned());
+                                        return None;
+                                    }
+                                    let v = fill(t.files_count, &[("n", &n.to_string())]);
+                                    Some(view! { <dt>{l.pick(&f.label).to_owned()}</dt><dd>{v}</dd> })
+                                }
                                 Answer::Unclear => {
                                     blanks.push(l.pick(&f.label).to_owned());
                                     None
@@ -358,13 +408,8 @@ pub fn ReportPage(
 }
 
 /// An answer as the reporter should read it on the review step: option labels, not ids.
-fn display_value(
-    profile: &PageProfile,
-    field: &cluebox_protocol::profile::Field,
-    value: &str,
-    l: Lang,
-) -> String {
-    use cluebox_protocol::profile::{FieldKind, Profile};
+fn display_value(profile: &PageProfile, field: &Field, value: &str, l: Lang) -> String {
+    use cluebox_protocol::profile::Profile;
     let list = match field.kind {
         FieldKind::Category => Some(&profile.categories),
         FieldKind::Region => Some(&profile.regions),
@@ -398,6 +443,7 @@ async fn run_submission(
             let (region, sections) = profile.with_value(|p| {
                 answers.with_untracked(|a| (form::chosen_region(p, a), form::sections(p, a)))
             });
+            let attached = files::state().1;
             let locale = lang.get_untracked().tag().to_owned();
             let sealing_code = code.clone();
             let answer = sealer::call(|id| ToWorker::SealReport {
@@ -406,12 +452,16 @@ async fn run_submission(
                 locale,
                 region,
                 sections,
-                files: Vec::new(),
+                files: attached.clone(),
             })
             .await;
             match answer {
                 FromWorker::Sealed { body, .. } => {
-                    let p = Prepared { code, body };
+                    let p = Prepared {
+                        code,
+                        body,
+                        files: attached,
+                    };
                     prepared.set_value(Some(p.clone()));
                     p
                 }
@@ -512,4 +562,10 @@ fn ConfirmEmpty(
             }
         })
     }
+}
+
+/// A files field: an empty slot that the picker (its own bundle, loaded with this step) fills
+/// with the field's label, hint and pickers.
+fn files_field(section: &Section, field: &Field) -> impl IntoView + use<> {
+    view! { <div class="field files files-slot" data-section=section.id.clone() data-field=field.id.clone()></div> }
 }

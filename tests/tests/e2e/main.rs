@@ -3,6 +3,7 @@
 
 mod accessibility;
 mod desktop;
+mod evidence;
 mod flood;
 mod journey;
 mod portal;
