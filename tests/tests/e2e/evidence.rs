@@ -102,7 +102,10 @@ async fn a_photo_from_a_phone_reaches_the_desk_without_its_location() -> anyhow:
     );
     browser
         .client
-        .execute("document.querySelector('.files-slot').scrollIntoView();", vec![])
+        .execute(
+            "document.querySelector('.files-slot').scrollIntoView();",
+            vec![],
+        )
         .await?;
     browser.screenshot("file-ready").await?;
     browser.next_step().await?;
