@@ -441,53 +441,6 @@ pub fn code_error(t: &StatusText, err: &CodeError) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fill_replaces_known_placeholders_and_keeps_the_rest() {
-        assert_eq!(
-            fill("第 {n} 步，共 {m} 步", &[("n", "2"), ("m", "5")]),
-            "第 2 步，共 5 步"
-        );
-        assert_eq!(fill("{x} and {n}", &[("n", "1")]), "{x} and 1");
-        assert_eq!(fill("open { brace", &[("n", "1")]), "open { brace");
-        assert_eq!(
-            fill("{msg}", &[("msg", "{n}")]),
-            "{n}",
-            "values are not re-filled"
-        );
-    }
-
-    #[test]
-    fn both_languages_fill_the_same_placeholders() {
-        for (zh, en) in [
-            (ZH.step_of, EN.step_of),
-            (ZH.retrying, EN.retrying),
-            (ZH.next_accept, EN.next_accept),
-            (ZH.next_contact, EN.next_contact),
-            (ZH.next_handle, EN.next_handle),
-            (ZH.next_feedback, EN.next_feedback),
-            (ZH.errors_title, EN.errors_title),
-            (ZH.blanks, EN.blanks),
-            (ZH.edit_section, EN.edit_section),
-            (ZH_STATUS.days_left, EN_STATUS.days_left),
-            (ZH_STATUS.overdue, EN_STATUS.overdue),
-            (ZH_STATUS.due_by, EN_STATUS.due_by),
-        ] {
-            let args = [
-                ("n", "7"),
-                ("m", "8"),
-                ("k", "9"),
-                ("s", "x"),
-                ("d", "2026-01-01"),
-            ];
-            assert!(!fill(zh, &args).contains('{') && !fill(en, &args).contains('{'));
-        }
-    }
-}
-
 /// The evidence files field's strings.
 #[allow(missing_docs)]
 pub struct FilesText {
@@ -550,3 +503,50 @@ pub static EN_FILES: FilesText = FilesText {
         "other details",
     ],
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_replaces_known_placeholders_and_keeps_the_rest() {
+        assert_eq!(
+            fill("第 {n} 步，共 {m} 步", &[("n", "2"), ("m", "5")]),
+            "第 2 步，共 5 步"
+        );
+        assert_eq!(fill("{x} and {n}", &[("n", "1")]), "{x} and 1");
+        assert_eq!(fill("open { brace", &[("n", "1")]), "open { brace");
+        assert_eq!(
+            fill("{msg}", &[("msg", "{n}")]),
+            "{n}",
+            "values are not re-filled"
+        );
+    }
+
+    #[test]
+    fn both_languages_fill_the_same_placeholders() {
+        for (zh, en) in [
+            (ZH.step_of, EN.step_of),
+            (ZH.retrying, EN.retrying),
+            (ZH.next_accept, EN.next_accept),
+            (ZH.next_contact, EN.next_contact),
+            (ZH.next_handle, EN.next_handle),
+            (ZH.next_feedback, EN.next_feedback),
+            (ZH.errors_title, EN.errors_title),
+            (ZH.blanks, EN.blanks),
+            (ZH.edit_section, EN.edit_section),
+            (ZH_STATUS.days_left, EN_STATUS.days_left),
+            (ZH_STATUS.overdue, EN_STATUS.overdue),
+            (ZH_STATUS.due_by, EN_STATUS.due_by),
+        ] {
+            let args = [
+                ("n", "7"),
+                ("m", "8"),
+                ("k", "9"),
+                ("s", "x"),
+                ("d", "2026-01-01"),
+            ];
+            assert!(!fill(zh, &args).contains('{') && !fill(en, &args).contains('{'));
+        }
+    }
+}
