@@ -4,14 +4,13 @@
 //! upload's progress, what was removed (or that nothing could be), and a remove button. Files
 //! over the profile's limit are refused here, before a byte is read or sent.
 //!
-//! This is its own small bundle (`cluebox-files`), which the form loads only when it shows a
-//! files field: the form's first load stays within its weight budget. The form draws an empty
-//! `<div class="files-slot" data-section data-field>` for each files field; [`mount_all`] fills
-//! each from the server's markup (`<template id="files-field">`, `<template id="file-row">`, in
-//! both languages) with plain DOM calls and starts its own crypto worker. It tells the form how
-//! things stand through the slot's attributes: `data-busy` (files still on their way) and
-//! `data-files` (the stored ones, [`encode_refs`]), which the form reads when it seals the
-//! report ([`slots`]).
+//! This is its own small bundle (`cluebox-files`, feature `files`), which the form loads only
+//! when it shows a files field, so the form's first load stays within its weight budget. The
+//! form draws an empty `<div class="files-slot" data-section data-field>` for each files field;
+//! `mount_all` (in the feature's build) fills each with the field's label and hint from the
+//! page's profile and the pickers (constant markup in both languages, the page's shown), brings
+//! `/files.css` and starts its own crypto worker. It tells the form how things stand through two
+//! attributes of `<html>`, which is all the form reads when it seals the report ([`state`]).
 
 /// What the form's files fields hold, as the picker left it on `<html>`: whether a file is
 /// still on its way, and the stored files by field (text the form hands to its worker as it is,
