@@ -158,7 +158,7 @@ async fn main() -> anyhow::Result<()> {
          | file | raw body | gzip, as served | brotli, as served |\n|---|---|---|---|\n{}\n\n\
          Poster page for admins (`/poster`, with the QR encoder), its own bundle: {poster_total} bytes brotli.\n\n\
          | file | raw body | gzip, as served | brotli, as served |\n|---|---|---|---|\n{}\n\n\
-         Loaded in the background by the running app (the crypto worker; not on any page's critical path):\n\n\
+         Loaded later by the running app, on no page's critical path: the crypto worker in the background, and the evidence files picker (`cluebox-files`, its loader and stylesheet) when the form's step with a files field first shows:\n\n\
          | file | raw body | gzip, as served | brotli, as served |\n|---|---|---|---|\n{}\n\n\
          Command: `./scripts/test.sh` builds the pages; then `cargo run --release -p cluebox-bench --bin cluebox-weight -- --write docs/BENCHMARKS.md`\n\
          <!-- /bench:weight -->",

@@ -402,10 +402,10 @@ mod picker {
     /// The pickers (inputs inside their labels: the camera, or the album and any file), in both
     /// languages (the stylesheet shows the page's).
     const PICKERS: &str = concat!(
-        "<div class=\"pick\"><label class=\"button\"><input type=\"file\" accept=\"image/*,video/*\" ",
+        "<div class=\"pick\"><label class=\"button\"><input type=\"file\" autocomplete=\"off\" accept=\"image/*,video/*\" ",
         "capture=\"environment\" class=\"visually-hidden\"><span class=\"i18n\" lang=\"zh-CN\">拍照或录像</span>",
         "<span class=\"i18n\" lang=\"en\">Take a photo or video</span></label><label class=\"button\">",
-        "<input type=\"file\" multiple class=\"visually-hidden\"><span class=\"i18n\" lang=\"zh-CN\">选择文件</span>",
+        "<input type=\"file\" autocomplete=\"off\" multiple class=\"visually-hidden\"><span class=\"i18n\" lang=\"zh-CN\">选择文件</span>",
         "<span class=\"i18n\" lang=\"en\">Choose files</span></label></div><ul class=\"files-list\"></ul>",
         "<p class=\"error\" role=\"alert\"></p>",
     );
