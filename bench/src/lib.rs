@@ -44,6 +44,7 @@ pub fn start_server(data: &std::path::Path, threads: usize) -> anyhow::Result<So
             pow_bits: 0,
             submissions_per_client_per_minute: u32::MAX,
             lookups_per_client_per_minute: u32::MAX,
+            uploads_per_client_per_minute: u32::MAX,
             max_submission_bytes_per_sec: 0,
             daily_storage_bytes: u64::MAX,
             ..Default::default()

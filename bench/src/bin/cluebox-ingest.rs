@@ -163,7 +163,7 @@ fn main() -> anyhow::Result<()> {
              |---|---|---|---|---|---|\n\
              | {rate:.1} MiB/s ({total:.0} MiB) | {files} | {p50:.1} ms | {p99:.1} ms | {max:.1} ms | {before:.0} / {after:.0} MiB |\n\n\
              The memory figure is the whole process (server and clients; the clients hold the one \
-             sealed file, {sealed_mib:.0} MiB): flat, since a piece is dropped once it is on disk.\n\n\
+             sealed file, {sealed_mib:.0} MiB): the server holds at most a piece per request, so memory does not grow with what is stored.\n\n\
              Command: `cargo run --release -p cluebox-bench --bin cluebox-ingest -- --duration {secs:.0} --write docs/BENCHMARKS.md`\n\
              <!-- /bench:ingest -->",
             conns = args.connections,
