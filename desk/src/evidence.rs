@@ -55,11 +55,18 @@ fn is_upload_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// The longest sealed file any profile allows: a server announcing more is not believed (it
+/// would fill the desk's disk).
+const MAX_SEALED: u64 = envelope::sealed_file_len(
+    envelope::MAX_SLOTS,
+    cluebox_protocol::evidence::MAX_FILE + 5 + cluebox_protocol::evidence::MAX_HEADER as u64,
+);
+
 /// Records the files an inbox item names (inside the transaction that stores the item).
 pub fn record(tx: &Connection, seq: u64, files: &[InboxFile]) -> anyhow::Result<()> {
     for (position, file) in files.iter().enumerate() {
-        if !is_upload_id(&file.upload) {
-            anyhow::bail!("inbox item {seq} names an upload with an impossible id");
+        if !is_upload_id(&file.upload) || file.length > MAX_SEALED {
+            anyhow::bail!("inbox item {seq} names an impossible upload (id or length)");
         }
         tx.execute(
             "INSERT OR IGNORE INTO files (upload, seq, position, length, sha256) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -221,7 +228,9 @@ fn open_into(sealed: &Path, keys: &[&SecretKey], out: impl Write) -> anyhow::Res
 }
 
 /// Opens the files a report names (inside the transaction that opens the report): checks each
-/// against the report's own list and records its header, or why it cannot be opened.
+/// against the report's own list and records its header, or why it cannot be opened. Only
+/// this item's rows are written: a crafted report that names another item's upload changes
+/// nothing of that item.
 pub fn open_files(
     tx: &Connection,
     keys: &[&SecretKey],
@@ -277,7 +286,7 @@ pub fn open_files(
         tx.execute(
             "UPDATE files SET case_id = ?2, position = ?3, name = ?4, media_type = ?5, size = ?6,
                               cleaning = ?7, problem = ?8
-             WHERE upload = ?1",
+             WHERE upload = ?1 AND seq = ?9",
             params![
                 reference.upload,
                 case_id,
@@ -286,7 +295,8 @@ pub fn open_files(
                 media_type,
                 size,
                 cleaning,
-                problem
+                problem,
+                seq
             ],
         )?;
     }

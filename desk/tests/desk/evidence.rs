@@ -192,4 +192,66 @@ async fn files_come_with_their_report_and_open_only_into_the_directory_asked_for
     assert_eq!(std::fs::read_dir(&target).unwrap().count(), 4);
     let audit = stdout(&desk(&db).args(["audit", "verify"]).output().unwrap());
     assert!(!audit.contains("broken"), "{audit}");
+
+    // A crafted report whose sealed list names the first case's file (the server files it:
+    // its request names no upload). The file stays the first case's; the second says why not.
+    let keys = derive(&InquiryCode::generate(), &FAST, "cn-12337").unwrap();
+    let crafted = Letter::Report(Report {
+        profile: "12337".into(),
+        locale: "zh-CN".into(),
+        reply_key: keys.reply_public(),
+        sections: vec![SectionAnswers {
+            id: "situation".into(),
+            fields: vec![FieldAnswer {
+                id: "evidence".into(),
+                answer: Answer::Files(vec![refs[0].clone()]),
+            }],
+        }],
+    });
+    let body = SubmitReport {
+        v: API_VERSION,
+        sealed: Sealed(
+            envelope::seal(
+                std::slice::from_ref(&office),
+                &crafted.to_bytes(),
+                REPORT_LIMIT,
+            )
+            .unwrap(),
+        ),
+        lookup_token: keys.lookup_token.clone(),
+        idempotency_key: IdempotencyKey::generate(),
+        pow: None,
+        files: Vec::new(),
+    };
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/reports", api.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let out = {
+        let (db, key, token, base) = (db.clone(), key.clone(), api.token.clone(), api.base.clone());
+        tokio::task::spawn_blocking(move || {
+            desk(&db)
+                .args(["pull", "--server", &base, "--token-file"])
+                .arg(&token)
+                .arg("--key")
+                .arg(&key)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&desk(&db).args(["show", &case]).output().unwrap());
+    assert!(
+        shown.contains("2 file(s)") && shown.contains("现场.jpg"),
+        "{shown}"
+    );
+    let inbox = api.state.store.inbox(0, 10).await.unwrap();
+    let other = cluebox_desk::cases::short(&inbox[1].case_id).to_owned();
+    let shown = stdout(&desk(&db).args(["show", &other]).output().unwrap());
+    assert!(!shown.contains("现场.jpg"), "{shown}");
 }
