@@ -16,25 +16,29 @@ fn main() {
     /// `fetch` from the worker's global scope.
     struct Fetch(web_sys::DedicatedWorkerGlobalScope);
 
-    impl cluebox_sealer::Transport for Fetch {
-        async fn call(
+    impl Fetch {
+        /// One request to this origin, without cookies, referrer or cache: its status and text.
+        async fn send(
             &self,
             method: &str,
             path: &str,
-            body: Option<String>,
+            headers: &[(&str, &str)],
+            body: Option<&JsValue>,
         ) -> Result<(u16, String), ()> {
             let init = web_sys::RequestInit::new();
             init.set_method(method);
             init.set_credentials(web_sys::RequestCredentials::Omit);
             init.set_cache(web_sys::RequestCache::NoStore);
             init.set_referrer_policy(web_sys::ReferrerPolicy::NoReferrer);
-            if let Some(body) = &body {
-                init.set_body(&JsValue::from_str(body));
-                let headers = web_sys::Headers::new().map_err(|_| ())?;
-                headers
-                    .set("content-type", "application/json")
-                    .map_err(|_| ())?;
-                init.set_headers(&headers);
+            if let Some(body) = body {
+                init.set_body(body);
+            }
+            if !headers.is_empty() {
+                let set = web_sys::Headers::new().map_err(|_| ())?;
+                for (name, value) in headers {
+                    set.set(name, value).map_err(|_| ())?;
+                }
+                init.set_headers(&set);
             }
             let request = web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| ())?;
             let response: web_sys::Response = JsFuture::from(self.0.fetch_with_request(&request))
@@ -49,6 +53,24 @@ fn main() {
                 .unwrap_or_default();
             Ok((response.status(), text))
         }
+    }
+
+    impl cluebox_sealer::Transport for Fetch {
+        async fn call(
+            &self,
+            method: &str,
+            path: &str,
+            body: Option<String>,
+        ) -> Result<(u16, String), ()> {
+            match body {
+                Some(body) => {
+                    let json = [("content-type", "application/json")];
+                    self.send(method, path, &json, Some(&JsValue::from_str(&body)))
+                        .await
+                }
+                None => self.send(method, path, &[], None).await,
+            }
+        }
 
         async fn put_piece(
             &self,
@@ -56,32 +78,13 @@ fn main() {
             offset: u64,
             piece: &[u8],
         ) -> Result<(u16, String), ()> {
-            let init = web_sys::RequestInit::new();
-            init.set_method("PATCH");
-            init.set_credentials(web_sys::RequestCredentials::Omit);
-            init.set_cache(web_sys::RequestCache::NoStore);
-            init.set_referrer_policy(web_sys::ReferrerPolicy::NoReferrer);
-            init.set_body(&js_sys::Uint8Array::from(piece));
-            let headers = web_sys::Headers::new().map_err(|_| ())?;
-            headers
-                .set("content-type", "application/offset+octet-stream")
-                .map_err(|_| ())?;
-            headers
-                .set("upload-offset", &offset.to_string())
-                .map_err(|_| ())?;
-            init.set_headers(&headers);
-            let request = web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| ())?;
-            let response: web_sys::Response = JsFuture::from(self.0.fetch_with_request(&request))
-                .await
-                .map_err(|_| ())?
-                .dyn_into()
-                .map_err(|_| ())?;
-            let text = JsFuture::from(response.text().map_err(|_| ())?)
-                .await
-                .map_err(|_| ())?
-                .as_string()
-                .unwrap_or_default();
-            Ok((response.status(), text))
+            let offset = offset.to_string();
+            let headers = [
+                ("content-type", "application/offset+octet-stream"),
+                ("upload-offset", offset.as_str()),
+            ];
+            let body: JsValue = js_sys::Uint8Array::from(piece).into();
+            self.send("PATCH", path, &headers, Some(&body)).await
         }
 
         async fn wait(&self) {
