@@ -3,7 +3,6 @@
 
 use base64::Engine as _;
 use cluebox_protocol::envelope::{self, REPORT_LIMIT};
-use cluebox_protocol::keys::SecretKey;
 use cluebox_protocol::letter::{Letter, Note, Reply, StatusNote};
 use cluebox_protocol::wire::{
     API_VERSION, Filed, FollowUpRequest, IdempotencyKey, InboxEntry, InboxKind, InboxPage, Inquiry,
@@ -13,11 +12,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::{Reporter, TestApp};
-
-fn demo_office_key(app: &TestApp) -> SecretKey {
-    let text = std::fs::read_to_string(app.dir.path().join("data/demo-office.key")).unwrap();
-    SecretKey::from_secret_text(&text).unwrap()
-}
 
 #[tokio::test]
 async fn report_lookup_desk_reply_follow_up() {
@@ -128,7 +122,7 @@ async fn report_lookup_desk_reply_follow_up() {
         .await
         .unwrap();
     assert_eq!(entry.sealed, submit.sealed);
-    let office = demo_office_key(&app);
+    let office = app.demo_office_key();
     let Letter::Report(report) =
         Letter::from_bytes(&envelope::open(&office, &entry.sealed.0).unwrap()).unwrap()
     else {

@@ -127,6 +127,13 @@ impl TestApp {
         format!("http://{addr}")
     }
 
+    /// The demo office key the server made (demo mode keeps its private half in the data
+    /// directory).
+    pub(crate) fn demo_office_key(&self) -> cluebox_protocol::keys::SecretKey {
+        let text = std::fs::read_to_string(self.dir.path().join("data/demo-office.key")).unwrap();
+        cluebox_protocol::keys::SecretKey::from_secret_text(&text).unwrap()
+    }
+
     pub(crate) fn profile(&self) -> PublicProfile {
         self.state.profile.clone()
     }

@@ -3,7 +3,7 @@
 
 use cluebox_protocol::envelope::{self, Opener};
 use cluebox_protocol::evidence::{Cleaning, FileHeader, Removal};
-use cluebox_protocol::keys::{PublicKey, SecretKey};
+use cluebox_protocol::keys::PublicKey;
 use cluebox_protocol::receipt::Receipt;
 use cluebox_protocol::wire::{DAY, FiledFile, InboxEntry, InboxPage, UploadState};
 use reqwest::StatusCode;
@@ -11,11 +11,6 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use super::{Reporter, TestApp};
-
-fn demo_office_key(app: &TestApp) -> SecretKey {
-    let text = std::fs::read_to_string(app.dir.path().join("data/demo-office.key")).unwrap();
-    SecretKey::from_secret_text(&text).unwrap()
-}
 
 /// `content` sealed as an evidence file named `name`.
 fn seal_file(to: &[PublicKey], name: &str, content: &[u8]) -> Vec<u8> {
@@ -61,6 +56,15 @@ impl Client {
             .unwrap()
     }
 
+    async fn file(&self, report: &cluebox_protocol::wire::SubmitReport) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/reports", self.base))
+            .json(report)
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn state(&self, id: &str) -> reqwest::Response {
         self.http
             .get(format!("{}/api/v1/uploads/{id}", self.base))
@@ -84,7 +88,7 @@ async fn a_file_goes_up_in_pieces_survives_lost_answers_and_is_filed_and_fetched
         http: reqwest::Client::new(),
         base: app.serve().await,
     };
-    let office = demo_office_key(&app);
+    let office = app.demo_office_key();
     let profile = app.profile();
     let content: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let sealed = seal_file(&profile.recipients.national, "现场照片.jpg", &content);
@@ -148,23 +152,11 @@ async fn a_file_goes_up_in_pieces_survives_lost_answers_and_is_filed_and_fetched
         upload: id.clone(),
         sha256: "00".repeat(32),
     }];
-    let res = client
-        .http
-        .post(format!("{}/api/v1/reports", client.base))
-        .json(&submit)
-        .send()
-        .await
-        .unwrap();
+    let res = client.file(&submit).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert_eq!(code(res).await, "upload_not_ready");
     submit.files[0].sha256 = sha.clone();
-    let res = client
-        .http
-        .post(format!("{}/api/v1/reports", client.base))
-        .json(&submit)
-        .send()
-        .await
-        .unwrap();
+    let res = client.file(&submit).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let receipt: Receipt = res.json::<Value>().await.unwrap()["receipt"]
         .clone()
@@ -194,13 +186,7 @@ async fn a_file_goes_up_in_pieces_survives_lost_answers_and_is_filed_and_fetched
     let other = Reporter::new(&profile);
     let mut again = other.report(&profile.recipients.national, "同一张照片");
     again.files = submit.files.clone();
-    let res = client
-        .http
-        .post(format!("{}/api/v1/reports", client.base))
-        .json(&again)
-        .send()
-        .await
-        .unwrap();
+    let res = client.file(&again).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
 
     // The desk sees the file with the report, fetches it (and the rest of it from an
@@ -344,13 +330,7 @@ async fn bad_lengths_offsets_types_and_ids_get_clear_errors() {
         upload: id.clone(),
         sha256: hex::encode(Sha256::digest(&sealed)),
     }];
-    let res = client
-        .http
-        .post(format!("{}/api/v1/reports", client.base))
-        .json(&submit)
-        .send()
-        .await
-        .unwrap();
+    let res = client.file(&submit).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert_eq!(code(res).await, "upload_not_ready");
     let res = client
@@ -419,13 +399,7 @@ async fn uploads_no_report_names_expire_and_stray_files_are_removed() {
         upload: ids[1].clone(),
         sha256: hex::encode(Sha256::digest(&sealed)),
     }];
-    let res = client
-        .http
-        .post(format!("{}/api/v1/reports", client.base))
-        .json(&submit)
-        .send()
-        .await
-        .unwrap();
+    let res = client.file(&submit).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let stray = app.dir.path().join("data/uploads").join("f".repeat(32));
     std::fs::write(&stray, b"left behind by a crash").unwrap();
