@@ -436,3 +436,55 @@ async fn uploads_no_report_names_expire_and_stray_files_are_removed() {
         .unwrap();
     assert_eq!(res.bytes().await.unwrap().as_ref(), sealed.as_slice());
 }
+
+#[tokio::test]
+async fn a_client_that_hangs_up_mid_piece_leaves_nothing_and_blocks_no_one() {
+    use tokio::io::AsyncWriteExt as _;
+    let app = TestApp::new();
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: app.serve().await,
+    };
+    let profile = app.profile();
+    let sealed = seal_file(&profile.recipients.national, "a.mp4", &vec![9u8; 2_000_000]);
+    let started: UploadState = client
+        .start(sealed.len() as u64)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/api/v1/uploads/{}", started.upload);
+    // Half a piece, then the connection goes; again, trickled a byte at a time.
+    for trickle in [false, true] {
+        let addr = client.base.trim_start_matches("http://");
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "PATCH {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/offset+octet-stream\r\nupload-offset: 0\r\ncontent-length: {}\r\n\r\n",
+            1 << 20
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        if trickle {
+            for b in &sealed[..100] {
+                tcp.write_all(&[*b]).await.unwrap();
+            }
+        } else {
+            tcp.write_all(&sealed[..1 << 19]).await.unwrap();
+        }
+        drop(tcp);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let state: UploadState = client.state(&started.upload).await.json().await.unwrap();
+    assert_eq!(
+        state.offset, 0,
+        "nothing of a piece that never arrived whole is kept"
+    );
+    // The upload is not left locked: the whole file goes up.
+    let mut at = 0;
+    for piece in sealed.chunks(1 << 20) {
+        let res = client.piece(&started.upload, at, piece).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        at += piece.len() as u64;
+    }
+    let done: UploadState = client.state(&started.upload).await.json().await.unwrap();
+    assert_eq!(done.sha256, Some(hex::encode(Sha256::digest(&sealed))));
+}
