@@ -8,8 +8,11 @@
 //! decoded): JPEG, PNG and WebP, read and written with the `img-parts` crate, their EXIF read
 //! with `kamadak-exif`. What stays: the image data, colour information (ICC profiles, PNG's
 //! colour chunks, JPEG's JFIF and Adobe segments) and the orientation, written back as an EXIF
-//! block holding nothing else, so photos do not turn sideways. Every other type is returned
-//! unchanged and marked [`Cleaned::NotCleaned`].
+//! block holding nothing else, so photos do not turn sideways. Videos (MP4, MOV, 3GP) have
+//! their metadata boxes blanked in place ([`mp4`]), which works while the file streams. Every
+//! other type is returned unchanged and marked [`Cleaned::NotCleaned`].
+
+pub mod mp4;
 
 use std::io::Cursor;
 
@@ -63,6 +66,12 @@ pub fn clean(file: Vec<u8>) -> Cleaned {
         clean_png(&file)
     } else if file.len() >= 12 && &file[..4] == b"RIFF" && &file[8..12] == b"WEBP" {
         clean_webp(&file)
+    } else if mp4::is_mp4(&file) {
+        // Its own walk checked the boxes add up to the file; the media data is untouched.
+        return match mp4::clean(&file) {
+            Some((bytes, removed)) => Cleaned::Cleaned { bytes, removed },
+            None => Cleaned::NotCleaned(file),
+        };
     } else {
         None
     };

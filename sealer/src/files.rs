@@ -4,7 +4,9 @@
 //! Memory stays flat whatever the file's size: the file is read a slice at a time from the
 //! page's `File` ([`FileSource`]) and each sealed piece is dropped once the server has it. Only
 //! images small enough to clean ([`CLEAN_LIMIT`]) are read whole, since cleaning rewrites
-//! their container. Only one unacknowledged piece is ever held, so after a failure the worker
+//! their container; videos of any size are cleaned as they stream (their metadata boxes are
+//! blanked in place, [`cluebox_scrub::mp4`]), after a walk that reads only their boxes' headers
+//! and the movie header. Only one unacknowledged piece is ever held, so after a failure the worker
 //! asks the server where the upload stands and sends what it lacks of that piece.
 
 use std::cell::RefCell;
@@ -79,8 +81,22 @@ fn removals(removed: &[cluebox_scrub::Removed]) -> Vec<Removal> {
 enum Body {
     /// Read whole and cleaned.
     Cleaned(Vec<u8>, Vec<Removal>),
+    /// Streamed from the file, the plan's patches applied on the way.
+    Patched(cluebox_scrub::mp4::Plan),
     /// Streamed from the file as it is.
     AsIs,
+}
+
+/// How to clean a movie, walking its boxes through `source`; `None` if it cannot be cleaned.
+async fn plan_movie(source: &impl FileSource) -> Option<cluebox_scrub::mp4::Plan> {
+    use cluebox_scrub::mp4::{Need, Walk};
+    let mut walk = Walk::new(source.size());
+    loop {
+        match walk.next() {
+            Need::Read(offset, len) => walk.feed(&source.read(offset, len).await.ok()?),
+            Need::Done(plan) => return plan,
+        }
+    }
 }
 
 /// Cleans, seals and uploads one file; answers [`FromWorker::FileReady`] or why not.
@@ -122,11 +138,14 @@ pub async fn add_file(
             },
             Err(()) => return failed("the file could not be read".into()),
         }
+    } else if cluebox_scrub::mp4::is_mp4(&first) {
+        plan_movie(source).await.map_or(Body::AsIs, Body::Patched)
     } else {
         Body::AsIs
     };
     let (size, cleaning) = match &body {
         Body::Cleaned(bytes, removed) => (bytes.len() as u64, Cleaning::Cleaned(removed.clone())),
+        Body::Patched(plan) => (source.size(), Cleaning::Cleaned(removals(&plan.removed))),
         Body::AsIs => (source.size(), Cleaning::NotCleaned),
     };
     let header = FileHeader::new(&source.name(), &source.media_type(), size, cleaning.clone());
@@ -198,8 +217,13 @@ pub async fn add_file(
                 let take = PIECE.min((size - read) as usize);
                 let chunk = match &body {
                     Body::Cleaned(bytes, _) => bytes[read as usize..read as usize + take].to_vec(),
-                    Body::AsIs => match source.read(read, take).await {
-                        Ok(chunk) if chunk.len() == take => chunk,
+                    Body::AsIs | Body::Patched(_) => match source.read(read, take).await {
+                        Ok(mut chunk) if chunk.len() == take => {
+                            if let Body::Patched(plan) = &body {
+                                plan.apply(read, &mut chunk);
+                            }
+                            chunk
+                        }
                         _ => return failed("the file could not be read to its end".into()),
                     },
                 };

@@ -679,3 +679,79 @@ fn a_file_is_sealed_uploaded_resumed_after_a_lost_answer_and_named_by_the_report
 
     assert_eq!(refs[0], reference);
 }
+
+#[test]
+fn a_video_is_cleaned_while_it_streams_and_only_its_boxes_are_read_whole() {
+    use cluebox_protocol::evidence::{Cleaning, FileHeader, Removal};
+    let office = SecretKey::generate();
+    let s = RefCell::new(Sealer::default());
+    let net = Script::default();
+    configure(&s, &net, &profile_json(&office, &SecretKey::generate()));
+    // A movie, 2 MiB of media, then XMP naming a place at its end: the patch falls in the
+    // third piece.
+    let boxed = |kind: &[u8; 4], body: &[u8]| {
+        [
+            &(8 + body.len() as u32).to_be_bytes(),
+            kind.as_slice(),
+            body,
+        ]
+        .concat()
+    };
+    let movie = [
+        cluebox_scrub::mp4::fixture(b"qt  "),
+        boxed(b"mdat", &vec![7; 2 * files::PIECE]),
+        boxed(b"uuid", b"<exif:GPSLatitude>23,7.2N</exif:GPSLatitude>"),
+    ]
+    .concat();
+    let source = Memory {
+        name: "VID_0001.MOV",
+        media_type: "video/quicktime",
+        bytes: movie.clone(),
+        reads: RefCell::new(0),
+    };
+    let Some(cluebox_scrub::Cleaned::Cleaned {
+        bytes: expected, ..
+    }) = Some(cluebox_scrub::clean(movie.clone()))
+    else {
+        panic!("the fixture cleans in memory")
+    };
+    let header = FileHeader::new(
+        "VID_0001.MOV",
+        "video/quicktime",
+        movie.len() as u64,
+        Cleaning::Cleaned(vec![Removal::Location, Removal::Time, Removal::Other]),
+    );
+    let total = envelope::sealed_file_len(4, header.body_len());
+    let id = "0123456789abcdef0123456789abcdef";
+    let state = |offset: u64| {
+        format!(
+            r#"{{"upload":"{id}","length":{total},"offset":{offset},"max_piece":4194304,"expires_on":0}}"#
+        )
+    };
+    let piece = files::PIECE as u64;
+    net.then(Ok((201, &state(0))))
+        .then(Ok((200, &state(piece))))
+        .then(Ok((200, &state(2 * piece))))
+        .then(Ok((200, &state(total))));
+    let answer = block_on(add_file(&s, &net, 3, 1, None, &source, &|_| {}));
+    let FromWorker::FileReady { cleaning, .. } = answer else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(cleaning, header.cleaning);
+    let sealed: Vec<u8> = net
+        .pieces
+        .borrow()
+        .iter()
+        .flat_map(|p| p.2.clone())
+        .collect();
+    let plain = envelope::open(&office, &sealed).unwrap();
+    let n = FileHeader::prefix_len(&plain).unwrap();
+    assert_eq!(FileHeader::from_prefix(&plain[..n]).unwrap(), header);
+    assert_eq!(&plain[n..], expected.as_slice(), "as cleaned in memory");
+    assert!(!plain.windows(11).any(|w| w == b"GPSLatitude"));
+    assert!(
+        *source.reads.borrow() <= 12,
+        "the walk reads box headers and the movie header, then a slice per piece: {}",
+        source.reads.borrow()
+    );
+}
