@@ -25,7 +25,7 @@ struct Cli {
 enum Command {
     /// Serve the portal and the API (the default).
     Serve,
-    /// Write sealed reports and follow-ups to a bundle file for an air-gapped desk.
+    /// Write sealed reports, follow-ups and their evidence files to a bundle (a tar archive) for an air-gapped desk.
     Export {
         /// From after this inbox position (42) or from this date on (2026-11-01).
         #[arg(long)]
@@ -56,14 +56,21 @@ fn main() -> anyhow::Result<()> {
         Command::Export { since, out } => runtime.block_on(async {
             let since = cluebox_api::export::parse_since(&since)?;
             let state = cluebox_api::build_state(&config)?;
-            let n = cluebox_api::export::export(
+            let written = cluebox_api::export::export(
                 state.store.as_ref(),
+                state.blobs.as_ref(),
                 &state.profile.profile.id,
                 since,
                 &out,
             )
             .await?;
-            tracing::info!(entries = n, file = %out.display(), "bundle written");
+            tracing::info!(
+                entries = written.entries,
+                files = written.files,
+                bytes = written.bytes,
+                file = %out.display(),
+                "bundle written"
+            );
             Ok(())
         }),
         Command::DeskToken => {

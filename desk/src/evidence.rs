@@ -3,7 +3,8 @@
 //! - `pull` fetches each file an inbox item names, streamed to `files/<upload>.sealed` beside
 //!   the database (mode 0600 in a 0700 directory) through a `.part` file, its SHA-256 checked
 //!   against the server's listing before it is kept ([`fetch`]); memory stays one piece
-//!   whatever the file's size.
+//!   whatever the file's size. `import` reads them from an export bundle the same way
+//!   ([`receive`]).
 //! - Opening a report opens each of its files once, streamed, to authenticate every byte and to
 //!   read the sealed header (name, type, size, what the browser removed): the report's own
 //!   list (sealed by the reporter) names the uploads and their hashes, so a server cannot swap
@@ -76,6 +77,75 @@ pub fn record(tx: &Connection, seq: u64, files: &[InboxFile]) -> anyhow::Result<
     Ok(())
 }
 
+/// A sealed file being received (fetched from the server or read from an export bundle):
+/// written to `<upload>.part`, hashed on the way, kept only if its length and SHA-256 are the
+/// ones its inbox item announced.
+struct Incoming<'a> {
+    dir: &'a Path,
+    upload: String,
+    length: u64,
+    sha256: String,
+    part: PathBuf,
+    out: File,
+    hasher: Sha256,
+    got: u64,
+}
+
+impl<'a> Incoming<'a> {
+    fn start(dir: &'a Path, upload: String, length: u64, sha256: String) -> anyhow::Result<Self> {
+        ensure_dir(dir)?;
+        let part = dir.join(format!("{upload}.part"));
+        let out = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&part)?;
+        Ok(Self {
+            dir,
+            upload,
+            length,
+            sha256,
+            part,
+            out,
+            hasher: Sha256::new(),
+            got: 0,
+        })
+    }
+
+    fn write(&mut self, piece: &[u8]) -> anyhow::Result<()> {
+        self.got += piece.len() as u64;
+        anyhow::ensure!(
+            self.got <= self.length,
+            "evidence file {} is longer than announced",
+            self.upload
+        );
+        self.hasher.update(piece);
+        self.out.write_all(piece)?;
+        Ok(())
+    }
+
+    /// Keeps the file if it is whole and unchanged (and marks it fetched), else removes it.
+    fn finish(self, conn: &Connection) -> anyhow::Result<()> {
+        self.out.sync_all()?;
+        drop(self.out);
+        if self.got != self.length || hex::encode(self.hasher.finalize()) != self.sha256 {
+            let _ = std::fs::remove_file(&self.part);
+            anyhow::bail!(
+                "evidence file {} arrived damaged (its length or SHA-256 is not the announced one); pull again",
+                self.upload
+            );
+        }
+        std::fs::rename(&self.part, sealed_path(self.dir, &self.upload))?;
+        File::open(self.dir)?.sync_all()?;
+        conn.execute(
+            "UPDATE files SET fetched = 1 WHERE upload = ?1",
+            [&self.upload],
+        )?;
+        Ok(())
+    }
+}
+
 /// Fetches every recorded file not fetched yet; returns how many were fetched.
 pub async fn fetch(
     conn: &Connection,
@@ -89,57 +159,63 @@ pub async fn fetch(
         )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
-    if wanted.is_empty() {
-        return Ok(0);
-    }
-    ensure_dir(dir)?;
     let http = remote.http();
     let mut fetched = 0;
     for (upload, length, sha256) in wanted {
-        let part = dir.join(format!("{upload}.part"));
-        let mut out = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&part)?;
+        let mut incoming = Incoming::start(dir, upload, length, sha256)?;
         let mut response = http
-            .get(remote.url(&format!("/api/v1/desk/uploads/{upload}")))
+            .get(remote.url(&format!("/api/v1/desk/uploads/{}", incoming.upload)))
             .bearer_auth(token)
             .send()
             .await
             .map_err(crate::sync::connection_error)?
             .error_for_status()
-            .with_context(|| format!("the API refused evidence file {upload}"))?;
-        let mut hasher = Sha256::new();
-        let mut got = 0u64;
+            .with_context(|| format!("the API refused evidence file {}", incoming.upload))?;
         while let Some(piece) = response
             .chunk()
             .await
             .map_err(crate::sync::connection_error)?
         {
-            got += piece.len() as u64;
-            anyhow::ensure!(
-                got <= length,
-                "evidence file {upload} is longer than announced"
-            );
-            hasher.update(&piece);
-            out.write_all(&piece)?;
+            incoming.write(&piece)?;
         }
-        out.sync_all()?;
-        drop(out);
-        if got != length || hex::encode(hasher.finalize()) != sha256 {
-            let _ = std::fs::remove_file(&part);
-            anyhow::bail!(
-                "evidence file {upload} arrived damaged (its length or SHA-256 is not the announced one); pull again"
-            );
-        }
-        std::fs::rename(&part, sealed_path(dir, &upload))?;
-        File::open(dir)?.sync_all()?;
-        conn.execute("UPDATE files SET fetched = 1 WHERE upload = ?1", [&upload])?;
+        incoming.finish(conn)?;
         fetched += 1;
     }
     Ok(fetched)
+}
+
+/// Receives the sealed file of `upload` from `from` (an export bundle's entry): `Ok(false)` if
+/// it was already here. A file no stored inbox item names is refused.
+pub fn receive(
+    conn: &Connection,
+    dir: &Path,
+    upload: &str,
+    mut from: impl std::io::Read,
+) -> anyhow::Result<bool> {
+    let row: Option<(u64, String, bool)> = conn
+        .query_row(
+            "SELECT length, sha256, fetched FROM files WHERE upload = ?1",
+            [upload],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((length, sha256, fetched)) = row else {
+        anyhow::bail!("the bundle carries a file ({upload:?}) that none of its reports names");
+    };
+    if fetched {
+        return Ok(false);
+    }
+    let mut incoming = Incoming::start(dir, upload.to_owned(), length, sha256)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = from.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        incoming.write(&buf[..n])?;
+    }
+    incoming.finish(conn)?;
+    Ok(true)
 }
 
 /// A writer that keeps a file's sealed header (the first bytes of its plaintext) and passes the

@@ -7,6 +7,7 @@
 //! replies sealed to the reporter's key.
 
 pub mod audit;
+pub mod bundle;
 pub mod cases;
 pub mod db;
 pub mod evidence;

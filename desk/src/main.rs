@@ -85,21 +85,16 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Import { bundle } => {
             let keys = load_keys(&cli.keys)?;
-            let text = std::fs::read(&bundle)
-                .with_context(|| format!("cannot read {}", bundle.display()))?;
-            let bundle: cluebox_protocol::wire::Bundle =
-                serde_json::from_slice(&text).context("this is not a Cluebox export bundle")?;
-            anyhow::ensure!(
-                bundle.bundle_version == 1,
-                "bundle version {} is not supported",
-                bundle.bundle_version
-            );
             let mut conn = db::open(&cli.db)?;
-            let stored = intake::store(&mut conn, &bundle.entries, "import", &cli.actor)?;
+            let imported = cluebox_desk::bundle::import(&mut conn, &bundle, &cli.actor)?;
             let opened = intake::open_pending(&mut conn, &keys, &cli.actor)?;
             println!(
-                "imported {} new items ({} already stored); opened {}; quarantined {}",
-                stored.new, stored.known, opened.new, opened.quarantined
+                "imported {} new items ({} already stored) and {} evidence files; opened {}; quarantined {}",
+                imported.entries.new,
+                imported.entries.known,
+                imported.files,
+                opened.new,
+                opened.quarantined
             );
         }
         Command::Quarantine { command } => match command.unwrap_or(QuarantineCommand::List) {

@@ -459,10 +459,15 @@ pub struct Posted {
 }
 
 /// An export bundle (`cluebox export`): inbox entries for an air-gapped desk.
+///
+/// Version 2 (written now) is a POSIX tar archive: its first entry, [`BUNDLE_INDEX`], is this
+/// structure as JSON; then one entry per evidence file the entries name, at
+/// [`bundle_file_path`], holding the sealed file (its length and SHA-256 are the ones its
+/// [`InboxFile`] gives). Version 1 was this JSON alone (no files); desks still read it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bundle {
-    /// Bundle format version (1).
+    /// Bundle format version (2 inside an archive, 1 for a bare JSON bundle).
     pub bundle_version: u16,
     /// The hotline profile id the entries belong to.
     pub profile: String,
@@ -470,6 +475,14 @@ pub struct Bundle {
     pub exported_at: u64,
     /// The entries, oldest first.
     pub entries: Vec<InboxEntry>,
+}
+
+/// The first entry of a version 2 export bundle: the [`Bundle`] as JSON.
+pub const BUNDLE_INDEX: &str = "bundle.json";
+
+/// Where a version 2 export bundle holds the sealed bytes of the upload `upload`.
+pub fn bundle_file_path(upload: &str) -> String {
+    format!("files/{upload}.sealed")
 }
 
 /// The body of every error response: `{"error":{"code":"...","message":"..."}}`.

@@ -1,5 +1,5 @@
 //! Evidence files: pulled with their report, listed by `show`, opened into a directory by
-//! `files`, names that cannot leave it.
+//! `files`, names that cannot leave it; carried by an export bundle to an air-gapped desk.
 
 use cluebox_protocol::evidence::{Cleaning, FileHeader, FileRef, Removal};
 use cluebox_protocol::wire::{FiledFile, UploadState};
@@ -51,22 +51,8 @@ async fn upload(api: &Api, office: &PublicKey, name: &str, content: &[u8]) -> Fi
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn files_come_with_their_report_and_open_only_into_the_directory_asked_for() {
-    let dir = tempfile::tempdir().unwrap();
-    let (key, office) = keygen(dir.path(), "office.key", None);
-    let api = api(&office).await;
-    let photo: Vec<u8> = (0..2_500_000u32).map(|i| (i % 253) as u8).collect();
-    let refs = vec![
-        upload(&api, &office, "现场.jpg", &photo).await,
-        upload(
-            &api,
-            &office,
-            "../../etc/evil\u{202e}gpj.sh",
-            b"#!/bin/sh\n",
-        )
-        .await,
-    ];
+/// Files a report whose evidence field names `refs`.
+async fn file_with(api: &Api, office: &PublicKey, refs: &[FileRef]) {
     let keys = derive(&InquiryCode::generate(), &FAST, "cn-12337").unwrap();
     let letter = Letter::Report(Report {
         profile: "12337".into(),
@@ -81,7 +67,7 @@ async fn files_come_with_their_report_and_open_only_into_the_directory_asked_for
                 },
                 FieldAnswer {
                     id: "evidence".into(),
-                    answer: Answer::Files(refs.clone()),
+                    answer: Answer::Files(refs.to_vec()),
                 },
             ],
         }],
@@ -114,6 +100,25 @@ async fn files_come_with_their_report_and_open_only_into_the_directory_asked_for
         .await
         .unwrap();
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_come_with_their_report_and_open_only_into_the_directory_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let api = api(&office).await;
+    let photo: Vec<u8> = (0..2_500_000u32).map(|i| (i % 253) as u8).collect();
+    let refs = vec![
+        upload(&api, &office, "现场.jpg", &photo).await,
+        upload(
+            &api,
+            &office,
+            "../../etc/evil\u{202e}gpj.sh",
+            b"#!/bin/sh\n",
+        )
+        .await,
+    ];
+    file_with(&api, &office, &refs).await;
 
     let db = dir.path().join("desk/desk.sqlite3");
     let out = {
@@ -254,4 +259,105 @@ async fn files_come_with_their_report_and_open_only_into_the_directory_asked_for
     let other = cluebox_desk::cases::short(&inbox[1].case_id).to_owned();
     let shown = stdout(&desk(&db).args(["show", &other]).output().unwrap());
     assert!(!shown.contains("现场.jpg"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_air_gapped_desk_gets_the_files_in_the_export_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let api = api(&office).await;
+    let video: Vec<u8> = (0..3_300_000u32).map(|i| (i % 251) as u8).collect();
+    let refs = vec![
+        upload(&api, &office, "录像.mp4", &video).await,
+        upload(&api, &office, "票据.jpg", b"not much").await,
+    ];
+    file_with(&api, &office, &refs).await;
+    let bundle = dir.path().join("bundle.tar");
+    let written = cluebox_api::export::export(
+        api.state.store.as_ref(),
+        api.state.blobs.as_ref(),
+        "12337",
+        cluebox_api::store::Since::Seq(0),
+        &bundle,
+    )
+    .await
+    .unwrap();
+    assert_eq!((written.entries, written.files), (1, 2));
+    // An independent reader (GNU tar) lists the archive.
+    let listed = std::process::Command::new("tar")
+        .arg("-tf")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&listed),
+        format!(
+            "bundle.json\nfiles/{}.sealed\nfiles/{}.sealed\n",
+            refs[0].upload, refs[1].upload
+        )
+    );
+
+    let db = dir.path().join("desk/desk.sqlite3");
+    let import = |bundle: &Path| {
+        desk(&db)
+            .arg("import")
+            .arg(bundle)
+            .arg("--key")
+            .arg(&key)
+            .output()
+            .unwrap()
+    };
+    let out = import(&bundle);
+    assert_eq!(
+        stdout(&out).trim(),
+        "imported 1 new items (0 already stored) and 2 evidence files; opened 1; quarantined 0",
+        "{}",
+        stderr(&out)
+    );
+    let out = import(&bundle);
+    assert_eq!(
+        stdout(&out).trim(),
+        "imported 0 new items (1 already stored) and 0 evidence files; opened 0; quarantined 0"
+    );
+    let out_dir = dir.path().join("opened");
+    let case = api.state.store.inbox(0, 10).await.unwrap()[0]
+        .case_id
+        .clone();
+    let out = desk(&db)
+        .args(["files", cluebox_desk::cases::short(&case), "--out"])
+        .arg(&out_dir)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(out_dir.join("01-录像.mp4")).unwrap(), video);
+    assert_eq!(
+        std::fs::read(out_dir.join("02-票据.jpg")).unwrap(),
+        b"not much"
+    );
+
+    // A bundle whose file was changed in transit: refused, nothing kept.
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let at = bytes.len() - 1024 - 600;
+    bytes[at] ^= 1;
+    let damaged = dir.path().join("damaged.tar");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let other = dir.path().join("other/desk.sqlite3");
+    let out = desk(&other)
+        .arg("import")
+        .arg(&damaged)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success() && stderr(&out).contains("arrived damaged"),
+        "{}",
+        stderr(&out)
+    );
+    let kept = std::fs::read_dir(dir.path().join("other/files"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(kept, 1, "only the intact first file is kept");
 }

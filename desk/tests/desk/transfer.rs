@@ -89,6 +89,7 @@ async fn importing_a_bundle_twice_changes_nothing_and_the_audit_log_catches_tamp
     let bundle = dir.path().join("bundle.json");
     cluebox_api::export::export(
         api.state.store.as_ref(),
+        api.state.blobs.as_ref(),
         "12337",
         cluebox_api::store::Since::Seq(0),
         &bundle,
@@ -107,11 +108,38 @@ async fn importing_a_bundle_twice_changes_nothing_and_the_audit_log_catches_tamp
     };
     assert_eq!(
         stdout(&import()).trim(),
-        "imported 2 new items (0 already stored); opened 2; quarantined 0"
+        "imported 2 new items (0 already stored) and 0 evidence files; opened 2; quarantined 0"
     );
     assert_eq!(
         stdout(&import()).trim(),
-        "imported 0 new items (2 already stored); opened 0; quarantined 0"
+        "imported 0 new items (2 already stored) and 0 evidence files; opened 0; quarantined 0"
+    );
+    // A bundle from before evidence files (bare JSON, version 1) is still read.
+    let v1 = cluebox_protocol::wire::Bundle {
+        bundle_version: 1,
+        profile: "12337".into(),
+        exported_at: 0,
+        entries: api
+            .state
+            .store
+            .export(cluebox_api::store::Since::Seq(0))
+            .await
+            .unwrap(),
+    };
+    let old = dir.path().join("old-bundle.json");
+    std::fs::write(&old, serde_json::to_vec(&v1).unwrap()).unwrap();
+    let out = desk(&dir.path().join("old/desk.sqlite3"))
+        .arg("import")
+        .arg(&old)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&out).trim(),
+        "imported 2 new items (0 already stored) and 0 evidence files; opened 2; quarantined 0",
+        "{}",
+        stderr(&out)
     );
     let out = desk(&db)
         .arg("import")
