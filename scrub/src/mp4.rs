@@ -101,7 +101,7 @@ impl Walk {
     }
 
     /// What the walk needs next.
-    pub fn next(&mut self) -> Need {
+    pub fn need(&mut self) -> Need {
         if self.failed {
             return Need::Done(None);
         }
@@ -118,7 +118,7 @@ impl Walk {
         Need::Read(self.at, (self.len - self.at).min(16) as usize)
     }
 
-    /// The bytes asked for by the last [`Walk::next`] (fewer, or others, end the walk without
+    /// The bytes asked for by the last [`Walk::need`] (fewer, or others, end the walk without
     /// a plan).
     pub fn feed(&mut self, bytes: &[u8]) {
         if self.failed {
@@ -217,9 +217,8 @@ fn clean_container(boxed: &mut [u8], level: Level) -> Option<Vec<Removed>> {
         match (&child.kind, level) {
             (kind, _) if METADATA.contains(&kind) => removed.extend(blank(body)),
             (b"mvhd", Level::Movie) | (b"tkhd", Level::Track) | (b"mdhd", Level::Media) => {
-                if zero_times(body, child.len)? {
-                    removed.push(Removed::Time);
-                }
+                let had_times = zero_times(body, child.len)?;
+                removed.extend(had_times.then_some(Removed::Time));
             }
             (b"trak", Level::Movie) => removed.extend(clean_container(body, Level::Track)?),
             (b"mdia", Level::Track) => {
@@ -341,7 +340,7 @@ fn contains_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
 pub fn clean(file: &[u8]) -> Option<(Vec<u8>, Vec<Removed>)> {
     let mut walk = Walk::new(file.len() as u64);
     loop {
-        match walk.next() {
+        match walk.need() {
             Need::Read(offset, len) => {
                 let from = usize::try_from(offset).ok()?;
                 walk.feed(file.get(from..from.checked_add(len)?)?);

@@ -76,7 +76,7 @@ fn top_box<'a>(file: &'a [u8], kind: &[u8; 4]) -> &'a [u8] {
 fn streamed(file: &[u8], piece: usize) -> Option<(Vec<u8>, Vec<Removed>)> {
     let mut walk = Walk::new(file.len() as u64);
     let plan = loop {
-        match walk.next() {
+        match walk.need() {
             Need::Read(at, len) => walk.feed(&file[at as usize..at as usize + len]),
             Need::Done(plan) => break plan?,
         }

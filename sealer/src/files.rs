@@ -19,7 +19,8 @@ use sha2::{Digest as _, Sha256};
 
 use crate::{Sealer, Transport, http_failure, json, pow_for};
 
-/// The most bytes of an image read whole to be cleaned (larger ones go as they are, said so).
+/// The most bytes of an image or a PDF read whole to be cleaned (larger ones go as they are,
+/// said so).
 pub const CLEAN_LIMIT: u64 = 64 << 20;
 
 /// Bytes of file read and sealed per piece sent (the server takes up to 4 MiB).
@@ -53,8 +54,11 @@ pub(crate) enum FileState {
 
 fn kind_of(source: &impl FileSource, first: &[u8]) -> bool {
     let media = source.media_type();
-    matches!(media.as_str(), "image/jpeg" | "image/png" | "image/webp")
-        || first.starts_with(&[0xff, 0xd8, 0xff])
+    matches!(
+        media.as_str(),
+        "image/jpeg" | "image/png" | "image/webp" | "application/pdf"
+    ) || first.starts_with(&[0xff, 0xd8, 0xff])
+        || cluebox_scrub::pdf::is_pdf(first)
         || first.starts_with(b"\x89PNG")
         || (first.len() >= 12 && &first[..4] == b"RIFF" && &first[8..12] == b"WEBP")
 }
@@ -92,7 +96,7 @@ async fn plan_movie(source: &impl FileSource) -> Option<cluebox_scrub::mp4::Plan
     use cluebox_scrub::mp4::{Need, Walk};
     let mut walk = Walk::new(source.size());
     loop {
-        match walk.next() {
+        match walk.need() {
             Need::Read(offset, len) => walk.feed(&source.read(offset, len).await.ok()?),
             Need::Done(plan) => return plan,
         }
