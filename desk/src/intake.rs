@@ -268,10 +268,11 @@ fn open_one(
             format!("a {} in a {} item", letter.kind(), item.kind),
         );
     }
-    let authenticated = match (&letter, &opened.origin) {
-        (Letter::FollowUp(_), Origin::Sender(_)) => true,
-        (Letter::FollowUp(_), Origin::Unauthenticated) => false,
-        (Letter::FollowUp(_), Origin::Anonymous) => {
+    let follow_up = letter.follow_up().is_some();
+    let authenticated = match (follow_up, &opened.origin) {
+        (true, Origin::Sender(_)) => true,
+        (true, Origin::Unauthenticated) => false,
+        (true, Origin::Anonymous) => {
             return reject(
                 Quarantine::UntrustedSender,
                 "a follow-up sealed without the code's key".into(),
@@ -305,18 +306,21 @@ fn open_one(
                 .collect();
             crate::evidence::open_files(tx, keys, item.seq, item.case_id, &refs)?;
         }
-        Letter::FollowUp(note) => {
+        Letter::FollowUp(_) | Letter::FollowUpWithFiles(_) => {
+            let (text, files) = letter.follow_up().unwrap_or_default();
             tx.execute(
                 "INSERT OR IGNORE INTO follow_ups (seq, case_id, text, received_at, authenticated)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     item.seq,
                     item.case_id,
-                    note.text,
+                    text,
                     item.received_at,
                     authenticated
                 ],
             )?;
+            // Its own sealed list names its files, as a report's does.
+            crate::evidence::open_files(tx, keys, item.seq, item.case_id, files)?;
         }
         Letter::Reply(_) | Letter::Status(_) => unreachable!("kinds were compared above"),
     }

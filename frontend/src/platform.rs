@@ -12,6 +12,21 @@ fn window() -> web_sys::Window {
     web_sys::window().expect("a browser window")
 }
 
+/// Dispatches the event `name` on every element matching `css` (how the page tells the separately
+/// loaded files picker something).
+pub fn tell(css: &str, name: &str) {
+    let (Some(document), Ok(event)) = (window().document(), web_sys::Event::new(name)) else {
+        return;
+    };
+    if let Ok(list) = document.query_selector_all(css) {
+        for i in 0..list.length() {
+            if let Some(node) = list.get(i) {
+                let _ = node.dispatch_event(&event);
+            }
+        }
+    }
+}
+
 /// Waits `ms` milliseconds, letting the browser render and handle input meanwhile.
 pub async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {

@@ -46,6 +46,9 @@ pub enum Letter {
     /// An office's public status change, sealed like a reply, so that the status page can tell
     /// a change the office made from one the server invented.
     Status(StatusNote),
+    /// A reporter's later message with evidence files, sealed like [`Letter::FollowUp`] (a
+    /// variant of its own so that letters without files keep their bytes).
+    FollowUpWithFiles(FollowUpNote),
 }
 
 /// Version 1 of the schema, read and never written.
@@ -90,7 +93,7 @@ impl Letter {
     pub fn kind(&self) -> &'static str {
         match self {
             Letter::Report(_) => "report",
-            Letter::FollowUp(_) => "follow_up",
+            Letter::FollowUp(_) | Letter::FollowUpWithFiles(_) => "follow_up",
             Letter::Reply(_) => "reply",
             Letter::Status(_) => "status",
         }
@@ -193,6 +196,26 @@ impl Answer {
 pub struct Note {
     /// The message text.
     pub text: String,
+}
+
+/// A reporter's follow-up with evidence files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpNote {
+    /// The message text (may be empty when files say it all).
+    pub text: String,
+    /// The files, as a report's [`Answer::Files`] names them.
+    pub files: Vec<crate::evidence::FileRef>,
+}
+
+impl Letter {
+    /// A follow-up's text and files (none for a [`Letter::FollowUp`]); `None` for other kinds.
+    pub fn follow_up(&self) -> Option<(&str, &[crate::evidence::FileRef])> {
+        match self {
+            Letter::FollowUp(note) => Some((&note.text, &[])),
+            Letter::FollowUpWithFiles(note) => Some((&note.text, &note.files)),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

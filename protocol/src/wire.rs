@@ -312,13 +312,17 @@ pub struct FollowUpRequest {
     pub v: u16,
     /// Derived from the inquiry code.
     pub lookup_token: LookupToken,
-    /// The sealed [`crate::letter::Letter::FollowUp`].
+    /// The sealed [`crate::letter::Letter::FollowUp`] (or `FollowUpWithFiles`).
     pub sealed: Sealed,
     /// Makes retries safe.
     pub idempotency_key: IdempotencyKey,
     /// A solved challenge; required unless the server's difficulty is 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pow: Option<Pow>,
+    /// Evidence files the follow-up names, as in [`SubmitReport::files`] (each complete, not
+    /// yet filed, with this hash; bound to the follow-up atomically).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FiledFile>,
 }
 
 /// What kind of sealed item the desk receives.

@@ -113,6 +113,9 @@ pub enum ToWorker {
         code: String,
         /// The message.
         text: String,
+        /// The stored files it carries ([`crate::evidence::FileRef::list_to_text`]; empty for
+        /// none).
+        files: String,
     },
 }
 

@@ -25,8 +25,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cluebox_protocol::code::InquiryCode;
 use cluebox_protocol::derive::{ReporterKeys, derive};
 use cluebox_protocol::envelope::{self, Origin, REPORT_LIMIT};
+use cluebox_protocol::evidence::FileRef;
 use cluebox_protocol::keys::PublicKey;
-use cluebox_protocol::letter::{Answer, FieldAnswer, Letter, Note, Report, SectionAnswers};
+use cluebox_protocol::letter::{
+    Answer, FieldAnswer, FollowUpNote, Letter, Note, Report, SectionAnswers,
+};
 use cluebox_protocol::page::WorkerConfig;
 use cluebox_protocol::pow;
 use cluebox_protocol::profile::PublicProfile;
@@ -150,12 +153,15 @@ pub async fn serve(
                 answer => http_failure(id, answer),
             }
         }
-        ToWorker::SealFollowUp { id, code, text } => {
-            match sealer.borrow_mut().follow_up_body(&code, text) {
-                Ok(body) => FromWorker::Sealed { id, body },
-                Err(e) => failed(e),
-            }
-        }
+        ToWorker::SealFollowUp {
+            id,
+            code,
+            text,
+            files,
+        } => match sealer.borrow_mut().follow_up_body(&code, text, &files) {
+            Ok(body) => FromWorker::Sealed { id, body },
+            Err(e) => failed(e),
+        },
         ToWorker::AddFile { .. } => failed("no file came with the request".into()),
         ToWorker::DropFile { id, file } => files::drop_file(sealer, net, id, file).await,
         ToWorker::SendFollowUp { id, body } => {
@@ -434,7 +440,7 @@ impl Sealer {
                 text: match envelope::open_from(&[&keys.reply_secret], &own, &item.sealed.0) {
                     Ok(opened) if matches!(opened.origin, Origin::Sender(_)) => {
                         match Letter::from_bytes(&opened.body) {
-                            Ok(Letter::FollowUp(note)) => Some(note.text),
+                            Ok(letter) => letter.follow_up().map(|(text, _)| text.to_owned()),
                             _ => None,
                         }
                     }
@@ -457,13 +463,29 @@ impl Sealer {
         })
     }
 
-    fn follow_up_body(&mut self, code: &str, text: String) -> Result<String, String> {
+    fn follow_up_body(&mut self, code: &str, text: String, files: &str) -> Result<String, String> {
+        let files = if files.is_empty() {
+            Vec::new()
+        } else {
+            FileRef::list_from_text(files).ok_or("the files named are damaged")?
+        };
         let mut recipients = self.config()?.recipients.national.clone();
         let keys = self.keys(code)?;
         // Also sealed to the reporter's own key, so the status page can show it again; sealed
         // with it too, so the desk knows it comes from the code's holder.
         recipients.push(keys.reply_public());
-        let letter = Letter::FollowUp(Note { text });
+        let named = files
+            .iter()
+            .map(|r| FiledFile {
+                upload: r.upload.clone(),
+                sha256: hex_lower(&r.sealed_sha256),
+            })
+            .collect();
+        let letter = if files.is_empty() {
+            Letter::FollowUp(Note { text })
+        } else {
+            Letter::FollowUpWithFiles(FollowUpNote { text, files })
+        };
         let sealed = envelope::seal_from(
             &keys.reply_secret,
             &recipients,
@@ -477,6 +499,7 @@ impl Sealer {
             sealed: Sealed(sealed),
             idempotency_key: IdempotencyKey::generate(),
             pow: None,
+            files: named,
         })
     }
 

@@ -207,6 +207,7 @@ fn only_the_offices_messages_are_shown_as_the_offices() {
         id: 2,
         code: code.clone(),
         text: "补充".into(),
+        files: String::new(),
     };
     let FromWorker::Sealed { id: 2, body } = block_on(serve(&s, &net, seal)) else {
         panic!()

@@ -54,7 +54,7 @@ pub async fn look_up(
     (status = 403, body = ErrorBody, description = "pow_required"),
     (status = 429, body = ErrorBody, description = "rate_limited: too many from this address, or the case has the most follow-ups one case takes"),
     (status = 503, body = ErrorBody), (status = 507, body = ErrorBody),
-    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "idempotency_conflict; upload_not_ready: a named upload is not complete, is filed already or has another hash"), (status = 413, body = ErrorBody),
     (status = 400, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
 pub async fn add_follow_up(
@@ -67,14 +67,20 @@ pub async fn add_follow_up(
         app.profile.max_class,
         cluebox_protocol::envelope::MODE_SENDER,
     )?;
+    let files = super::reports::filed_files(&app, &req.files)?;
     let key = format!("follow_up:{}", req.idempotency_key.as_str());
     app.flood.check_pow(req.pow.as_ref(), &key, now())?;
     let at = today();
     let token = app.secrets.token_hash(req.lookup_token.as_bytes());
     let response = to_json(&Posted { at })?;
+    let file_hashes: Vec<[u8; 32]> = files.iter().map(|(_, sha)| *sha).collect();
     let idem = Idempotent {
         key,
-        request_sha256: request_fingerprint(&[&report_hash(&req.sealed.0), &token.0]),
+        request_sha256: request_fingerprint(&[
+            &report_hash(&req.sealed.0),
+            &token.0,
+            file_hashes.as_flattened(),
+        ]),
         response: response.clone(),
     };
     let len = req.sealed.0.len();
@@ -82,7 +88,16 @@ pub async fn add_follow_up(
     let max = app.flood.settings().max_follow_ups_per_case;
     let written = app
         .store
-        .add_follow_up(token, req.sealed.0, at, max, idem)
+        .add_follow_up(
+            crate::store::NewFollowUp {
+                token,
+                sealed: req.sealed.0,
+                received_at: at,
+                files,
+            },
+            max,
+            idem,
+        )
         .await;
     match app.flood.settle(len, written, now()) {
         Ok(Written::Created) => Ok(raw_json(StatusCode::CREATED, response)),

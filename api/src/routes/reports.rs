@@ -81,16 +81,16 @@ pub async fn file_report(
     })
 }
 
-/// The files a report names, checked: at most the profile's number, each a well-formed id and
-/// hash named once.
-fn filed_files(
+/// The files a report or follow-up names, checked: at most the profile's number, each a
+/// well-formed id and hash named once.
+pub(crate) fn filed_files(
     app: &AppState,
     files: &[cluebox_protocol::wire::FiledFile],
 ) -> Result<Vec<(UploadId, [u8; 32])>, ApiError> {
     let max = app.profile.profile.evidence.max_files as usize;
     if files.len() > max {
         return Err(ApiError::InvalidField(format!(
-            "a report carries at most {max} files"
+            "a report or follow-up carries at most {max} files"
         )));
     }
     let mut out: Vec<(UploadId, [u8; 32])> = Vec::with_capacity(files.len());
@@ -102,9 +102,7 @@ fn filed_files(
         hex::decode_to_slice(&file.sha256, &mut sha)
             .map_err(|_| ApiError::InvalidField("files[].sha256 must be 64 hex digits".into()))?;
         if out.iter().any(|(seen, _)| *seen == id) {
-            return Err(ApiError::InvalidField(
-                "a report names each upload once".into(),
-            ));
+            return Err(ApiError::InvalidField("each upload is named once".into()));
         }
         out.push((id, sha));
     }

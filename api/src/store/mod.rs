@@ -63,6 +63,19 @@ pub struct NewReport {
     pub files: Vec<(UploadId, [u8; 32])>,
 }
 
+/// A reporter's follow-up to add to the case of its token.
+#[derive(Debug, Clone)]
+pub struct NewFollowUp {
+    /// Keyed hash of the lookup token (finds the case).
+    pub token: TokenHash,
+    /// The sealed follow-up.
+    pub sealed: Vec<u8>,
+    /// The day it arrived (midnight UTC).
+    pub received_at: u64,
+    /// Its evidence files, as [`NewReport::files`].
+    pub files: Vec<(UploadId, [u8; 32])>,
+}
+
 /// An evidence file upload as the store records it (its bytes are in the blob store).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
@@ -125,14 +138,13 @@ pub trait Store: Send + Sync + 'static {
     async fn file_report(&self, report: NewReport, idem: Idempotent)
     -> Result<Written, StoreError>;
 
-    /// Adds a reporter's sealed follow-up to the case of `token`. Idempotent on `idem.key`.
-    /// [`StoreError::UnknownCase`] if no case has this token;
-    /// [`StoreError::TooManyFollowUps`] if it has `max_per_case` already.
+    /// Adds a reporter's sealed follow-up (and binds its files) to the case of its token.
+    /// Idempotent on `idem.key`. [`StoreError::UnknownCase`] if no case has this token;
+    /// [`StoreError::TooManyFollowUps`] if it has `max_per_case` already;
+    /// [`StoreError::UploadNotReady`] as for a report, and then nothing is added.
     async fn add_follow_up(
         &self,
-        token: TokenHash,
-        sealed: Vec<u8>,
-        received_at: u64,
+        follow_up: NewFollowUp,
         max_per_case: u32,
         idem: Idempotent,
     ) -> Result<Written, StoreError>;

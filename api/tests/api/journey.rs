@@ -275,6 +275,7 @@ async fn report_lookup_desk_reply_follow_up() {
         ),
         idempotency_key: IdempotencyKey::generate(),
         pow: None,
+        files: Vec::new(),
     };
     // One sealed without the code's key is refused: the desk could not tell who sent it.
     let mut anonymous = follow.clone();

@@ -250,6 +250,7 @@ impl Reporter {
             ),
             idempotency_key: IdempotencyKey::generate(),
             pow: None,
+            files: Vec::new(),
         }
     }
 

@@ -354,7 +354,7 @@ async fn export_writes_a_bundle_of_what_the_desk_would_pull() {
         sealed.push(submit.sealed);
     }
     server.stop();
-    let out = root.path().join("bundle.json");
+    let out = root.path().join("bundle.tar");
     let status = Command::new(env!("CARGO_BIN_EXE_cluebox"))
         .current_dir(root.path())
         .env("CLUEBOX_DATA_DIR", root.path().join("data"))
@@ -363,7 +363,17 @@ async fn export_writes_a_bundle_of_what_the_desk_would_pull() {
         .status()
         .unwrap();
     assert!(status.success());
-    let bundle: Bundle = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    // A tar archive whose first entry is the index (no files here).
+    let mut archive = tar::Archive::new(std::fs::File::open(&out).unwrap());
+    let mut entries = archive.entries().unwrap();
+    let mut index = entries.next().unwrap().unwrap();
+    assert_eq!(index.path().unwrap().to_str(), Some("bundle.json"));
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut index, &mut text).unwrap();
+    drop(index);
+    assert!(entries.next().is_none());
+    let bundle: Bundle = serde_json::from_slice(&text).unwrap();
+    assert_eq!(bundle.bundle_version, 2);
     assert_eq!(bundle.profile, "12337");
     assert_eq!(bundle.entries.len(), 2, "entries after position 1");
     assert_eq!(bundle.entries[0].sealed, sealed[1]);

@@ -488,3 +488,82 @@ async fn a_client_that_hangs_up_mid_piece_leaves_nothing_and_blocks_no_one() {
     let done: UploadState = client.state(&started.upload).await.json().await.unwrap();
     assert_eq!(done.sha256, Some(hex::encode(Sha256::digest(&sealed))));
 }
+
+#[tokio::test]
+async fn a_follow_up_files_its_uploads_atomically_like_a_report() {
+    let app = TestApp::new();
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: app.serve().await,
+    };
+    let profile = app.profile();
+    let reporter = Reporter::new(&profile);
+    let res = client
+        .file(&reporter.report(&profile.recipients.national, "先举报"))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // One complete upload, one started and left half done.
+    let sealed = seal_file(&profile.recipients.national, "补充.jpg", &[5; 50_000]);
+    let sha = hex::encode(Sha256::digest(&sealed));
+    let done: UploadState = client
+        .start(sealed.len() as u64)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        client.piece(&done.upload, 0, &sealed).await.status(),
+        StatusCode::OK
+    );
+    let half: UploadState = client
+        .start(sealed.len() as u64)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .piece(&half.upload, 0, &sealed[..1000])
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let post = |req: &cluebox_protocol::wire::FollowUpRequest| {
+        client
+            .http
+            .post(format!("{}/api/v1/inquiries/follow-ups", client.base))
+            .json(req)
+            .send()
+    };
+    let named = |upload: &str| FiledFile {
+        upload: upload.to_owned(),
+        sha256: sha.clone(),
+    };
+    // Naming the unfinished one: nothing is added, the finished one stays free.
+    let mut follow = reporter.follow_up(&profile.recipients.national, "补充照片");
+    follow.files = vec![named(&done.upload), named(&half.upload)];
+    let res = post(&follow).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(code(res).await, "upload_not_ready");
+    let inbox = app.state.store.inbox(0, 10).await.unwrap();
+    assert_eq!(inbox.len(), 1, "no follow-up was added");
+    // Only the finished one: added, and the desk sees it with the follow-up.
+    let mut follow = reporter.follow_up(&profile.recipients.national, "补充照片");
+    follow.files = vec![named(&done.upload)];
+    let res = post(&follow).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(
+        post(&follow).await.unwrap().status(),
+        StatusCode::OK,
+        "a retry"
+    );
+    let inbox = app.state.store.inbox(0, 10).await.unwrap();
+    assert_eq!(inbox.len(), 2);
+    assert_eq!(inbox[1].files.len(), 1);
+    assert_eq!(inbox[1].files[0].upload, done.upload);
+    assert_eq!(inbox[1].files[0].sha256, sha);
+    // Filed once: another follow-up cannot take it again.
+    let mut again = reporter.follow_up(&profile.recipients.national, "再次");
+    again.files = vec![named(&done.upload)];
+    assert_eq!(post(&again).await.unwrap().status(), StatusCode::CONFLICT);
+}

@@ -76,7 +76,7 @@ async fn file_with(api: &Api, office: &PublicKey, refs: &[FileRef]) {
         v: API_VERSION,
         sealed: Sealed(
             envelope::seal(
-                std::slice::from_ref(&office),
+                std::slice::from_ref(office),
                 &letter.to_bytes(),
                 REPORT_LIMIT,
             )

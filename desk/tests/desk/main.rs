@@ -214,6 +214,7 @@ async fn file_as(api: &Api, office: &PublicKey, what: &str, real_name: bool) -> 
         ),
         idempotency_key: IdempotencyKey::generate(),
         pow: None,
+        files: Vec::new(),
     };
     let res = reporter_http()
         .post(format!("{}/api/v1/inquiries/follow-ups", api.base))

@@ -292,6 +292,7 @@ async fn no_item_can_block_the_desk() {
         ),
         idempotency_key: IdempotencyKey::generate(),
         pow: None,
+        files: Vec::new(),
     };
     let res = reqwest::Client::new()
         .post(format!("{}/api/v1/inquiries/follow-ups", api.base))

@@ -101,6 +101,16 @@ mod picker {
         }
     }
 
+    /// Forgets the files of `slot` once they are filed (the status page sends a follow-up with
+    /// them, then says so with a `cluebox-files-filed` event): their rows go, their uploads stay.
+    fn forget(slot: &web_sys::Element) {
+        FILES.with_borrow_mut(|files| files.retain(|f| !f.1.is_same_node(Some(slot))));
+        if let Some(list) = find(slot, ".files-list") {
+            list.set_inner_html("");
+        }
+        publish();
+    }
+
     fn set_stage(number: u32, stage: FileStage, reference: Option<FileRef>) {
         FILES.with_borrow_mut(|files| {
             if let Some(entry) = files.iter_mut().find(|f| f.0 == number) {
@@ -177,6 +187,24 @@ mod picker {
         }
     }
 
+    /// Seconds left at the rate since the row's first progress (kept on the row), once there
+    /// are two seconds to judge by.
+    fn time_left(row: &web_sys::Element, done: u64, total: u64) -> Option<u64> {
+        let now = js_sys::Date::now();
+        let mark = |name: &str, value: f64| {
+            row.get_attribute(name)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or_else(|| {
+                    let _ = row.set_attribute(name, &value.to_string());
+                    value
+                })
+        };
+        let (t0, d0) = (mark("data-t0", now), mark("data-d0", done as f64));
+        let elapsed = (now - t0) / 1000.0;
+        let rate = (done as f64 - d0) / elapsed;
+        (elapsed >= 2.0 && rate > 0.0).then(|| ((total - done.min(total)) as f64 / rate) as u64)
+    }
+
     /// What a file's row says now.
     fn show(row: &web_sys::Element, lang: Lang, stage: &FileStage) {
         let t = lang.files();
@@ -188,7 +216,7 @@ mod picker {
                     let _ = bar.set_attribute("max", &(*total).max(1).to_string());
                     let _ = bar.set_attribute("value", &done.to_string());
                 }
-                let line = fill(
+                let mut line = fill(
                     t.sending,
                     &[
                         ("p", &p.to_string()),
@@ -196,17 +224,25 @@ mod picker {
                         ("total", &size_text(*total)),
                     ],
                 );
+                if let Some(seconds) = time_left(row, *done, *total) {
+                    let t_left = if seconds < 60 {
+                        fill(t.seconds, &[("n", &seconds.max(1).to_string())])
+                    } else {
+                        fill(t.minutes, &[("n", &seconds.div_ceil(60).to_string())])
+                    };
+                    line.push_str(&fill(t.left, &[("t", &t_left)]));
+                }
                 (line, "file sending")
             }
             FileStage::Ready(cleaning) => (
                 cleaning_text(lang, cleaning),
                 if *cleaning == Cleaning::NotCleaned {
-                    "file warn"
+                    "file warn stored"
                 } else {
-                    "file ready"
+                    "file ready stored"
                 },
             ),
-            FileStage::Failed(msg) => (fill(t.failed, &[("msg", msg)]), "file warn"),
+            FileStage::Failed(msg) => (fill(t.failed, &[("msg", msg)]), "file warn failed"),
         };
         set_text(row, ".what", &line);
         let _ = row.set_attribute("class", class);
@@ -498,6 +534,8 @@ mod picker {
                     listen(&input, "change", move |_| add(&slot, &target));
                 }
             }
+            let filed = slot.clone();
+            listen(&slot, "cluebox-files-filed", move |_| forget(&filed));
         }
     }
 }

@@ -2,15 +2,18 @@
 //! once a case is shown the code is masked, with a toggle), see the current status set apart,
 //! the stages passed and those ahead with their due dates and days left, the result when the
 //! office gives one, read the office's replies (decrypted here with the key the code derives),
-//! and send a sealed follow-up.
+//! and send a sealed follow-up, with evidence files if the profile asks for them (the form's
+//! picker, loaded once a case is shown).
 
 use cluebox_protocol::code::{self, InquiryCode};
+use cluebox_protocol::evidence::{self, FileRef};
 use cluebox_protocol::page::PageProfile;
-use cluebox_protocol::profile::Profile;
+use cluebox_protocol::profile::{FieldKind, Profile};
 use cluebox_protocol::worker::{CaseView, FromWorker, ToWorker};
 use leptos::prelude::*;
 
 use crate::api::ApiError;
+use crate::components::files;
 use crate::i18n::{self, Lang};
 use crate::platform;
 use crate::progress::{self, Mark};
@@ -84,11 +87,38 @@ pub fn StatusPage(
         });
     };
 
+    // The follow-up's evidence files: the profile's first files field, its picker (the
+    // `cluebox-files` bundle, as on the form) loaded once a case is shown.
+    let files_field = profile.with_value(|p| {
+        p.sections.iter().find_map(|s| {
+            s.fields
+                .iter()
+                .find(|f| f.kind == FieldKind::Files)
+                .map(|f| (s.id.clone(), f.id.clone()))
+        })
+    });
+    let has_files = files_field.is_some();
+    let found = move || lookup.with(|l| matches!(l, Lookup::Found(_)));
+    Effect::new(move |_| {
+        if has_files && found() {
+            platform::load_module_once("/cluebox-files-loader.js");
+        }
+    });
+
     let send = move || {
         let text = message.get_untracked();
         let t = lang.get_untracked().text();
         let st = lang.get_untracked().status();
-        if text.trim().is_empty() {
+        let (busy, stored) = files::state();
+        if busy {
+            return sending.set(Sending::Failed(t.files_wait.to_owned()));
+        }
+        let refs: Vec<FileRef> = evidence::fields_from_text(&stored)
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|(_, _, refs)| refs)
+            .collect();
+        if text.trim().is_empty() && refs.is_empty() {
             return sending.set(Sending::Failed(st.empty_message.to_owned()));
         }
         let Some(code) = shown_code.get_value() else {
@@ -103,6 +133,7 @@ pub fn StatusPage(
                 id,
                 code: code.clone(),
                 text: text.trim().to_owned(),
+                files: FileRef::list_to_text(&refs),
             })
             .await
             {
@@ -129,6 +160,8 @@ pub fn StatusPage(
             match result {
                 FromWorker::Sent { .. } => {
                     message.set(String::new());
+                    // The picker forgets the files now filed with this follow-up.
+                    platform::tell(".files-slot", "cluebox-files-filed");
                     sending.set(Sending::Sent);
                     lookup.set(fetch_case(code).await);
                 }
@@ -248,22 +281,6 @@ pub fn StatusPage(
                         <div id="replies">{replies}</div>
                         <h3>{st.your_follow_ups}</h3>
                         <div id="follow-ups">{follow_ups}</div>
-                        <label for="follow-up">{st.follow_up_label}</label>
-                        <p class="hint" id="follow-up-hint">{st.follow_up_hint}</p>
-                        <textarea id="follow-up" rows="4" inputmode="text" autocomplete="off" aria-describedby="follow-up-hint"
-                            prop:value=move || message.get()
-                            on:input=move |ev| message.set(event_target_value(&ev))></textarea>
-                        <div class="nav">
-                            <button type="button" class="primary" id="send-follow-up"
-                                prop:disabled=move || sending.get() == Sending::Working
-                                on:click=move |_| send()>{st.send}</button>
-                        </div>
-                        <p class="status" role="status" aria-live="polite">{move || match sending.get() {
-                            Sending::Idle => String::new(),
-                            Sending::Working => lang.get().status().sending.to_owned(),
-                            Sending::Sent => lang.get().status().sent.to_owned(),
-                            Sending::Failed(m) => m,
-                        }}</p>
                     </section>
                 }
                 .into_any()
@@ -309,6 +326,29 @@ pub fn StatusPage(
             }}</p>
         </form>
         {result}
+        // Outside the case's view, which is drawn again after each lookup: the message typed and
+        // the files attached stay while the language changes or the case is refreshed.
+        <section class="follow-up-form" prop:hidden=move || !found()>
+            <label for="follow-up">{move || lang.get().status().follow_up_label}</label>
+            <p class="hint" id="follow-up-hint">{move || lang.get().status().follow_up_hint}</p>
+            <textarea id="follow-up" rows="4" inputmode="text" autocomplete="off" aria-describedby="follow-up-hint"
+                prop:value=move || message.get()
+                on:input=move |ev| message.set(event_target_value(&ev))></textarea>
+            {files_field.map(|(section, field)| view! {
+                <div class="field files files-slot" data-section=section data-field=field></div>
+            })}
+            <div class="nav">
+                <button type="button" class="primary" id="send-follow-up"
+                    prop:disabled=move || sending.get() == Sending::Working
+                    on:click=move |_| send()>{move || lang.get().status().send}</button>
+            </div>
+            <p class="status" role="status" aria-live="polite">{move || match sending.get() {
+                Sending::Idle => String::new(),
+                Sending::Working => lang.get().status().sending.to_owned(),
+                Sending::Sent => lang.get().status().sent.to_owned(),
+                Sending::Failed(m) => m,
+            }}</p>
+        </section>
     }
 }
 

@@ -1,8 +1,10 @@
-//! Evidence files from a phone: a photo carrying a location, a camera model and serial and an
-//! author (written by exiftool) is attached in the form, cleaned and sealed in the browser,
-//! uploaded in pieces and filed with the report; the desk opens it, and exiftool (an independent
-//! reader) finds none of that in the file the desk writes out, which is still a JPEG. A file over
-//! the profile's limit is refused before any upload.
+//! Evidence files from a phone: a photo and a short video carrying a location, a camera model
+//! and serial and an author (written by exiftool) are attached in the form, cleaned and sealed
+//! in the browser, uploaded in pieces and filed with the report; the desk opens them, and
+//! exiftool (an independent reader) finds none of that in the files the desk writes out, which
+//! are still a JPEG and a movie. A file over the profile's limit is refused before any upload.
+//! A server that goes away in the middle of a large file's upload and comes back gets the rest
+//! of it (not the whole file again), and exactly one report is filed.
 
 use cluebox_desk::remote::Remote;
 use cluebox_desk::{db, evidence, intake, keyfile, sync};
@@ -57,11 +59,38 @@ fn tagged_photo(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A short MP4 with a location, a device, an author, a date and XMP, written by exiftool.
+fn tagged_video(path: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::write(path, cluebox_scrub::mp4::fixture(b"isom"))?;
+    exiftool(
+        &[
+            "-q",
+            "-overwrite_original",
+            "-Keys:GPSCoordinates=23.1291 N, 113.2644 E",
+            "-UserData:GPSCoordinates=23.1291 N, 113.2644 E",
+            "-Keys:Make=TestCam",
+            "-Keys:Model=Phone X",
+            "-Keys:CreationDate=2026:11:20 21:14:03",
+            "-XMP:Artist=Zhang San",
+        ],
+        path,
+    )?;
+    let before = exiftool(&["-a", "-G1", "-s"], path)?;
+    anyhow::ensure!(
+        before.contains("GPSCoordinates") && before.contains("TestCam"),
+        "the fixture carries its tags: {before}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
-async fn a_photo_from_a_phone_reaches_the_desk_without_its_location() -> anyhow::Result<()> {
+async fn a_photo_and_a_video_from_a_phone_reach_the_desk_without_their_location()
+-> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let photo = dir.path().join("IMG_0001.jpg");
     tagged_photo(&photo)?;
+    let video = dir.path().join("VID_0002.mp4");
+    tagged_video(&video)?;
     // Over the 2 GiB limit, without writing 3 GiB: a sparse file.
     let huge = dir.path().join("huge.mp4");
     std::fs::File::create(&huge)?.set_len(3 << 30)?;
@@ -87,19 +116,35 @@ async fn a_photo_from_a_phone_reaches_the_desk_without_its_location() -> anyhow:
         .await?;
     let uploads = std::fs::read_dir(portal.data.join("uploads"))?.count();
     anyhow::ensure!(uploads == 0, "nothing was uploaded for the refused file");
-    input.send_keys(&photo.to_string_lossy()).await?;
-    browser
-        .wait_js("document.querySelector('.file.ready')")
+    input
+        .send_keys(&format!(
+            "{}\n{}",
+            photo.to_string_lossy(),
+            video.to_string_lossy()
+        ))
         .await?;
-    let line = browser.text(".file .what").await?;
+    browser
+        .wait_js("document.querySelectorAll('.file.ready').length === 2")
+        .await?;
+    let rows: Vec<(String, String)> = serde_json::from_value(
+        browser
+            .client
+            .execute(
+                "return [...document.querySelectorAll('.file')].map(f => [f.querySelector('.name').textContent, f.querySelector('.what').textContent]);",
+                vec![],
+            )
+            .await?,
+    )?;
     anyhow::ensure!(
-        line.contains("位置") && line.contains("设备型号"),
-        "what was removed: {line}"
+        rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>() == ["IMG_0001.jpg", "VID_0002.mp4"],
+        "the files' names are shown: {rows:?}"
     );
-    anyhow::ensure!(
-        browser.text(".file .name").await? == "IMG_0001.jpg",
-        "the file's name is shown"
-    );
+    for (name, line) in &rows {
+        anyhow::ensure!(
+            line.contains("位置") && line.contains("设备型号"),
+            "what was removed from {name}: {line}"
+        );
+    }
     browser
         .client
         .execute(
@@ -126,36 +171,251 @@ async fn a_photo_from_a_phone_reaches_the_desk_without_its_location() -> anyhow:
     intake::open_pending(&mut desk, std::slice::from_ref(&office), "officer")?;
     let case_id: String = desk.query_row("SELECT case_id FROM cases", [], |r| r.get(0))?;
     let files = evidence::of_case(&desk, &case_id)?;
-    anyhow::ensure!(files.len() == 1, "{files:?}");
-    anyhow::ensure!(
-        files[0].name.as_deref() == Some("IMG_0001.jpg")
-            && files[0]
-                .cleaning
-                .as_deref()
-                .is_some_and(|c| c.contains("location")),
-        "{files:?}"
-    );
-    let out = desk_dir.path().join("case");
-    let written = evidence::export(&desk, std::slice::from_ref(&office), &case_id, &out)?;
-    let after = exiftool(&["-a", "-u", "-G1", "-s"], &written[0])?;
-    for word in [
-        "GPS",
-        "Serial",
-        "SN-0042",
-        "Make",
-        "Model",
-        "Artist",
-        "Zhang San",
-        "DateTimeOriginal",
-    ] {
+    anyhow::ensure!(files.len() == 2, "{files:?}");
+    for (file, name) in files.iter().zip(["IMG_0001.jpg", "VID_0002.mp4"]) {
         anyhow::ensure!(
-            !after.contains(word),
-            "exiftool finds {word} in the file the desk opened:\n{after}"
+            file.name.as_deref() == Some(name)
+                && file
+                    .cleaning
+                    .as_deref()
+                    .is_some_and(|c| c.contains("location")),
+            "{files:?}"
         );
     }
-    anyhow::ensure!(
-        after.contains("ImageWidth") && after.contains("64"),
-        "still a JPEG of the same size:\n{after}"
-    );
+    let out = desk_dir.path().join("case");
+    let written = evidence::export(&desk, std::slice::from_ref(&office), &case_id, &out)?;
+    anyhow::ensure!(written.len() == 2, "{written:?}");
+    for (path, kind) in written.iter().zip(["JPEG", "MP4"]) {
+        let after = exiftool(&["-a", "-u", "-G1", "-s"], path)?;
+        for word in [
+            "GPS",
+            "Serial",
+            "SN-0042",
+            "Make",
+            "Model",
+            "Artist",
+            "Zhang San",
+            "DateTimeOriginal",
+            "CreationDate",
+            "XMP",
+        ] {
+            anyhow::ensure!(
+                !after.contains(word),
+                "exiftool finds {word} in {} as the desk opened it:\n{after}",
+                path.display()
+            );
+        }
+        anyhow::ensure!(
+            after
+                .lines()
+                .any(|l| l.contains("FileType ") && l.ends_with(&format!(": {kind}")))
+                && after.contains("ImageWidth")
+                && after.contains(": 64"),
+            "still a {kind} of the same size:\n{after}"
+        );
+    }
     Ok(())
+}
+
+/// The upload bar's value (bytes the server has, as a fraction) of the first file's row.
+const BAR: &str =
+    "const p = document.querySelector('.file progress'); return p ? p.value / p.max : 0;";
+
+#[tokio::test]
+async fn a_server_lost_mid_upload_gets_the_rest_of_the_file_and_one_report() -> anyhow::Result<()> {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir()?;
+    // 96 MiB of a recording the worker cannot clean (zeros: a sparse file).
+    let recording = dir.path().join("call-recording.amr");
+    std::fs::File::create(&recording)?.set_len(96 << 20)?;
+
+    let mut portal = Portal::start("12337").await?;
+    let addr = portal.base.trim_start_matches("http://").parse()?;
+    let browser = Browser::start(Device::Phone, "evidence-cut").await?;
+    let c = &browser.client;
+    c.goto(&format!("{}/report", portal.base)).await?;
+    browser
+        .wait_js("document.querySelector('.step:not([hidden]) h2')")
+        .await?;
+    browser.next_step().await?;
+    browser.next_step().await?;
+    browser
+        .wait(".files-slot input[type=file][multiple]")
+        .await?
+        .send_keys(&recording.to_string_lossy())
+        .await?;
+    // Part of it is up: the server goes away.
+    let started = Instant::now();
+    let before = loop {
+        let bar = c.execute(BAR, vec![]).await?.as_f64().unwrap_or_default();
+        if bar > 0.1 {
+            break bar;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "the upload did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    portal.stop().await;
+    anyhow::ensure!(
+        before < 0.9,
+        "the cut came too late to test anything ({before})"
+    );
+    browser
+        .wait_js("document.querySelector('.file .what')?.textContent.includes('网络中断')")
+        .await?;
+    c.execute(
+        "document.querySelector('.files-slot').scrollIntoView();",
+        vec![],
+    )
+    .await?;
+    browser.screenshot("upload-waiting").await?;
+    let held = c.execute(BAR, vec![]).await?.as_f64().unwrap_or_default();
+    let data = portal.data.clone();
+    let portal = Portal::start_on("12337", &data, addr).await?;
+
+    // It resumes where the server stands: the bar never goes back.
+    let mut lowest = 1.0f64;
+    let started = Instant::now();
+    loop {
+        let (bar, ready): (f64, bool) = serde_json::from_value(
+            c.execute(
+                "const p = document.querySelector('.file progress'); return [p.value / p.max, !!document.querySelector('.file.stored')];",
+                vec![],
+            )
+            .await?,
+        )?;
+        lowest = lowest.min(bar);
+        if ready {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(120),
+            "the upload did not finish after the server came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::ensure!(
+        lowest >= held.min(before),
+        "the upload went back from {held} to {lowest}: it started over"
+    );
+    browser.screenshot("upload-resumed").await?;
+    browser.next_step().await?;
+    browser.next_step().await?;
+    browser.wait("#submit").await?.click().await?;
+    browser.text("#inquiry-code").await?;
+    let inbox = portal.state.store.inbox(0, 10).await?;
+    anyhow::ensure!(inbox.len() == 1, "{} reports", inbox.len());
+    anyhow::ensure!(inbox[0].files.len() == 1, "{:?}", inbox[0].files);
+
+    // The desk gets the whole file, byte for byte.
+    let desk_dir = tempfile::tempdir()?;
+    let mut desk = db::open(&desk_dir.path().join("desk.sqlite3"))?;
+    let office = keyfile::read(&portal.data.join("demo-office.key"), |_| {
+        anyhow::bail!("the demo key has no passphrase")
+    })?;
+    let remote = Remote::connect(&portal.base, &Default::default())?;
+    sync::pull(&mut desk, &remote, &portal.desk_token(), "officer").await?;
+    intake::open_pending(&mut desk, std::slice::from_ref(&office), "officer")?;
+    let case_id: String = desk.query_row("SELECT case_id FROM cases", [], |r| r.get(0))?;
+    let written = evidence::export(
+        &desk,
+        std::slice::from_ref(&office),
+        &case_id,
+        &desk_dir.path().join("case"),
+    )?;
+    let opened = std::fs::metadata(&written[0])?.len();
+    anyhow::ensure!(opened == 96 << 20, "{opened} bytes opened");
+    let mut file = std::fs::File::open(&written[0])?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        anyhow::ensure!(buf[..n].iter().all(|b| *b == 0), "the file's bytes changed");
+    }
+    browser.close().await
+}
+
+#[tokio::test]
+async fn a_follow_up_from_the_status_page_brings_a_photo_to_the_desk() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let photo = dir.path().join("IMG_0003.jpg");
+    tagged_photo(&photo)?;
+    let portal = Portal::start("12337").await?;
+    let browser = Browser::start(Device::Phone, "evidence-follow-up").await?;
+    let c = &browser.client;
+    browser
+        .walk_to_submit(&portal.base, "先举报，照片后补")
+        .await?;
+    browser.wait("#submit").await?.click().await?;
+    let code = browser.text("#inquiry-code").await?;
+    browser.wait("#code-saved").await?.click().await?;
+    c.goto(&format!("{}/status", portal.base)).await?;
+    browser.wait("#code").await?.send_keys(&code).await?;
+    browser.wait("#look-up").await?.click().await?;
+    browser.wait("#current-status").await?;
+    // The form's picker, under the follow-up message.
+    browser
+        .wait(".follow-up-form .files-slot input[type=file][multiple]")
+        .await?
+        .send_keys(&photo.to_string_lossy())
+        .await?;
+    browser
+        .wait_js("document.querySelector('.follow-up-form .file.stored')")
+        .await?;
+    let line = browser.text(".follow-up-form .file .what").await?;
+    anyhow::ensure!(line.contains("位置"), "what was removed: {line}");
+    browser
+        .wait("#follow-up")
+        .await?
+        .send_keys("补充现场照片")
+        .await?;
+    c.execute(
+        "document.querySelector('.follow-up-form').scrollIntoView();",
+        vec![],
+    )
+    .await?;
+    browser.screenshot("follow-up-with-photo").await?;
+    browser.tap("#send-follow-up").await?;
+    browser
+        .wait_js("document.querySelector('#follow-ups')?.textContent.includes('补充现场照片')")
+        .await?;
+    // The picker forgets the filed photo: the next follow-up starts empty.
+    browser
+        .wait_js("document.querySelectorAll('.follow-up-form .file').length === 0")
+        .await?;
+    browser.screenshot("follow-up-sent").await?;
+
+    let inbox = portal.state.store.inbox(0, 10).await?;
+    anyhow::ensure!(inbox.len() == 2, "{} items", inbox.len());
+    anyhow::ensure!(
+        inbox[0].files.is_empty() && inbox[1].files.len() == 1,
+        "the follow-up carries the file: {inbox:?}"
+    );
+    let desk_dir = tempfile::tempdir()?;
+    let mut desk = db::open(&desk_dir.path().join("desk.sqlite3"))?;
+    let office = keyfile::read(&portal.data.join("demo-office.key"), |_| {
+        anyhow::bail!("the demo key has no passphrase")
+    })?;
+    let remote = Remote::connect(&portal.base, &Default::default())?;
+    sync::pull(&mut desk, &remote, &portal.desk_token(), "officer").await?;
+    intake::open_pending(&mut desk, std::slice::from_ref(&office), "officer")?;
+    let case_id: String = desk.query_row("SELECT case_id FROM cases", [], |r| r.get(0))?;
+    let files = evidence::of_case(&desk, &case_id)?;
+    anyhow::ensure!(
+        files.len() == 1 && files[0].name.as_deref() == Some("IMG_0003.jpg"),
+        "{files:?}"
+    );
+    let written = evidence::export(
+        &desk,
+        std::slice::from_ref(&office),
+        &case_id,
+        &desk_dir.path().join("case"),
+    )?;
+    let after = exiftool(&["-a", "-u", "-G1", "-s"], &written[0])?;
+    anyhow::ensure!(!after.contains("GPS"), "{after}");
+    browser.close().await
 }

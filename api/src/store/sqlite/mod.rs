@@ -31,7 +31,8 @@ use subtle::ConstantTimeEq as _;
 use tokio::sync::{Semaphore, oneshot};
 
 use super::{
-    CaseView, Idempotent, MAX_SHOWN, NewReport, Since, Store, StoreError, Upload, UploadId, Written,
+    CaseView, Idempotent, MAX_SHOWN, NewFollowUp, NewReport, Since, Store, StoreError, Upload,
+    UploadId, Written,
 };
 
 mod segments;
@@ -389,16 +390,12 @@ impl Store for SqliteStore {
 
     async fn add_follow_up(
         &self,
-        token: TokenHash,
-        sealed: Vec<u8>,
-        received_at: u64,
+        follow_up: NewFollowUp,
         max_per_case: u32,
         idem: Idempotent,
     ) -> Result<Written, StoreError> {
         self.write(Op::FollowUp {
-            token,
-            sealed,
-            at: received_at,
+            follow_up,
             max_per_case,
             idem,
         })

@@ -19,8 +19,7 @@ use tokio::sync::oneshot;
 
 use super::case_for_token;
 use super::segments::Appender;
-use crate::secrets::TokenHash;
-use crate::store::{Idempotent, NewReport, StoreError, UploadId, Written};
+use crate::store::{Idempotent, NewFollowUp, NewReport, StoreError, UploadId, Written};
 
 /// The most requests one commit carries.
 const MAX_BATCH: usize = 512;
@@ -28,9 +27,7 @@ const MAX_BATCH: usize = 512;
 pub(super) enum Op {
     FileReport(NewReport, Idempotent),
     FollowUp {
-        token: TokenHash,
-        sealed: Vec<u8>,
-        at: u64,
+        follow_up: NewFollowUp,
         max_per_case: u32,
         idem: Idempotent,
     },
@@ -259,6 +256,31 @@ fn new_case_id(sequence: u64) -> String {
     format!("{sequence:016x}{}", hex::encode(random))
 }
 
+/// Binds the uploads `files` names to the inbox item `seq`, in order: each must be complete,
+/// unfiled and have its hash, or [`StoreError::UploadNotReady`] (and the transaction is undone).
+fn bind_files(tx: &Connection, seq: i64, files: &[(UploadId, [u8; 32])]) -> Result<(), StoreError> {
+    let mut bind = tx
+        .prepare_cached(
+            "UPDATE uploads SET inbox_seq = ?1, position = ?2
+             WHERE id = ?3 AND inbox_seq IS NULL AND sha256 = ?4",
+        )
+        .map_err(|e| StoreError::Database(e.into()))?;
+    for (position, (upload, sha256)) in files.iter().enumerate() {
+        let bound = bind
+            .execute(params![
+                seq,
+                position as i64,
+                upload.as_str(),
+                sha256.as_slice()
+            ])
+            .map_err(|e| StoreError::Database(e.into()))?;
+        if bound != 1 {
+            return Err(StoreError::UploadNotReady(upload.as_str().to_owned()));
+        }
+    }
+    Ok(())
+}
+
 fn apply(tx: &Connection, state: &mut WriterState, op: &Op) -> Result<Done, StoreError> {
     let db = |e: rusqlite::Error| StoreError::Database(e.into());
     match op {
@@ -293,35 +315,19 @@ fn apply(tx: &Connection, state: &mut WriterState, op: &Op) -> Result<Done, Stor
                 &report.sealed_sha256,
                 report.received_at,
             )?;
-            let seq = tx.last_insert_rowid();
-            let mut bind = tx
-                .prepare_cached(
-                    "UPDATE uploads SET inbox_seq = ?1, position = ?2
-                     WHERE id = ?3 AND inbox_seq IS NULL AND sha256 = ?4",
-                )
-                .map_err(db)?;
-            for (position, (upload, sha256)) in report.files.iter().enumerate() {
-                let bound = bind
-                    .execute(params![
-                        seq,
-                        position as i64,
-                        upload.as_str(),
-                        sha256.as_slice()
-                    ])
-                    .map_err(db)?;
-                if bound != 1 {
-                    return Err(StoreError::UploadNotReady(upload.as_str().to_owned()));
-                }
-            }
-            Ok(())
+            bind_files(tx, tx.last_insert_rowid(), &report.files)
         }),
         Op::FollowUp {
-            token,
-            sealed,
-            at,
+            follow_up,
             max_per_case,
             idem,
         } => idempotent(tx, idem, || {
+            let NewFollowUp {
+                token,
+                sealed,
+                received_at: at,
+                files,
+            } = follow_up;
             let (case_id, _) = case_for_token(tx, token)
                 .map_err(db)?
                 .ok_or(StoreError::UnknownCase)?;
@@ -335,7 +341,8 @@ fn apply(tx: &Connection, state: &mut WriterState, op: &Op) -> Result<Done, Stor
                 return Err(StoreError::TooManyFollowUps(count));
             }
             let sha = cluebox_protocol::receipt::report_hash(sealed);
-            insert_inbox(tx, state, &case_id, "follow_up", sealed, &sha, *at)
+            insert_inbox(tx, state, &case_id, "follow_up", sealed, &sha, *at)?;
+            bind_files(tx, tx.last_insert_rowid(), files)
         }),
         Op::Ack { seqs, at } => {
             let mut stmt = tx
