@@ -306,6 +306,35 @@ impl WebDriverCompatibleCommand for BrowserLog {
 }
 
 impl Browser {
+    /// The memory of this browser's processes (chromedriver's process group: Chromium, its
+    /// renderers, GPU and utility processes and their workers), as their summed proportional
+    /// set size (shared pages divided among the processes sharing them), in bytes.
+    pub fn memory(&self) -> u64 {
+        let group = self.driver.id().to_string();
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        procs
+            .filter_map(Result::ok)
+            .filter(|p| {
+                std::fs::read_to_string(p.path().join("stat")).is_ok_and(|stat| {
+                    // pid (comm) state ppid pgrp ...: fields after the command's closing paren.
+                    stat.rsplit_once(')')
+                        .and_then(|(_, rest)| rest.split_whitespace().nth(2).map(|g| g == group))
+                        .unwrap_or(false)
+                })
+            })
+            .filter_map(|p| std::fs::read_to_string(p.path().join("smaps_rollup")).ok())
+            .filter_map(|rollup| {
+                rollup
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Pss:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .sum::<u64>()
+            * 1024
+    }
+
     /// Starts chromedriver and a fresh headless Chromium emulating `device`.
     pub async fn start(device: Device, test: &str) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?

@@ -216,23 +216,34 @@ pub fn ReportPage(
             .collect_view()
     };
 
+    // A step's fields are drawn when it is first reached, not all at start: on a slow phone the
+    // whole form at once was one main-thread task of over 200 ms. Once drawn they stay (the
+    // answers live in `answers`; the files picker fills its slot once).
+    let reached =
+        Memo::new(move |before: Option<&usize>| before.copied().unwrap_or(0).max(step.get()));
     let step_views: Vec<AnyView> = sections
         .iter()
         .enumerate()
         .map(|(i, section)| {
             let title = section.title.clone();
             let intro = section.intro.clone();
-            let fields = section
-                .fields
-                .iter()
-                .map(|f| {
-                    if f.kind == FieldKind::Files {
-                        files_field(section, f).into_any()
-                    } else {
-                        view! { <FieldInput profile section=section.clone() field=f.clone() answers lang show_errors /> }.into_any()
-                    }
+            let shown = Memo::new(move |_| reached.get() >= i);
+            let section = section.clone();
+            let fields = move || {
+                shown.get().then(|| {
+                    section
+                        .fields
+                        .iter()
+                        .map(|f| {
+                            if f.kind == FieldKind::Files {
+                                files_field(&section, f).into_any()
+                            } else {
+                                view! { <FieldInput profile section=section.clone() field=f.clone() answers lang show_errors /> }.into_any()
+                            }
+                        })
+                        .collect_view()
                 })
-                .collect_view();
+            };
             view! {
                 <section class="step" prop:hidden=move || step.get() != i>
                     <h2 tabindex="-1">{move || lang.get().pick(&title).to_owned()}</h2>
@@ -247,10 +258,13 @@ pub fn ReportPage(
     let review = {
         let sections = sections.clone();
         move || {
+            // Drawn only on the review step (not at start, not on every other step), and again
+            // each time it shows, so files attached since are counted.
+            if step.get() != steps {
+                return None;
+            }
             let l = lang.get();
             let t = l.text();
-            // Drawn again on each step, so files attached since are counted.
-            step.track();
             let attached = files::state().1;
             let rows = answers.with(|a| {
                 sections
@@ -309,7 +323,7 @@ pub fn ReportPage(
                     })
                     .collect_view()
             });
-            view! { <p class="intro">{t.review_intro}</p>{rows} }
+            Some(view! { <p class="intro">{t.review_intro}</p>{rows} })
         }
     };
 

@@ -2,8 +2,8 @@
 //! headless Chromium with DevTools' "Slow 4G" network (150 ms round trip, 1.6 Mbit/s down,
 //! 750 kbit/s up) and a 4x CPU slowdown, each load cold (the browser cache emptied first).
 //!
-//! For `/report`: the moment the form's first step is drawn and the loading block is gone
-//! (usable). For `/status`: the moment a lookup can run, the crypto worker configured
+//! For `/report`: the moment the form's first step is drawn with its fields and the loading
+//! block is gone (usable). For `/status`: the moment a lookup can run, the crypto worker configured
 //! (`data-sealer="ready"`). For both: main-thread long tasks (the longest, and how many exceed
 //! 200 ms) and the bytes the browser received (every response's `transferSize`: headers and
 //! compressed bodies, the page included). Needs the built portal (`./scripts/test.sh`, or
@@ -24,13 +24,14 @@ const WATCH: &str = r#"
 window.__cbx_load = { usable: null, tasks: [] };
 try {
   new PerformanceObserver(list => {
-    for (const e of list.getEntries()) window.__cbx_load.tasks.push(e.duration);
+    for (const e of list.getEntries()) window.__cbx_load.tasks.push([e.startTime, e.duration]);
   }).observe({ type: 'longtask', buffered: true });
 } catch (e) {}
 (function watch() {
   const ready = location.pathname === '/status'
     ? !!document.documentElement && document.documentElement.dataset.sealer === 'ready'
-    : !document.getElementById('fallback') && document.querySelector('.step:not([hidden]) h2');
+    : !document.getElementById('fallback') && document.querySelector('.step:not([hidden]) h2')
+      && document.querySelector('.step:not([hidden]) :is(input, select, textarea)');
   if (ready && document.body) { window.__cbx_load.usable = performance.now(); return; }
   requestAnimationFrame(watch);
 })();
@@ -63,11 +64,25 @@ async fn sample(browser: &Browser, url: &str) -> anyhow::Result<(f64, f64, usize
             "const l = window.__cbx_load; \
              const bytes = performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')) \
                .filter(e => e.startTime <= l.usable).reduce((s, e) => s + (e.transferSize || 0), 0); \
-             return { usable: l.usable, tasks: l.tasks, bytes };",
+             const files = performance.getEntriesByType('resource').filter(e => /\\.(wasm|js)$/.test(e.name)) \
+               .map(e => [e.name.split('/').pop().slice(0, 24), Math.round(e.startTime), Math.round(e.responseEnd)]); \
+             return { usable: l.usable, tasks: l.tasks, bytes, files };",
             vec![],
         )
         .await?;
-    let tasks: Vec<f64> = serde_json::from_value(v["tasks"].clone())?;
+    let timed: Vec<[f64; 2]> = serde_json::from_value(v["tasks"].clone())?;
+    // Where the time goes, for whoever reads the run: each long task (start, duration) and
+    // each script's and module's fetch (start, end), in ms from navigation.
+    println!(
+        "  usable at {:.0} ms; long tasks {:?}; fetched {}",
+        v["usable"].as_f64().unwrap_or_default(),
+        timed
+            .iter()
+            .map(|[start, duration]| (start.round() as u64, duration.round() as u64))
+            .collect::<Vec<_>>(),
+        v["files"]
+    );
+    let tasks: Vec<f64> = timed.iter().map(|t| t[1]).collect();
     let longest = tasks.iter().copied().fold(0.0, f64::max);
     let over = tasks.iter().filter(|t| **t > 200.0).count();
     Ok((
@@ -121,7 +136,7 @@ async fn main() -> anyhow::Result<()> {
             let (u, l, o, b) = sample(&browser, &url).await?;
             usable.push(u / 1000.0);
             longest.push(l);
-            over += o;
+            over += usize::from(o > 0);
             bytes.push(b as f64);
         }
         println!("{page}: usable {usable:?} s, longest tasks {longest:?} ms, bytes {bytes:?}");
