@@ -216,34 +216,23 @@ pub fn ReportPage(
             .collect_view()
     };
 
-    // A step's fields are drawn when it is first reached, not all at start: on a slow phone the
-    // whole form at once was one main-thread task of over 200 ms. Once drawn they stay (the
-    // answers live in `answers`; the files picker fills its slot once).
-    let reached =
-        Memo::new(move |before: Option<&usize>| before.copied().unwrap_or(0).max(step.get()));
     let step_views: Vec<AnyView> = sections
         .iter()
         .enumerate()
         .map(|(i, section)| {
             let title = section.title.clone();
             let intro = section.intro.clone();
-            let shown = Memo::new(move |_| reached.get() >= i);
-            let section = section.clone();
-            let fields = move || {
-                shown.get().then(|| {
-                    section
-                        .fields
-                        .iter()
-                        .map(|f| {
-                            if f.kind == FieldKind::Files {
-                                files_field(&section, f).into_any()
-                            } else {
-                                view! { <FieldInput profile section=section.clone() field=f.clone() answers lang show_errors /> }.into_any()
-                            }
-                        })
-                        .collect_view()
+            let fields = section
+                .fields
+                .iter()
+                .map(|f| {
+                    if f.kind == FieldKind::Files {
+                        files_field(section, f).into_any()
+                    } else {
+                        view! { <FieldInput profile section=section.clone() field=f.clone() answers lang show_errors /> }.into_any()
+                    }
                 })
-            };
+                .collect_view();
             view! {
                 <section class="step" prop:hidden=move || step.get() != i>
                     <h2 tabindex="-1">{move || lang.get().pick(&title).to_owned()}</h2>
