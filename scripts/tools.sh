@@ -198,9 +198,13 @@ ensure_cargo_fuzz() {
 }
 
 # Lighthouse (mobile: simulated Slow 4G and a 4x CPU slowdown) on the landing page, the form and
-# the status page, served from dist/ by the debug server in demo mode. Fails below performance
-# 95, accessibility 100, best practices 100 on each, and SEO 100 on the landing page (the app
-# pages ask not to be indexed). Reports go to target/lighthouse/.
+# the status page, served from dist/ by the debug server in demo mode. Fails below accessibility
+# 100 and best practices 100 on each, and SEO 100 on the landing page (the app pages ask not to
+# be indexed): those audits read the page and come out the same on any machine. The performance
+# score is printed, with what costs it, but does not fail the run: it times the page on the host
+# it runs on (the same static landing page scored 100 and 88 on this machine hours apart), and
+# speed is checked by benchmarks, not timed tests (cluebox-pageload, cluebox-weight;
+# docs/BENCHMARKS.md). Reports go to target/lighthouse/.
 run_lighthouse() {
     local dir port pid status=0 page
     dir="$(mktemp -d)"
@@ -234,13 +238,14 @@ run_lighthouse() {
 import json, sys
 report = json.load(open(sys.argv[1]))
 page = sys.argv[2]
-want = {"performance": 0.95, "accessibility": 1.0, "best-practices": 1.0}
+want = {"accessibility": 1.0, "best-practices": 1.0}
 if page == "index":
     want["seo"] = 1.0
 scores = {k: v["score"] for k, v in report["categories"].items()}
 print(f"lighthouse {page}: " + ", ".join(f"{k} {round(v * 100)}" for k, v in scores.items()))
 failed = [k for k, floor in want.items() if (scores.get(k) or 0) < floor]
-for k in failed:
+shown = failed + (["performance"] if (scores.get("performance") or 0) < 0.95 else [])
+for k in shown:
     for ref in report["categories"][k]["auditRefs"]:
         audit = report["audits"][ref["id"]]
         if ref["weight"] > 0 and audit["score"] is not None and audit["score"] < 1:

@@ -10,10 +10,12 @@
 //! colour chunks, JPEG's JFIF and Adobe segments) and the orientation, written back as an EXIF
 //! block holding nothing else, so photos do not turn sideways. Videos (MP4, MOV, 3GP) have
 //! their metadata boxes blanked in place ([`mp4`]), which works while the file streams; PDFs
-//! their information dictionaries and XMP streams ([`pdf`]). Every other type is returned
-//! unchanged and marked [`Cleaned::NotCleaned`].
+//! their information dictionaries and XMP streams ([`pdf`]); Word, Excel and PowerPoint files
+//! their properties parts ([`office`]). Every other type is returned unchanged and marked
+//! [`Cleaned::NotCleaned`].
 
 pub mod mp4;
+pub mod office;
 pub mod pdf;
 
 use std::io::Cursor;
@@ -68,6 +70,12 @@ pub fn clean(file: Vec<u8>) -> Cleaned {
         clean_png(&file)
     } else if file.len() >= 12 && &file[..4] == b"RIFF" && &file[8..12] == b"WEBP" {
         clean_webp(&file)
+    } else if office::is_zip(&file) {
+        // Office files: the properties parts replaced, every other part copied as it is.
+        return match office::clean(&file) {
+            Some((bytes, removed)) => Cleaned::Cleaned { bytes, removed },
+            None => Cleaned::NotCleaned(file),
+        };
     } else if pdf::is_pdf(&file) {
         // Blanked in place: the same length, every offset still right.
         return match pdf::clean(&file) {

@@ -147,3 +147,125 @@ fn damaged_and_crafted_pdfs_never_panic() {
     let hidden = b"%PDF-1.7\ntrailer\n<< /Info 9 0 R >>\n".to_vec();
     assert_eq!(clean(hidden.clone()), Cleaned::NotCleaned(hidden));
 }
+
+/// A small Word document (deflated, as Word writes it) whose properties name an author, a last
+/// editor, a company, a manager and the application, with dates.
+fn docx() -> Vec<u8> {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let parts = [
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/><Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/><Override PartName="/docProps/app.xml" ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/></Types>"#,
+        ),
+        (
+            "_rels/.rels",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/><Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/extended-properties" Target="docProps/app.xml"/></Relationships>"#,
+        ),
+        (
+            "word/document.xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>合同扫描件 evidence</w:t></w:r></w:p></w:body></w:document>"#,
+        ),
+        (
+            "docProps/core.xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:creator>Zhang San</dc:creator><cp:lastModifiedBy>Li Si</cp:lastModifiedBy><dcterms:created xsi:type="dcterms:W3CDTF">2026-11-20T21:14:03Z</dcterms:created></cp:coreProperties>"#,
+        ),
+        (
+            "docProps/app.xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"><Application>TestCam Office</Application><Company>Phone X Trading Co</Company><Manager>Wang Wu</Manager></Properties>"#,
+        ),
+    ];
+    for (name, text) in parts {
+        zip.start_file(name, deflated).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// A part of an Office file, decompressed.
+fn part(file: &[u8], name: &str) -> String {
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(file)).unwrap();
+    let mut text = String::new();
+    archive
+        .by_name(name)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+#[test]
+fn a_word_file_loses_its_author_editor_company_and_dates_and_keeps_its_text() {
+    let dirty = docx();
+    let (_, before) = exiftool(&dirty, "contract.docx", &["-a", "-G1", "-s"]);
+    for word in [
+        "Zhang San",
+        "Li Si",
+        "Phone X Trading",
+        "Wang Wu",
+        "TestCam",
+    ] {
+        assert!(
+            before.contains(word),
+            "the fixture carries {word}:\n{before}"
+        );
+    }
+    let Cleaned::Cleaned { bytes, removed } = clean(dirty.clone()) else {
+        panic!("not cleaned");
+    };
+    assert_eq!(
+        removed,
+        [
+            Removed::Device,
+            Removed::Time,
+            Removed::Author,
+            Removed::Other
+        ]
+    );
+    let (_, after) = exiftool(&bytes, "contract.docx", &["-a", "-u", "-G1", "-s"]);
+    for word in [
+        "Zhang San",
+        "Li Si",
+        "Phone X",
+        "Wang Wu",
+        "TestCam",
+        "Creator",
+        "LastModifiedBy",
+        "Company",
+        "2026",
+    ] {
+        assert!(
+            !after
+                .lines()
+                .any(|l| l.contains(word) && !l.contains("[System]")),
+            "exiftool finds {word}:\n{after}"
+        );
+    }
+    assert!(after.contains("DOCX"), "still a Word document:\n{after}");
+    // The document's own parts are the same bytes, still compressed as they were.
+    assert_eq!(
+        part(&bytes, "word/document.xml"),
+        part(&dirty, "word/document.xml")
+    );
+    assert!(bytes.len() < dirty.len() + 1024);
+    let again = clean(bytes.clone());
+    assert!(
+        again
+            == Cleaned::Cleaned {
+                bytes,
+                removed: vec![]
+            },
+        "cleaning again changes nothing"
+    );
+    // Any other zip is not an Office file: not cleaned.
+    let mut plain = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    plain
+        .start_file("notes.txt", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(&mut plain, b"Zhang San").unwrap();
+    let plain = plain.finish().unwrap().into_inner();
+    assert_eq!(clean(plain.clone()), Cleaned::NotCleaned(plain));
+}

@@ -19,8 +19,8 @@ use sha2::{Digest as _, Sha256};
 
 use crate::{Sealer, Transport, http_failure, json, pow_for};
 
-/// The most bytes of an image or a PDF read whole to be cleaned (larger ones go as they are,
-/// said so).
+/// The most bytes of an image, a PDF or an Office file read whole to be cleaned (larger ones go
+/// as they are, said so).
 pub const CLEAN_LIMIT: u64 = 64 << 20;
 
 /// Bytes of file read and sealed per piece sent (the server takes up to 4 MiB).
@@ -59,6 +59,7 @@ fn kind_of(source: &impl FileSource, first: &[u8]) -> bool {
         "image/jpeg" | "image/png" | "image/webp" | "application/pdf"
     ) || first.starts_with(&[0xff, 0xd8, 0xff])
         || cluebox_scrub::pdf::is_pdf(first)
+        || cluebox_scrub::office::is_zip(first)
         || first.starts_with(b"\x89PNG")
         || (first.len() >= 12 && &first[..4] == b"RIFF" && &first[8..12] == b"WEBP")
 }
