@@ -62,6 +62,27 @@ pub enum Cleaned {
     NotCleaned(Vec<u8>),
 }
 
+/// Runs one round of cleaning, `once`, until the file stops changing (at most four rounds), so
+/// that a cleaned file cleans to itself even when blanking or rewriting changes how a crafted
+/// file reads; `None` if it does not settle (then the file is said not cleaned).
+pub(crate) fn settle(
+    file: &[u8],
+    once: impl Fn(&[u8]) -> Option<(Vec<u8>, Vec<Removed>)>,
+) -> Option<(Vec<u8>, Vec<Removed>)> {
+    let (mut out, mut removed) = once(file)?;
+    for _ in 0..3 {
+        let (next, more) = once(&out)?;
+        if next == out {
+            removed.sort();
+            removed.dedup();
+            return Some((out, removed));
+        }
+        removed.extend(more);
+        out = next;
+    }
+    None
+}
+
 /// Cleans `file`, recognising its type by its first bytes (never by its name).
 pub fn clean(file: Vec<u8>) -> Cleaned {
     let outcome = if file.starts_with(&[0xFF, 0xD8, 0xFF]) {

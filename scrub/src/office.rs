@@ -55,6 +55,13 @@ pub fn is_zip(first: &[u8]) -> bool {
 /// Cleans a whole Office file held in memory: `None` when it is not an Office Open XML package
 /// or cannot be read as one.
 pub fn clean(file: &[u8]) -> Option<(Vec<u8>, Vec<Removed>)> {
+    // Rewriting a crafted archive can change how it reads (entries the reader and the writer
+    // see differently).
+    crate::settle(file, clean_once)
+}
+
+/// One round of [`clean`].
+fn clean_once(file: &[u8]) -> Option<(Vec<u8>, Vec<Removed>)> {
     let mut archive = ZipArchive::new(Cursor::new(file)).ok()?;
     archive.index_for_name("[Content_Types].xml")?;
     let mut out = ZipWriter::new(Cursor::new(Vec::with_capacity(file.len())));

@@ -20,24 +20,37 @@ pub fn is_pdf(first: &[u8]) -> bool {
 
 /// Cleans a whole PDF held in memory: `None` when it cannot be cleaned.
 pub fn clean(file: &[u8]) -> Option<(Vec<u8>, Vec<Removed>)> {
+    // Blanking can change how a crafted file reads (a stream whose end was damaged runs into
+    // the next object, one object named as both information and metadata).
+    crate::settle(file, clean_once)
+}
+
+/// One round of [`clean`].
+fn clean_once(file: &[u8]) -> Option<(Vec<u8>, Vec<Removed>)> {
+    // Each step reads what the step before left (not the original).
     let mut out = file.to_vec();
     let mut removed = Vec::new();
-    for (n, g) in references(file, b"/Info") {
-        let found = objects(file, n, g);
+    let mut blanks = Vec::new();
+    for (n, g) in references(&out, b"/Info") {
+        let found = objects(&out, n, g);
         if found.is_empty() {
             return None; // in an object stream: cannot be blanked in place
         }
         for body in found {
-            let (start, end) = dictionary(file, body)?;
-            removed.extend(info_kinds(&file[start..end]));
-            out[start..end].fill(b' ');
+            let (start, end) = dictionary(&out, body)?;
+            removed.extend(info_kinds(&out[start..end]));
+            blanks.push((start, end));
         }
     }
-    for (n, g) in references(file, b"/Metadata") {
-        for body in objects(file, n, g) {
-            let (dict_start, dict_end) = dictionary(file, body)?;
-            let (start, end) = stream_data(file, dict_end)?;
-            let held: Vec<u8> = file[start..end]
+    for (start, end) in blanks {
+        out[start..end].fill(b' ');
+    }
+    let mut streams = Vec::new();
+    for (n, g) in references(&out, b"/Metadata") {
+        for body in objects(&out, n, g) {
+            let (dict_start, dict_end) = dictionary(&out, body)?;
+            let (start, end) = stream_data(&out, dict_end)?;
+            let held: Vec<u8> = out[start..end]
                 .iter()
                 .copied()
                 .filter(|b| !b.is_ascii_whitespace())
@@ -49,18 +62,21 @@ pub fn clean(file: &[u8]) -> Option<(Vec<u8>, Vec<Removed>)> {
                 .collect();
             if !held.is_empty() && held != empty {
                 removed.push(Removed::Other);
-                removed.extend(xmp_kinds(&file[start..end]));
+                removed.extend(xmp_kinds(&out[start..end]));
             }
-            // An uncompressed packet becomes an empty one padded with spaces (readers then find
-            // valid, empty XMP); a compressed one becomes spaces.
-            let data = &mut out[start..end];
-            data.fill(b' ');
-            let compressed = find(&file[dict_start..dict_end], b"/Filter").is_some();
-            if !compressed && data.len() >= EMPTY_XMP_HEAD.len() + EMPTY_XMP_TAIL.len() {
-                data[..EMPTY_XMP_HEAD.len()].copy_from_slice(EMPTY_XMP_HEAD);
-                let tail = data.len() - EMPTY_XMP_TAIL.len();
-                data[tail..].copy_from_slice(EMPTY_XMP_TAIL);
-            }
+            let compressed = find(&out[dict_start..dict_end], b"/Filter").is_some();
+            streams.push((start, end, compressed));
+        }
+    }
+    for (start, end, compressed) in streams {
+        // An uncompressed packet becomes an empty one padded with spaces (readers then find
+        // valid, empty XMP); a compressed one becomes spaces.
+        let data = &mut out[start..end];
+        data.fill(b' ');
+        if !compressed && data.len() >= EMPTY_XMP_HEAD.len() + EMPTY_XMP_TAIL.len() {
+            data[..EMPTY_XMP_HEAD.len()].copy_from_slice(EMPTY_XMP_HEAD);
+            let tail = data.len() - EMPTY_XMP_TAIL.len();
+            data[tail..].copy_from_slice(EMPTY_XMP_TAIL);
         }
     }
     removed.sort();
