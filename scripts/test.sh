@@ -21,7 +21,9 @@ cargo fmt --all --check
 
 say "lint (host, and the browser crates for wasm32)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
-cargo clippy -p cluebox-frontend -p cluebox-sealer --target wasm32-unknown-unknown --features cluebox-frontend/files --locked -- -D warnings
+# The crypto worker is built twice (for the pages, and with evidence files for the picker).
+cargo clippy -p cluebox-frontend -p cluebox-sealer --target wasm32-unknown-unknown --features cluebox-frontend/files,cluebox-sealer/files --locked -- -D warnings
+cargo clippy -p cluebox-sealer --target wasm32-unknown-unknown --locked -- -D warnings
 
 say "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked

@@ -51,6 +51,13 @@ build_portal() {
     for page in $PORTAL_PAGES; do
         rm -rf "target/trunk-$page"
         trunk build "frontend/$page.html" --release --html-output "$page.html" --dist "target/trunk-$page"
+        if [ "$page" = files ]; then
+            # The picker's worker is the crypto worker built with evidence files: renamed, so it
+            # sits beside the pages' worker (hash_worker writes both loaders).
+            mv "target/trunk-$page/cluebox-sealer.js" "target/trunk-$page/cluebox-sealer-files.js"
+            mv "target/trunk-$page/cluebox-sealer_bg.wasm" "target/trunk-$page/cluebox-sealer-files_bg.wasm"
+            rm -f "target/trunk-$page/cluebox-sealer_loader.js"
+        fi
         local file
         for file in "target/trunk-$page"/*; do
             if [ -e "dist/${file##*/}" ] && ! cmp -s "$file" "dist/${file##*/}"; then
@@ -77,14 +84,17 @@ files_loader() {
 
 # Trunk names a worker's files without a content hash, so they could only be revalidated on
 # every visit. Name them by their hash (then they are cached as immutable, and the status page
-# can prefetch them) and point the loader, which keeps its name, at them.
+# can prefetch them) and point each loader, which keeps its name, at them: the pages' worker
+# (cluebox-sealer) and the files picker's (cluebox-sealer-files).
 hash_worker() {
-    local hash
-    hash="$(cat dist/cluebox-sealer.js dist/cluebox-sealer_bg.wasm | sha256sum | cut -c1-16)"
-    mv dist/cluebox-sealer.js "dist/cluebox-sealer-$hash.js"
-    mv dist/cluebox-sealer_bg.wasm "dist/cluebox-sealer-${hash}_bg.wasm"
-    printf 'importScripts("./cluebox-sealer-%s.js");wasm_bindgen({module_or_path:"./cluebox-sealer-%s_bg.wasm"});' \
-        "$hash" "$hash" > dist/cluebox-sealer_loader.js
+    local name hash
+    for name in cluebox-sealer cluebox-sealer-files; do
+        hash="$(cat "dist/$name.js" "dist/${name}_bg.wasm" | sha256sum | cut -c1-16)"
+        mv "dist/$name.js" "dist/$name-$hash.js"
+        mv "dist/${name}_bg.wasm" "dist/$name-${hash}_bg.wasm"
+        printf 'importScripts("./%s-%s.js");wasm_bindgen({module_or_path:"./%s-%s_bg.wasm"});' \
+            "$name" "$hash" "$name" "$hash" > "dist/${name}_loader.js"
+    done
 }
 
 wasm_bindgen_version() {

@@ -16,8 +16,13 @@ use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-/// Where Trunk puts the worker's loader (workers are not content-hashed).
+/// The worker's loader (a fixed name; it names the worker's hashed files). The files picker's
+/// build starts the worker built with evidence files (`cluebox-sealer` with its `files` feature,
+/// renamed by `build_portal`); the pages start the one without.
+#[cfg(not(feature = "files"))]
 const LOADER: &str = "/cluebox-sealer_loader.js";
+#[cfg(feature = "files")]
+const LOADER: &str = "/cluebox-sealer-files_loader.js";
 /// The id of the configuration message (requests count from 1).
 const CONFIGURE_ID: u32 = 0;
 

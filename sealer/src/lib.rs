@@ -14,10 +14,12 @@
 
 use std::cell::RefCell;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
+#[cfg(feature = "files")]
 pub mod files;
 
+#[cfg(feature = "files")]
 pub use files::{FileSource, add_file};
 
 use base64::Engine as _;
@@ -82,7 +84,8 @@ pub struct Sealer {
     /// sends the same one (the server takes it again for the same idempotency key).
     last_sent: Option<(String, Pow)>,
     /// Evidence files by the page's number.
-    files: HashMap<u32, files::FileState>,
+    #[cfg(feature = "files")]
+    files: std::collections::HashMap<u32, files::FileState>,
 }
 
 /// Answers one request. The page's first one is [`ToWorker::Configure`]; before it, anything
@@ -163,7 +166,10 @@ pub async fn serve(
             Err(e) => failed(e),
         },
         ToWorker::AddFile { .. } => failed("no file came with the request".into()),
+        #[cfg(feature = "files")]
         ToWorker::DropFile { id, file } => files::drop_file(sealer, net, id, file).await,
+        #[cfg(not(feature = "files"))]
+        ToWorker::DropFile { .. } => failed("this worker does not take files".into()),
         ToWorker::SendFollowUp { id, body } => {
             match send_with_pow(sealer, net, "/api/v1/inquiries/follow-ups", &body).await {
                 Ok((200..=299, _)) => FromWorker::Sent { id },

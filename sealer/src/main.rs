@@ -1,4 +1,5 @@
-//! The worker's entry point: Trunk builds it as a dedicated Web Worker (`data-type="worker"`).
+//! The worker's entry point: Trunk builds it as a dedicated Web Worker (`data-type="worker"`),
+//! twice: for the pages (no evidence files), and with feature `files` for the files picker.
 //! Each message is a [`cluebox_protocol::worker::ToWorker`] in postcard bytes; each gets one
 //! [`cluebox_protocol::worker::FromWorker`] back. HTTP goes through the worker's own `fetch`,
 //! to this origin only, without cookies, referrer or cache.
@@ -116,8 +117,10 @@ fn main() {
     }
 
     /// The page's `File`, read a slice at a time.
+    #[cfg(feature = "files")]
     struct JsFile(web_sys::File);
 
+    #[cfg(feature = "files")]
     impl cluebox_sealer::FileSource for JsFile {
         fn size(&self) -> u64 {
             self.0.size() as u64
@@ -168,6 +171,9 @@ fn main() {
                 return;
             };
             let (sealer, net, post) = (sealer.clone(), net.clone(), post.clone());
+            #[cfg(not(feature = "files"))]
+            let _ = file; // this worker takes no files: AddFile is answered as a failure
+            #[cfg(feature = "files")]
             if let (
                 ToWorker::AddFile {
                     id,

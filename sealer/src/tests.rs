@@ -12,6 +12,7 @@ use cluebox_protocol::receipt::Receipt;
 use cluebox_protocol::wire::Inquiry;
 use cluebox_protocol::wire::{SealedItem, StatusEvent};
 use futures_executor::block_on;
+#[cfg(feature = "files")]
 use sha2::Digest as _;
 
 /// Answers from a script and records what the worker sent. The browser's `fetch` behind
@@ -530,6 +531,7 @@ fn submissions_carry_a_proof_of_work_and_a_refused_one_is_replaced_once() {
     }
 }
 
+#[cfg(feature = "files")]
 /// A file in memory, read a slice at a time as the page's `File` is.
 struct Memory {
     name: &'static str,
@@ -538,6 +540,7 @@ struct Memory {
     reads: RefCell<usize>,
 }
 
+#[cfg(feature = "files")]
 impl FileSource for Memory {
     fn size(&self) -> u64 {
         self.bytes.len() as u64
@@ -555,6 +558,7 @@ impl FileSource for Memory {
     }
 }
 
+#[cfg(feature = "files")]
 #[test]
 fn a_file_is_sealed_uploaded_resumed_after_a_lost_answer_and_named_by_the_report() {
     use cluebox_protocol::evidence::{Cleaning, FileHeader};
@@ -681,6 +685,7 @@ fn a_file_is_sealed_uploaded_resumed_after_a_lost_answer_and_named_by_the_report
     assert_eq!(refs[0], reference);
 }
 
+#[cfg(feature = "files")]
 #[test]
 fn a_video_is_cleaned_while_it_streams_and_only_its_boxes_are_read_whole() {
     use cluebox_protocol::evidence::{Cleaning, FileHeader, Removal};
