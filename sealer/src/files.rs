@@ -23,8 +23,26 @@ use crate::{Sealer, Transport, http_failure, json, pow_for};
 /// as they are, said so).
 pub const CLEAN_LIMIT: u64 = 64 << 20;
 
-/// Bytes of file read and sealed per piece sent (the server takes up to 4 MiB).
+/// Bytes of file read and sealed per piece sent at first (the server takes up to 4 MiB).
 pub const PIECE: usize = 1 << 20;
+
+/// The smallest piece: about 5 s at 50 KB/s, well inside the server's 30 s per request.
+pub const MIN_PIECE: usize = 256 << 10;
+
+/// The size of the next piece after one of `current` bytes took `took_ms` to be acknowledged:
+/// double while pieces take under a second (fewer requests and fsyncs on a fast network), halve
+/// when one takes over ten (a slow network must get each piece through within the server's
+/// deadline), between [`MIN_PIECE`] and `max` (what the server takes).
+pub fn next_piece(current: usize, took_ms: f64, max: usize) -> usize {
+    let next = if took_ms < 1000.0 {
+        current.saturating_mul(2)
+    } else if took_ms > 10_000.0 {
+        current / 2
+    } else {
+        current
+    };
+    next.clamp(MIN_PIECE, max.max(MIN_PIECE))
+}
 
 /// The page's file, read a slice at a time.
 #[allow(async_fn_in_trait)]
@@ -164,7 +182,7 @@ pub async fn add_file(
     let total = envelope::sealed_file_len(slots, header.body_len());
 
     // Start the upload (with a proof of work, like a report).
-    let upload = loop {
+    let (upload, max_piece) = loop {
         let pow = pow_for(sealer, net, "").await;
         let body = json(&NewUpload {
             v: API_VERSION,
@@ -176,7 +194,7 @@ pub async fn add_file(
         };
         match net.call("POST", "/api/v1/uploads", Some(body)).await {
             Ok((201, text)) => match serde_json::from_str::<UploadState>(&text) {
-                Ok(state) => break state.upload,
+                Ok(state) => break (state.upload, state.max_piece),
                 Err(e) => return failed(e.to_string()),
             },
             Ok((403, text)) if text.contains("pow_required") => continue,
@@ -212,14 +230,15 @@ pub async fn add_file(
     }
     hasher.update(&pending);
     let mut sent = 0u64; // sealed bytes the server has
+    let mut piece = PIECE; // file bytes sealed per piece: adapts to how fast pieces go (next_piece)
     let mut read = 0u64; // file bytes sealed
     loop {
-        while pending.len() < PIECE
+        while pending.len() < piece
             && let Some(s) = stream.as_mut()
         {
             let before = pending.len();
             if read < size {
-                let take = PIECE.min((size - read) as usize);
+                let take = piece.min((size - read) as usize);
                 let chunk = match &body {
                     Body::Cleaned(bytes, _) => bytes[read as usize..read as usize + take].to_vec(),
                     Body::AsIs | Body::Patched(_) => match source.read(read, take).await {
@@ -246,7 +265,8 @@ pub async fn add_file(
         if pending.is_empty() {
             break;
         }
-        let piece_len = pending.len().min(PIECE);
+        let piece_len = pending.len().min(piece);
+        let started = net.now_ms();
         // Send this piece until the server has it, resuming from where it stands.
         let mut at = sent;
         while at < sent + piece_len as u64 {
@@ -294,6 +314,9 @@ pub async fn add_file(
         }
         sent += piece_len as u64;
         pending.drain(..piece_len);
+        if let (Some(started), Some(now)) = (started, net.now_ms()) {
+            piece = next_piece(piece, now - started, max_piece as usize);
+        }
         progress(FromWorker::FileProgress {
             id,
             done: sent,

@@ -65,6 +65,12 @@ pub trait Transport {
     /// Waits before trying again after a lost connection (a few seconds, less if the browser
     /// says it is back online).
     async fn wait(&self);
+
+    /// A clock in milliseconds, to size evidence file pieces by how fast they go; `None` keeps
+    /// the first size.
+    fn now_ms(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// Hashes per slice of proof-of-work between two [`Transport::pause`]s: a few milliseconds.

@@ -105,6 +105,10 @@ fn main() {
             let _ = JsFuture::from(promise).await;
         }
 
+        fn now_ms(&self) -> Option<f64> {
+            Some(js_sys::Date::now())
+        }
+
         async fn pause(&self) {
             // A zero timeout: messages waiting in the queue run first.
             let promise = js_sys::Promise::new(&mut |resolve, _| {

@@ -761,3 +761,29 @@ fn a_video_is_cleaned_while_it_streams_and_only_its_boxes_are_read_whole() {
         source.reads.borrow()
     );
 }
+
+#[cfg(feature = "files")]
+#[test]
+fn pieces_grow_on_a_fast_network_and_shrink_on_a_slow_one() {
+    use files::{MIN_PIECE, PIECE, next_piece};
+    let max = 4 << 20;
+    assert_eq!(next_piece(PIECE, 80.0, max), 2 << 20);
+    assert_eq!(next_piece(2 << 20, 300.0, max), max);
+    assert_eq!(
+        next_piece(max, 100.0, max),
+        max,
+        "never past what the server takes"
+    );
+    assert_eq!(
+        next_piece(PIECE, 4_000.0, max),
+        PIECE,
+        "steady between 1 and 10 s"
+    );
+    assert_eq!(next_piece(PIECE, 20_000.0, max), PIECE / 2);
+    assert_eq!(next_piece(MIN_PIECE, 25_000.0, max), MIN_PIECE);
+    assert_eq!(
+        next_piece(PIECE, 100.0, 0),
+        MIN_PIECE,
+        "a server naming no size"
+    );
+}
