@@ -29,11 +29,17 @@ pub const PIECE: usize = 1 << 20;
 /// The smallest piece: about 5 s at 50 KB/s, well inside the server's 30 s per request.
 pub const MIN_PIECE: usize = 256 << 10;
 
+/// The largest piece whatever the server says it takes (a piece is held in memory until the
+/// server has it).
+pub const MAX_PIECE: usize = 4 << 20;
+
 /// The size of the next piece after one of `current` bytes took `took_ms` to be acknowledged:
 /// double while pieces take under a second (fewer requests and fsyncs on a fast network), halve
 /// when one takes over ten (a slow network must get each piece through within the server's
-/// deadline), between [`MIN_PIECE`] and `max` (what the server takes).
+/// deadline), between [`MIN_PIECE`] and `max` (what the server takes), never past
+/// [`MAX_PIECE`].
 pub fn next_piece(current: usize, took_ms: f64, max: usize) -> usize {
+    let max = max.min(MAX_PIECE);
     let next = if took_ms < 1000.0 {
         current.saturating_mul(2)
     } else if took_ms > 10_000.0 {

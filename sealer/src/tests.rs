@@ -786,4 +786,9 @@ fn pieces_grow_on_a_fast_network_and_shrink_on_a_slow_one() {
         MIN_PIECE,
         "a server naming no size"
     );
+    assert_eq!(
+        next_piece(max, 100.0, usize::MAX),
+        files::MAX_PIECE,
+        "a server naming a huge size"
+    );
 }
