@@ -78,7 +78,9 @@ pub async fn export(
         std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     let mut w = std::io::BufWriter::new(file);
     let index = serde_json::to_vec(&bundle)?;
-    entry(&mut w, BUNDLE_INDEX, &[&index])?;
+    header(&mut w, BUNDLE_INDEX, index.len() as u64)?;
+    w.write_all(&index)?;
+    pad(&mut w, index.len() as u64)?;
     let mut seen = HashSet::new();
     let files = bundle.entries.iter().flat_map(|e| &e.item.files);
     for file in files.filter(|f| seen.insert(f.upload.clone())) {
@@ -137,16 +139,6 @@ fn header(w: &mut impl Write, path: &str, size: u64) -> anyhow::Result<()> {
     header.set_cksum();
     w.write_all(header.as_bytes())?;
     Ok(())
-}
-
-/// An archive entry whose bytes are in memory.
-fn entry(w: &mut impl Write, path: &str, parts: &[&[u8]]) -> anyhow::Result<()> {
-    let size = parts.iter().map(|p| p.len() as u64).sum();
-    header(w, path, size)?;
-    for part in parts {
-        w.write_all(part)?;
-    }
-    pad(w, size)
 }
 
 /// Zeros to the end of the 512-byte block an entry of `size` bytes ends in.

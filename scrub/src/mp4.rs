@@ -148,7 +148,7 @@ impl Walk {
             return;
         }
         self.boxes += 1;
-        let Some(head) = top_header(bytes, self.len - self.at) else {
+        let Some(head) = header(bytes, self.len - self.at) else {
             self.failed = true;
             return;
         };
@@ -177,9 +177,9 @@ struct Header {
     size: u64,
 }
 
-/// The header of a top-level box from its first (up to) 16 bytes, `room` bytes being left in
-/// the file (a size of 0 means "to the end of the file").
-fn top_header(bytes: &[u8], room: u64) -> Option<Header> {
+/// The header of a box from its first (up to) 16 bytes, `room` bytes being left in the file or
+/// in the box holding it (a size of 0 means "to the end" of that).
+fn header(bytes: &[u8], room: u64) -> Option<Header> {
     let size32 = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?);
     let kind: [u8; 4] = bytes.get(4..8)?.try_into().ok()?;
     let (len, size) = match size32 {
@@ -188,12 +188,6 @@ fn top_header(bytes: &[u8], room: u64) -> Option<Header> {
         n => (8, u64::from(n)),
     };
     (size >= len as u64 && size <= room).then_some(Header { kind, len, size })
-}
-
-/// The header of a box at the start of `bytes`, inside a box read whole (a size of 0 means
-/// "to the end of the parent").
-fn header(bytes: &[u8], room: u64) -> Option<Header> {
-    top_header(bytes, room)
 }
 
 /// Where a container is in the movie, which decides what is blanked and what is looked into.

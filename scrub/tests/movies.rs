@@ -7,21 +7,8 @@
 use cluebox_scrub::mp4::{self, Need, Walk};
 use cluebox_scrub::{Cleaned, Removed, clean};
 
-/// exiftool run on a copy of `bytes` named `name`, with `args`; its output.
-fn exiftool(bytes: &[u8], name: &str, args: &[&str]) -> (Vec<u8>, String) {
-    let dir = std::env::temp_dir().join(format!("cluebox-scrub-movies-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    let out = std::process::Command::new("exiftool")
-        .args(args)
-        .arg(&path)
-        .output()
-        .expect("exiftool is not installed (./scripts/test.sh installs libimage-exiftool-perl)");
-    assert!(out.status.success(), "exiftool {args:?}: {out:?}");
-    let report = String::from_utf8_lossy(&out.stdout).into_owned();
-    (std::fs::read(&path).unwrap(), report)
-}
+mod common;
+use common::exiftool;
 
 /// The fixture movie with everything a phone (or an editor) writes, by exiftool.
 fn tagged(brand: &[u8; 4], name: &str) -> Vec<u8> {

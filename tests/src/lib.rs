@@ -530,6 +530,17 @@ impl Browser {
             .await
     }
 
+    /// Opens the form at `base` and goes to its step with the evidence files field (the third
+    /// in both built-in profiles); its "choose files" input, once the picker has loaded.
+    pub async fn files_step(&self, base: &str) -> anyhow::Result<fantoccini::elements::Element> {
+        self.client.goto(&format!("{base}/report")).await?;
+        self.wait_js("document.querySelector('.step:not([hidden]) h2')")
+            .await?;
+        self.next_step().await?;
+        self.next_step().await?;
+        self.wait(".files-slot input[type=file][multiple]").await
+    }
+
     /// The text of the first element matching `css`.
     pub async fn text(&self, css: &str) -> anyhow::Result<String> {
         Ok(self.wait(css).await?.text().await?)

@@ -44,15 +44,7 @@ struct Run {
 async fn run(portal: &Portal, file: &std::path::Path, slowdown: f64) -> anyhow::Result<Run> {
     let browser = Browser::start(Device::Desktop, "seal-bench").await?;
     let c = &browser.client;
-    c.goto(&format!("{}/report", portal.base)).await?;
-    browser
-        .wait_js("document.querySelector('.step:not([hidden]) h2')")
-        .await?;
-    browser.next_step().await?;
-    browser.next_step().await?;
-    let input = browser
-        .wait(".files-slot input[type=file][multiple]")
-        .await?;
+    let input = browser.files_step(&portal.base).await?;
     // Let the picker's worker start and the page settle before the baseline.
     tokio::time::sleep(Duration::from_secs(2)).await;
     browser

@@ -59,6 +59,49 @@ fn tagged_photo(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A desk that has pulled and opened what the portal holds: one case.
+struct Desk {
+    dir: tempfile::TempDir,
+    db: rusqlite::Connection,
+    office: cluebox_protocol::keys::SecretKey,
+    case_id: String,
+}
+
+impl Desk {
+    async fn pull_and_open(portal: &Portal) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut db = db::open(&dir.path().join("desk.sqlite3"))?;
+        let office = keyfile::read(&portal.data.join("demo-office.key"), |_| {
+            anyhow::bail!("the demo key has no passphrase")
+        })?;
+        let remote = Remote::connect(&portal.base, &Default::default())?;
+        sync::pull(&mut db, &remote, &portal.desk_token(), "officer").await?;
+        intake::open_pending(&mut db, std::slice::from_ref(&office), "officer")?;
+        let case_id = db.query_row("SELECT case_id FROM cases", [], |r| r.get(0))?;
+        Ok(Self {
+            dir,
+            db,
+            office,
+            case_id,
+        })
+    }
+
+    /// The case's files as `show` lists them.
+    fn files(&self) -> anyhow::Result<Vec<evidence::CaseFile>> {
+        evidence::of_case(&self.db, &self.case_id)
+    }
+
+    /// The case's files opened into a directory, as `cluebox-desk files --out` does.
+    fn open_files(&self) -> anyhow::Result<Vec<std::path::PathBuf>> {
+        evidence::export(
+            &self.db,
+            std::slice::from_ref(&self.office),
+            &self.case_id,
+            &self.dir.path().join("case"),
+        )
+    }
+}
+
 /// A short MP4 with a location, a device, an author, a date and XMP, written by exiftool.
 fn tagged_video(path: &std::path::Path) -> anyhow::Result<()> {
     std::fs::write(path, cluebox_scrub::mp4::fixture(b"isom"))?;
@@ -97,19 +140,8 @@ async fn a_photo_and_a_video_from_a_phone_reach_the_desk_without_their_location(
 
     let portal = Portal::start("12337").await?;
     let browser = Browser::start(Device::Phone, "evidence-phone").await?;
-    browser
-        .client
-        .goto(&format!("{}/report", portal.base))
-        .await?;
-    browser
-        .wait_js("document.querySelector('.step:not([hidden]) h2')")
-        .await?;
-    browser.next_step().await?;
-    browser.next_step().await?;
     // The picker loads when its step shows.
-    let input = browser
-        .wait(".files-slot input[type=file][multiple]")
-        .await?;
+    let input = browser.files_step(&portal.base).await?;
     input.send_keys(&huge.to_string_lossy()).await?;
     browser
         .wait_js("document.querySelector('.files-slot .error').textContent.includes('超过')")
@@ -161,16 +193,8 @@ async fn a_photo_and_a_video_from_a_phone_reach_the_desk_without_their_location(
     browser.screenshot("receipt").await?;
 
     // The desk pulls the report with its file and opens it.
-    let desk_dir = tempfile::tempdir()?;
-    let mut desk = db::open(&desk_dir.path().join("desk.sqlite3"))?;
-    let office = keyfile::read(&portal.data.join("demo-office.key"), |_| {
-        anyhow::bail!("the demo key has no passphrase")
-    })?;
-    let remote = Remote::connect(&portal.base, &Default::default())?;
-    sync::pull(&mut desk, &remote, &portal.desk_token(), "officer").await?;
-    intake::open_pending(&mut desk, std::slice::from_ref(&office), "officer")?;
-    let case_id: String = desk.query_row("SELECT case_id FROM cases", [], |r| r.get(0))?;
-    let files = evidence::of_case(&desk, &case_id)?;
+    let desk = Desk::pull_and_open(&portal).await?;
+    let files = desk.files()?;
     anyhow::ensure!(files.len() == 2, "{files:?}");
     for (file, name) in files.iter().zip(["IMG_0001.jpg", "VID_0002.mp4"]) {
         anyhow::ensure!(
@@ -182,8 +206,7 @@ async fn a_photo_and_a_video_from_a_phone_reach_the_desk_without_their_location(
             "{files:?}"
         );
     }
-    let out = desk_dir.path().join("case");
-    let written = evidence::export(&desk, std::slice::from_ref(&office), &case_id, &out)?;
+    let written = desk.open_files()?;
     anyhow::ensure!(written.len() == 2, "{written:?}");
     for (path, kind) in written.iter().zip(["JPEG", "MP4"]) {
         let after = exiftool(&["-a", "-u", "-G1", "-s"], path)?;
@@ -233,14 +256,8 @@ async fn a_server_lost_mid_upload_gets_the_rest_of_the_file_and_one_report() -> 
     let addr = portal.base.trim_start_matches("http://").parse()?;
     let browser = Browser::start(Device::Phone, "evidence-cut").await?;
     let c = &browser.client;
-    c.goto(&format!("{}/report", portal.base)).await?;
     browser
-        .wait_js("document.querySelector('.step:not([hidden]) h2')")
-        .await?;
-    browser.next_step().await?;
-    browser.next_step().await?;
-    browser
-        .wait(".files-slot input[type=file][multiple]")
+        .files_step(&portal.base)
         .await?
         .send_keys(&recording.to_string_lossy())
         .await?;
@@ -310,21 +327,8 @@ async fn a_server_lost_mid_upload_gets_the_rest_of_the_file_and_one_report() -> 
     anyhow::ensure!(inbox[0].files.len() == 1, "{:?}", inbox[0].files);
 
     // The desk gets the whole file, byte for byte.
-    let desk_dir = tempfile::tempdir()?;
-    let mut desk = db::open(&desk_dir.path().join("desk.sqlite3"))?;
-    let office = keyfile::read(&portal.data.join("demo-office.key"), |_| {
-        anyhow::bail!("the demo key has no passphrase")
-    })?;
-    let remote = Remote::connect(&portal.base, &Default::default())?;
-    sync::pull(&mut desk, &remote, &portal.desk_token(), "officer").await?;
-    intake::open_pending(&mut desk, std::slice::from_ref(&office), "officer")?;
-    let case_id: String = desk.query_row("SELECT case_id FROM cases", [], |r| r.get(0))?;
-    let written = evidence::export(
-        &desk,
-        std::slice::from_ref(&office),
-        &case_id,
-        &desk_dir.path().join("case"),
-    )?;
+    let desk = Desk::pull_and_open(&portal).await?;
+    let written = desk.open_files()?;
     let opened = std::fs::metadata(&written[0])?.len();
     anyhow::ensure!(opened == 96 << 20, "{opened} bytes opened");
     let mut file = std::fs::File::open(&written[0])?;
@@ -395,26 +399,13 @@ async fn a_follow_up_from_the_status_page_brings_a_photo_to_the_desk() -> anyhow
         inbox[0].files.is_empty() && inbox[1].files.len() == 1,
         "the follow-up carries the file: {inbox:?}"
     );
-    let desk_dir = tempfile::tempdir()?;
-    let mut desk = db::open(&desk_dir.path().join("desk.sqlite3"))?;
-    let office = keyfile::read(&portal.data.join("demo-office.key"), |_| {
-        anyhow::bail!("the demo key has no passphrase")
-    })?;
-    let remote = Remote::connect(&portal.base, &Default::default())?;
-    sync::pull(&mut desk, &remote, &portal.desk_token(), "officer").await?;
-    intake::open_pending(&mut desk, std::slice::from_ref(&office), "officer")?;
-    let case_id: String = desk.query_row("SELECT case_id FROM cases", [], |r| r.get(0))?;
-    let files = evidence::of_case(&desk, &case_id)?;
+    let desk = Desk::pull_and_open(&portal).await?;
+    let files = desk.files()?;
     anyhow::ensure!(
         files.len() == 1 && files[0].name.as_deref() == Some("IMG_0003.jpg"),
         "{files:?}"
     );
-    let written = evidence::export(
-        &desk,
-        std::slice::from_ref(&office),
-        &case_id,
-        &desk_dir.path().join("case"),
-    )?;
+    let written = desk.open_files()?;
     let after = exiftool(&["-a", "-u", "-G1", "-s"], &written[0])?;
     anyhow::ensure!(!after.contains("GPS"), "{after}");
     browser.close().await
