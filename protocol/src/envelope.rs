@@ -205,6 +205,8 @@ pub struct Sealer {
     body_left: u64,
     /// Padding bytes still to come (the `0x80` marker and the zeros).
     padding_left: u64,
+    /// The padding's first byte, the marker, is still to come.
+    marker_due: bool,
 }
 
 impl Sealer {
@@ -344,6 +346,7 @@ impl Sealer {
             pending: Zeroizing::new(Vec::with_capacity(CHUNK_LEN)),
             body_left: body_len,
             padding_left: class - body_len,
+            marker_due: true,
         };
         Ok((sealer, out))
     }
@@ -363,25 +366,35 @@ impl Sealer {
         Ok(())
     }
 
-    /// Pads the body and seals the last chunks into `out`; refuses a body shorter than
+    /// Once the whole body is in, seals up to `most` bytes of its padding into `out` (a large
+    /// file's padding, up to a few percent of it, then need not be held at once) and returns
+    /// how many are still to come; [`Sealer::finish`] seals those. Refuses a body shorter than
     /// announced.
-    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), SealError> {
+    pub fn pad(&mut self, most: u64, out: &mut Vec<u8>) -> Result<u64, SealError> {
         if self.body_left != 0 {
             return Err(SealError::LengthMismatch);
         }
-        let mut marker = true;
-        while self.padding_left > 0 {
+        let mut budget = most;
+        while self.padding_left > 0 && budget > 0 {
             let room = (CHUNK_LEN - self.pending.len()) as u64;
-            let take = room.min(self.padding_left) as usize;
+            let take = room.min(self.padding_left).min(budget) as usize;
             let start = self.pending.len();
             self.pending.resize(start + take, 0);
-            if marker && take > 0 {
+            if self.marker_due && take > 0 {
                 self.pending[start] = 0x80;
-                marker = false;
+                self.marker_due = false;
             }
             self.padding_left -= take as u64;
+            budget -= take as u64;
             self.seal_full(out);
         }
+        Ok(self.padding_left)
+    }
+
+    /// Pads the body and seals the last chunks into `out`; refuses a body shorter than
+    /// announced.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), SealError> {
+        self.pad(u64::MAX, out)?;
         let last = self
             .stream
             .encrypt_last(self.pending.as_slice())

@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 
-use cluebox_protocol::envelope::{self, SLOT_GROUP};
+use cluebox_protocol::envelope::{self, CHUNK_LEN, SLOT_GROUP, TAG_LEN};
 use cluebox_protocol::evidence::{Cleaning, FileHeader, FileRef, MAX_FILE, MAX_HEADER, Removal};
 use cluebox_protocol::wire::{API_VERSION, NewUpload, UploadState};
 use cluebox_protocol::worker::FromWorker;
@@ -62,6 +62,12 @@ pub trait FileSource {
     /// `len` bytes from `offset` (fewer only at the end); `Err` if the file cannot be read any
     /// more (deleted, permission withdrawn).
     async fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, ()>;
+    /// [`FileSource::read`] into `buf` (replacing what it held), so that one buffer serves
+    /// every slice of a file.
+    async fn read_into(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<(), ()> {
+        *buf = self.read(offset, len).await?;
+        Ok(())
+    }
 }
 
 /// What the worker knows of a file.
@@ -184,6 +190,7 @@ pub async fn add_file(
             Ok(started) => started,
             Err(e) => return failed(e.to_string()),
         };
+    pending.reserve(MAX_PIECE + 2 * (CHUNK_LEN + TAG_LEN));
     let slots = recipients.len().div_ceil(SLOT_GROUP) * SLOT_GROUP;
     let total = envelope::sealed_file_len(slots, header.body_len());
 
@@ -226,102 +233,54 @@ pub async fn add_file(
         *slot = Some(upload.clone());
     }
 
-    // Seal a piece at a time; send each; keep it until the server has it.
-    let mut stream = Some(stream);
-    let mut hasher = Sha256::new();
-    if let Some(s) = stream.as_mut()
-        && s.push(&header.to_prefix(), &mut pending).is_err()
-    {
-        return failed("the file's header could not be sealed".into());
+    // Seal a piece at a time and send each, the next one sealed while the last one travels
+    // and the server writes it (so at most two pieces are held); each is kept until the server
+    // has it.
+    let mut pieces = Pieces {
+        source,
+        body: &body,
+        size,
+        stream: Some(stream),
+        pending,
+        slice: Vec::new(),
+        hasher: Sha256::new(),
+        read: 0,
+    };
+    if let Err(message) = pieces.header(&header.to_prefix()) {
+        return failed(message);
     }
-    hasher.update(&pending);
-    let mut sent = 0u64; // sealed bytes the server has
+    let upload_path = format!("/api/v1/uploads/{upload}");
+    let going = Going {
+        sealer,
+        net,
+        id,
+        file,
+        path: &upload_path,
+        total,
+        progress,
+    };
     let mut piece = PIECE; // file bytes sealed per piece: adapts to how fast pieces go (next_piece)
-    let mut read = 0u64; // file bytes sealed
-    loop {
-        while pending.len() < piece
-            && let Some(s) = stream.as_mut()
-        {
-            let before = pending.len();
-            if read < size {
-                let take = piece.min((size - read) as usize);
-                let chunk = match &body {
-                    Body::Cleaned(bytes, _) => bytes[read as usize..read as usize + take].to_vec(),
-                    Body::AsIs | Body::Patched(_) => match source.read(read, take).await {
-                        Ok(mut chunk) if chunk.len() == take => {
-                            if let Body::Patched(plan) = &body {
-                                plan.apply(read, &mut chunk);
-                            }
-                            chunk
-                        }
-                        _ => return failed("the file could not be read to its end".into()),
-                    },
-                };
-                if s.push(&chunk, &mut pending).is_err() {
-                    return failed("the file changed while it was read".into());
-                }
-                read += take as u64;
-            } else if let Some(s) = stream.take()
-                && s.finish(&mut pending).is_err()
-            {
-                return failed("the file changed while it was read".into());
-            }
-            hasher.update(&pending[before..]);
-        }
-        if pending.is_empty() {
-            break;
-        }
-        let piece_len = pending.len().min(piece);
-        let started = net.now_ms();
-        // Send this piece until the server has it, resuming from where it stands.
-        let mut at = sent;
-        while at < sent + piece_len as u64 {
-            if dropped(sealer, file) {
-                let _ = net
-                    .call("DELETE", &format!("/api/v1/uploads/{upload}"), None)
-                    .await;
-                return FromWorker::Sent { id };
-            }
-            let from = (at - sent) as usize;
-            let answer = net
-                .put_piece(
-                    &format!("/api/v1/uploads/{upload}"),
-                    at,
-                    &pending[from..piece_len],
-                )
+    let mut sent = 0u64; // sealed bytes the server has
+    // The piece in flight and the one being sealed; each is made once, as large as a piece
+    // can be.
+    let (mut next, mut following) = (
+        Vec::with_capacity(MAX_PIECE.min(max_piece as usize)),
+        Vec::with_capacity(MAX_PIECE.min(max_piece as usize)),
+    );
+    if let Err(message) = pieces.next(piece, &mut next).await {
+        return failed(message);
+    }
+    while !next.is_empty() {
+        let (delivered, sealed) =
+            futures_util::future::join(going.send(sent, &next), pieces.next(piece, &mut following))
                 .await;
-            match answer {
-                Ok((200, text)) => match serde_json::from_str::<UploadState>(&text) {
-                    Ok(state) => at = state.offset,
-                    Err(e) => return failed(e.to_string()),
-                },
-                Ok((409, _)) | Err(()) | Ok((500..=599, _)) | Ok((408 | 429, _)) => {
-                    progress(FromWorker::FileProgress {
-                        id,
-                        done: at,
-                        total,
-                        waiting: true,
-                    });
-                    net.wait().await;
-                    // Where does the server stand?
-                    if let Ok((200, text)) = net
-                        .call("GET", &format!("/api/v1/uploads/{upload}"), None)
-                        .await
-                        && let Ok(state) = serde_json::from_str::<UploadState>(&text)
-                    {
-                        if state.offset < sent || state.offset > sent + piece_len as u64 {
-                            return failed("the server lost part of the upload".into());
-                        }
-                        at = state.offset;
-                    }
-                }
-                other => return http_failure(id, other),
-            }
-        }
-        sent += piece_len as u64;
-        pending.drain(..piece_len);
-        if let (Some(started), Some(now)) = (started, net.now_ms()) {
-            piece = next_piece(piece, now - started, max_piece as usize);
+        let took = match delivered {
+            Ok(took) => took,
+            Err(answer) => return answer,
+        };
+        sent += next.len() as u64;
+        if let Some(took) = took {
+            piece = next_piece(piece, took, max_piece as usize);
         }
         progress(FromWorker::FileProgress {
             id,
@@ -329,11 +288,15 @@ pub async fn add_file(
             total,
             waiting: false,
         });
+        if let Err(message) = sealed {
+            return failed(message);
+        }
+        std::mem::swap(&mut next, &mut following);
     }
     let reference = FileRef {
         upload,
         sealed_len: total,
-        sealed_sha256: hasher.finalize().into(),
+        sealed_sha256: pieces.hasher.finalize().into(),
     };
     sealer
         .borrow_mut()
@@ -343,6 +306,159 @@ pub async fn add_file(
         id,
         cleaning,
         reference,
+    }
+}
+
+/// The sealed file, made a piece at a time from the file (or its cleaned bytes), hashed as it
+/// goes.
+struct Pieces<'a, S> {
+    source: &'a S,
+    body: &'a Body,
+    /// The file's (cleaned) length.
+    size: u64,
+    /// `None` once the body is finished.
+    stream: Option<envelope::Sealer>,
+    /// Sealed bytes not yet handed out (room for a piece and a chunk, made once).
+    pending: Vec<u8>,
+    /// The slice of the file being sealed (one buffer for every slice).
+    slice: Vec<u8>,
+    hasher: Sha256,
+    /// File bytes sealed so far.
+    read: u64,
+}
+
+impl<S: FileSource> Pieces<'_, S> {
+    /// Seals the file's header (its name, type and what was removed), the body's first bytes.
+    fn header(&mut self, prefix: &[u8]) -> Result<(), String> {
+        if let Some(s) = self.stream.as_mut()
+            && s.push(prefix, &mut self.pending).is_err()
+        {
+            return Err("the file's header could not be sealed".into());
+        }
+        self.hasher.update(&self.pending);
+        Ok(())
+    }
+
+    /// The next `piece` sealed bytes into `out` (fewer at the end, none after it).
+    ///
+    /// Every buffer is made once and reused: pieces of changing sizes, each allocated afresh,
+    /// left the worker's WebAssembly memory at 160 MiB after a 1 GiB file (it never shrinks).
+    async fn next(&mut self, piece: usize, out: &mut Vec<u8>) -> Result<(), String> {
+        while self.pending.len() < piece
+            && let Some(s) = self.stream.as_mut()
+        {
+            let before = self.pending.len();
+            if self.read < self.size {
+                let take = piece.min((self.size - self.read) as usize);
+                let at = self.read;
+                let pushed = match self.body {
+                    Body::Cleaned(bytes, _) => {
+                        s.push(&bytes[at as usize..at as usize + take], &mut self.pending)
+                    }
+                    Body::AsIs | Body::Patched(_) => {
+                        let read = self.source.read_into(at, take, &mut self.slice).await;
+                        if read.is_err() || self.slice.len() != take {
+                            return Err("the file could not be read to its end".into());
+                        }
+                        if let Body::Patched(plan) = self.body {
+                            plan.apply(at, &mut self.slice);
+                        }
+                        s.push(&self.slice, &mut self.pending)
+                    }
+                };
+                if pushed.is_err() {
+                    return Err("the file changed while it was read".into());
+                }
+                self.read += take as u64;
+            } else {
+                // The padding, a piece at a time, then the last chunk.
+                let Ok(left) = s.pad(piece as u64, &mut self.pending) else {
+                    return Err("the file changed while it was read".into());
+                };
+                if left == 0
+                    && let Some(s) = self.stream.take()
+                    && s.finish(&mut self.pending).is_err()
+                {
+                    return Err("the file changed while it was read".into());
+                }
+            }
+            self.hasher.update(&self.pending[before..]);
+        }
+        let take = self.pending.len().min(piece);
+        out.clear();
+        out.extend_from_slice(&self.pending[..take]);
+        self.pending.drain(..take);
+        Ok(())
+    }
+}
+
+/// One upload under way: where its pieces go and whom to tell.
+struct Going<'a, T, P> {
+    sealer: &'a RefCell<Sealer>,
+    net: &'a T,
+    /// The request's and the file's numbers.
+    id: u32,
+    file: u32,
+    /// `/api/v1/uploads/{upload}`.
+    path: &'a str,
+    /// The sealed file's length.
+    total: u64,
+    progress: &'a P,
+}
+
+impl<T: Transport, P: Fn(FromWorker)> Going<'_, T, P> {
+    /// Sends `piece` (the sealed bytes from `sent`) until the server has it, resuming from where
+    /// the server stands after a failure: how long it took in milliseconds (if the transport has
+    /// a clock), or the answer to give the page (the file was dropped, or it cannot go).
+    async fn send(&self, sent: u64, piece: &[u8]) -> Result<Option<f64>, FromWorker> {
+        let (id, total) = (self.id, self.total);
+        let started = self.net.now_ms();
+        let end = sent + piece.len() as u64;
+        let mut at = sent;
+        while at < end {
+            if dropped(self.sealer, self.file) {
+                let _ = self.net.call("DELETE", self.path, None).await;
+                return Err(FromWorker::Sent { id });
+            }
+            let from = (at - sent) as usize;
+            match self.net.put_piece(self.path, at, &piece[from..]).await {
+                Ok((200, text)) => match serde_json::from_str::<UploadState>(&text) {
+                    Ok(state) => at = state.offset,
+                    Err(e) => {
+                        return Err(FromWorker::Failed {
+                            id,
+                            message: e.to_string(),
+                        });
+                    }
+                },
+                Ok((409, _)) | Err(()) | Ok((500..=599, _)) | Ok((408 | 429, _)) => {
+                    (self.progress)(FromWorker::FileProgress {
+                        id,
+                        done: at,
+                        total,
+                        waiting: true,
+                    });
+                    self.net.wait().await;
+                    // Where does the server stand?
+                    if let Ok((200, text)) = self.net.call("GET", self.path, None).await
+                        && let Ok(state) = serde_json::from_str::<UploadState>(&text)
+                    {
+                        if state.offset < sent || state.offset > end {
+                            return Err(FromWorker::Failed {
+                                id,
+                                message: "the server lost part of the upload".into(),
+                            });
+                        }
+                        at = state.offset;
+                    }
+                }
+                other => return Err(http_failure(id, other)),
+            }
+        }
+        Ok(match (started, self.net.now_ms()) {
+            (Some(started), Some(now)) => Some(now - started),
+            _ => None,
+        })
     }
 }
 

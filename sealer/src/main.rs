@@ -139,13 +139,28 @@ fn main() {
         }
 
         async fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, ()> {
-            let end = (offset + len as u64).min(self.size());
+            Ok(self.slice(offset, len).await?.to_vec())
+        }
+
+        async fn read_into(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<(), ()> {
+            let bytes = self.slice(offset, len).await?;
+            buf.resize(bytes.length() as usize, 0);
+            bytes.copy_to(buf);
+            Ok(())
+        }
+    }
+
+    #[cfg(feature = "files")]
+    impl JsFile {
+        /// `len` bytes from `offset` (fewer at the end), as the browser reads them.
+        async fn slice(&self, offset: u64, len: usize) -> Result<js_sys::Uint8Array, ()> {
+            let end = (offset + len as u64).min(self.0.size() as u64);
             let slice = self
                 .0
                 .slice_with_f64_and_f64(offset as f64, end as f64)
                 .map_err(|_| ())?;
             let buffer = JsFuture::from(slice.array_buffer()).await.map_err(|_| ())?;
-            Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+            Ok(js_sys::Uint8Array::new(&buffer))
         }
     }
 

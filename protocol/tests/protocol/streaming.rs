@@ -213,6 +213,62 @@ fn an_evidence_file_is_padded_to_its_padme_class_and_its_length_checks_out() {
 }
 
 #[test]
+fn padding_sealed_a_little_at_a_time_makes_the_same_file() {
+    // The worker seals a large file's padding a piece at a time (Sealer::pad) so that it need
+    // not hold it all at once; the bytes must be exactly those of finishing at once.
+    let office = fixture_key(1);
+    for (len, step) in [
+        (200_001usize, 1000u64),
+        (1_000_000, 65_536),
+        (3, 7),
+        (0, 100_000),
+    ] {
+        let content = body(len);
+        let start = || {
+            Sealer::new_file(
+                &[office.public_key()],
+                None,
+                len as u64,
+                10 << 20,
+                &mut TestRng::new("pad"),
+            )
+            .unwrap()
+        };
+        let (mut whole, mut expected) = start();
+        whole.push(&content, &mut expected).unwrap();
+        whole.finish(&mut expected).unwrap();
+
+        let (mut stepwise, mut out) = start();
+        // Padding before the body is all in is refused.
+        if len > 0 {
+            assert!(matches!(
+                stepwise.pad(step, &mut out),
+                Err(SealError::LengthMismatch)
+            ));
+        }
+        stepwise.push(&content, &mut out).unwrap();
+        let mut rounds = 0;
+        let mut left = u64::MAX;
+        while left > 0 {
+            let before = out.len();
+            let next = stepwise.pad(step, &mut out).unwrap();
+            assert!(next < left || next == 0, "padding goes down");
+            // Never more than the step and one sealed chunk at a time.
+            assert!(
+                (out.len() - before) as u64
+                    <= step + (envelope::CHUNK_LEN + envelope::TAG_LEN) as u64
+            );
+            left = next;
+            rounds += 1;
+        }
+        stepwise.finish(&mut out).unwrap();
+        assert_eq!(out, expected, "{len} in steps of {step}");
+        assert_eq!(open_in_slices(&out, 4096).unwrap().0, content);
+        assert!(rounds >= 1);
+    }
+}
+
+#[test]
 fn a_file_sealed_with_a_sender_or_another_version_fails_the_servers_check() {
     let sealed = seal_in_slices(&body(5000), 1000, true, "sender");
     assert!(
