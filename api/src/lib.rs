@@ -178,6 +178,7 @@ pub fn build_state(config: &Config) -> anyhow::Result<AppState> {
             &config.data_dir.join("uploads"),
         )?),
         uploads_busy: Default::default(),
+        uploads_hashing: Default::default(),
     })))
 }
 

@@ -48,4 +48,6 @@ pub struct App {
     pub blobs: Arc<dyn crate::store::blobs::BlobStore>,
     /// Uploads with a piece being written.
     pub uploads_busy: crate::routes::uploads::Busy,
+    /// Running hashes of uploads being written.
+    pub uploads_hashing: crate::routes::uploads::Hashing,
 }

@@ -13,7 +13,7 @@
 //! upload's lock, so a client that hangs up mid-write can neither leave a piece half-written nor
 //! the lock held.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -50,6 +50,73 @@ pub const MAX_UPLOAD_LEN: u64 =
 /// Uploads with a piece being written.
 #[derive(Default)]
 pub struct Busy(Mutex<HashSet<UploadId>>);
+
+/// The running SHA-256 of uploads' stored bytes (how many it has taken, and its state), kept
+/// as pieces are written so that completing a large upload does not read it all again. Only
+/// an upload followed from its first byte by this process has one; any other (this process
+/// restarted mid-upload) is hashed from the blob store when it completes.
+#[derive(Default)]
+pub struct Hashing(Mutex<HashMap<UploadId, (u64, Sha256)>>);
+
+impl Hashing {
+    fn take(&self, id: &UploadId) -> Option<(u64, Sha256)> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id)
+    }
+
+    fn put(&self, id: UploadId, hashed: u64, hasher: Sha256) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id, (hashed, hasher));
+    }
+
+    /// How many uploads have a running hash (for tests: none is left behind).
+    pub fn len(&self) -> usize {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// No upload has a running hash.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Takes `piece`, just written at `offset` (the upload now `stored` bytes long), into the
+/// upload's running hash when it continues where the hash stands; otherwise the hash is
+/// dropped and the upload is hashed whole when it completes.
+async fn hash_piece(app: &AppState, id: &UploadId, offset: u64, piece: Bytes, stored: u64) {
+    let running = match app.uploads_hashing.take(id) {
+        Some(running) => Some(running),
+        None if offset == 0 => Some((0, Sha256::new())),
+        None => None,
+    };
+    let Some((hashed, mut hasher)) = running else {
+        return;
+    };
+    let end = offset + piece.len() as u64;
+    if hashed == stored {
+        // Nothing new (a piece sent again).
+        app.uploads_hashing.put(id.clone(), hashed, hasher);
+        return;
+    }
+    if hashed < offset || hashed > end || end != stored {
+        return;
+    }
+    let hashed = tokio::task::spawn_blocking(move || {
+        hasher.update(&piece[(hashed - offset) as usize..]);
+        hasher
+    })
+    .await;
+    if let Ok(hasher) = hashed {
+        app.uploads_hashing.put(id.clone(), end, hasher);
+    }
+}
 
 /// An upload's lock; released when dropped.
 struct Held(Arc<crate::state::App>, UploadId);
@@ -284,6 +351,9 @@ pub async fn piece(
         async move {
             let _held = held;
             let stored = app.blobs.write(&id, offset, body.to_vec()).await;
+            if let Ok(stored) = stored {
+                hash_piece(&app, &id, offset, body, stored).await;
+            }
             let stored = match stored {
                 Ok(stored) => stored,
                 Err(e) => {
@@ -332,6 +402,16 @@ async fn complete(app: &AppState, id: &UploadId, length: u64) -> Result<[u8; 32]
             "{e}; the upload is deleted"
         )));
     }
+    let sha256: [u8; 32] = match app.uploads_hashing.take(id) {
+        Some((hashed, hasher)) if hashed == length => hasher.finalize().into(),
+        _ => hash_stored(app, id, length).await?,
+    };
+    app.store.complete_upload(id.clone(), sha256).await?;
+    Ok(sha256)
+}
+
+/// The SHA-256 of an upload's `length` stored bytes, read from the blob store.
+async fn hash_stored(app: &AppState, id: &UploadId, length: u64) -> Result<[u8; 32], ApiError> {
     let mut hasher = Sha256::new();
     let mut at = 0u64;
     while at < length {
@@ -347,14 +427,13 @@ async fn complete(app: &AppState, id: &UploadId, length: u64) -> Result<[u8; 32]
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     }
-    let sha256: [u8; 32] = hasher.finalize().into();
-    app.store.complete_upload(id.clone(), sha256).await?;
-    Ok(sha256)
+    Ok(hasher.finalize().into())
 }
 
 async fn forget(app: &AppState, id: &UploadId) -> Result<bool, ApiError> {
     let forgotten = app.store.forget_upload(id.clone()).await?;
     if forgotten {
+        app.uploads_hashing.take(id);
         app.blobs.delete(id).await.map_err(blob_error)?;
     }
     Ok(forgotten)
