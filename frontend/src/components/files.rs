@@ -64,9 +64,23 @@ mod picker {
         Failed(String),
     }
 
-    /// The files attached: number, the slot of their field, stage, and how the report names them
-    /// once stored. Plain state: each row is updated where it is.
-    type Files = Vec<(u32, web_sys::Element, FileStage, Option<FileRef>)>;
+    /// A file attached. Plain state: each row is updated where it is.
+    struct Attached {
+        /// The worker's number for it (a new one each time it is sent again).
+        number: u32,
+        /// The slot of its field, and its row there.
+        slot: web_sys::Element,
+        row: web_sys::Element,
+        /// The page's file, kept to seal it again for another region.
+        file: web_sys::File,
+        /// The region it is sealed for (its office's key, besides the national ones).
+        region: Option<String>,
+        stage: FileStage,
+        /// How the report names it once stored.
+        reference: Option<FileRef>,
+    }
+
+    type Files = Vec<Attached>;
 
     thread_local! {
         static FILES: std::cell::RefCell<Files> = const { std::cell::RefCell::new(Vec::new()) };
@@ -78,12 +92,14 @@ mod picker {
         let (busy, text) = FILES.with_borrow(|files| {
             let busy = files
                 .iter()
-                .filter(|f| matches!(f.2, FileStage::Sending { .. }))
+                .filter(|f| matches!(f.stage, FileStage::Sending { .. }))
                 .count();
             let mut fields: Vec<(String, String, Vec<FileRef>)> = Vec::new();
-            for (_, slot, _, reference) in files {
-                let Some(reference) = reference else { continue };
-                let attr = |name: &str| slot.get_attribute(name).unwrap_or_default();
+            for f in files {
+                let Some(reference) = &f.reference else {
+                    continue;
+                };
+                let attr = |name: &str| f.slot.get_attribute(name).unwrap_or_default();
                 let (section, field) = (attr("data-section"), attr("data-field"));
                 match fields.iter_mut().find(|f| f.0 == section && f.1 == field) {
                     Some(entry) => entry.2.push(reference.clone()),
@@ -104,21 +120,105 @@ mod picker {
     /// Forgets the files of `slot` once they are filed (the status page sends a follow-up with
     /// them, then says so with a `cluebox-files-filed` event): their rows go, their uploads stay.
     fn forget(slot: &web_sys::Element) {
-        FILES.with_borrow_mut(|files| files.retain(|f| !f.1.is_same_node(Some(slot))));
+        FILES.with_borrow_mut(|files| files.retain(|f| !f.slot.is_same_node(Some(slot))));
         if let Some(list) = find(slot, ".files-list") {
             list.set_inner_html("");
         }
         publish();
     }
 
-    fn set_stage(number: u32, stage: FileStage, reference: Option<FileRef>) {
-        FILES.with_borrow_mut(|files| {
-            if let Some(entry) = files.iter_mut().find(|f| f.0 == number) {
-                entry.2 = stage;
-                entry.3 = reference;
-            }
+    /// Records where the file sent as `number` stands and shows it in its row; `false` (and
+    /// nothing shown) when that file is no longer sent as `number` (removed, or sent again for
+    /// another region).
+    fn set_stage(number: u32, stage: FileStage, reference: Option<FileRef>) -> bool {
+        let row = FILES.with_borrow_mut(|files| {
+            let entry = files.iter_mut().find(|f| f.number == number)?;
+            show(&entry.row, lang(), &stage);
+            entry.stage = stage;
+            entry.reference = reference;
+            Some(entry.row.clone())
         });
         publish();
+        row.is_some()
+    }
+
+    /// The next number for the worker.
+    fn next_number() -> u32 {
+        thread_local! {
+            static LAST: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+        }
+        LAST.with(|last| {
+            last.set(last.get() + 1);
+            last.get()
+        })
+    }
+
+    /// After the form's region changed: every file sealed for other offices than this region's
+    /// is sealed and sent again for them (the old upload is deleted), so that the region's
+    /// office can open it as it opens the report; the slot says so.
+    fn region_changed() {
+        let Some(profile) = crate::platform::page_profile() else {
+            return;
+        };
+        let region = region(&profile);
+        // Only where the offices differ (a deployment may have no regional keys at all).
+        let recipients = crate::platform::meta_content(cluebox_protocol::page::WORKER_META_NAME)
+            .and_then(|text| cluebox_protocol::page::WorkerConfig::decode(&text).ok())
+            .map(|config| config.recipients);
+        let offices = |region: Option<&str>| {
+            recipients
+                .as_ref()
+                .map(|r| r.for_region(region))
+                .unwrap_or_default()
+        };
+        let now = offices(region.as_deref());
+        let again: Vec<(u32, u32, web_sys::File, web_sys::Element, web_sys::Element)> = FILES
+            .with_borrow_mut(|files| {
+                files
+                    .iter_mut()
+                    .filter(|f| f.region != region)
+                    .filter_map(|f| {
+                        if offices(f.region.as_deref()) == now {
+                            // The same offices: sealed as it should be.
+                            f.region = region.clone();
+                            None
+                        } else {
+                            Some(f)
+                        }
+                    })
+                    .map(|f| {
+                        let old = f.number;
+                        f.number = next_number();
+                        f.region = region.clone();
+                        f.reference = None;
+                        f.stage = FileStage::Sending {
+                            done: 0,
+                            total: 0,
+                            waiting: false,
+                        };
+                        (old, f.number, f.file.clone(), f.row.clone(), f.slot.clone())
+                    })
+                    .collect()
+            });
+        if again.is_empty() {
+            return;
+        }
+        publish();
+        let t = lang().files();
+        for (old, number, file, row, slot) in again {
+            let _ = row.remove_attribute("data-t0");
+            let _ = row.remove_attribute("data-d0");
+            if let Some(bar) = find(&row, "progress") {
+                let _ = bar.remove_attribute("hidden");
+            }
+            if let Some(note) = find(&slot, ".error") {
+                note.set_text_content(Some(t.region_changed));
+            }
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = sealer::call(|id| ToWorker::DropFile { id, file: old }).await;
+            });
+            send(file, number, row, region.clone());
+        }
     }
 
     /// Bytes in words: `2.4 MB`.
@@ -265,7 +365,6 @@ mod picker {
     /// Sends one file to the worker and follows it in its row.
     fn send(file: web_sys::File, number: u32, row: web_sys::Element, region: Option<String>) {
         wasm_bindgen_futures::spawn_local(async move {
-            let on_row = row.clone();
             let answer = sealer::call_with_file(
                 |id| ToWorker::AddFile {
                     id,
@@ -281,13 +380,15 @@ mod picker {
                         ..
                     } = progress
                     {
-                        let now = FileStage::Sending {
-                            done,
-                            total,
-                            waiting,
-                        };
-                        show(&on_row, lang(), &now);
-                        set_stage(number, now, None);
+                        set_stage(
+                            number,
+                            FileStage::Sending {
+                                done,
+                                total,
+                                waiting,
+                            },
+                            None,
+                        );
                     }
                 },
             )
@@ -312,11 +413,11 @@ mod picker {
                 }
                 _ => (FileStage::Failed(String::new()), None),
             };
-            if let Some(bar) = find(&row, "progress") {
+            if set_stage(number, now, reference)
+                && let Some(bar) = find(&row, "progress")
+            {
                 let _ = bar.set_attribute("hidden", "");
             }
-            show(&row, lang(), &now);
-            set_stage(number, now, reference);
         });
     }
 
@@ -366,18 +467,25 @@ mod picker {
                 notes.push(fill(t.too_many, &[("n", &max_files.to_string())]));
                 break;
             }
-            let number = FILES
-                .with_borrow(|files| files.iter().map(|f| f.0).max())
-                .map_or(1, |n| n + 1);
-            let Some(row) = row(slot, &file, number) else {
+            let number = next_number();
+            let Some(row) = row(slot, &file) else {
                 continue;
             };
-            let sending = FileStage::Sending {
-                done: 0,
-                total: 0,
-                waiting: false,
-            };
-            FILES.with_borrow_mut(|files| files.push((number, slot.clone(), sending, None)));
+            FILES.with_borrow_mut(|files| {
+                files.push(Attached {
+                    number,
+                    slot: slot.clone(),
+                    row: row.clone(),
+                    file: file.clone(),
+                    region: region.clone(),
+                    stage: FileStage::Sending {
+                        done: 0,
+                        total: 0,
+                        waiting: false,
+                    },
+                    reference: None,
+                });
+            });
             publish();
             send(file, number, row, region.clone());
         }
@@ -389,7 +497,7 @@ mod picker {
     }
 
     /// A new row for `file` in the slot's list, from the page's template.
-    fn row(slot: &web_sys::Element, file: &web_sys::File, number: u32) -> Option<web_sys::Element> {
+    fn row(slot: &web_sys::Element, file: &web_sys::File) -> Option<web_sys::Element> {
         let list = find(slot, ".files-list")?;
         let row = web_sys::window()?.document()?.create_element("li").ok()?;
         row.set_inner_html(ROW);
@@ -421,15 +529,22 @@ mod picker {
             );
             let row_now = row.clone();
             listen(&button, "click", move |_| {
-                FILES.with_borrow_mut(|files| files.retain(|f| f.0 != number));
+                let number = FILES.with_borrow_mut(|files| {
+                    let at = files
+                        .iter()
+                        .position(|f| f.row.is_same_node(Some(&row_now)))?;
+                    Some(files.remove(at).number)
+                });
                 publish();
                 row_now.remove();
                 if let Some(url) = &thumb {
                     let _ = web_sys::Url::revoke_object_url(url);
                 }
-                wasm_bindgen_futures::spawn_local(async move {
-                    let _ = sealer::call(|id| ToWorker::DropFile { id, file: number }).await;
-                });
+                if let Some(number) = number {
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let _ = sealer::call(|id| ToWorker::DropFile { id, file: number }).await;
+                    });
+                }
             });
         }
         Some(row)
@@ -537,5 +652,32 @@ mod picker {
             let filed = slot.clone();
             listen(&slot, "cluebox-files-filed", move |_| forget(&filed));
         }
+        // The region may change after files are attached (the form's region select).
+        thread_local! {
+            static LISTENING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        }
+        if !LISTENING.with(|l| l.replace(true)) {
+            listen(&document, "change", |event| {
+                let is_region = event
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+                    .is_some_and(|select| is_region_select(&select));
+                if is_region {
+                    region_changed();
+                }
+            });
+        }
+    }
+
+    /// Whether `select` is the form's region field.
+    fn is_region_select(select: &web_sys::HtmlSelectElement) -> bool {
+        crate::platform::page_profile().is_some_and(|profile| {
+            profile.sections.iter().any(|section| {
+                section.fields.iter().any(|field| {
+                    field.kind == FieldKind::Region
+                        && select.id() == ["f-", &section.id, "-", &field.id].concat()
+                })
+            })
+        })
     }
 }

@@ -4,7 +4,8 @@
 //! exiftool (an independent reader) finds none of that in the files the desk writes out, which
 //! are still a JPEG and a movie. A file over the profile's limit is refused before any upload.
 //! A server that goes away in the middle of a large file's upload and comes back gets the rest
-//! of it (not the whole file again), and exactly one report is filed.
+//! of it (not the whole file again), and exactly one report is filed. A file attached before
+//! the reporter names the region is sealed again for that region's office.
 
 use cluebox_desk::remote::Remote;
 use cluebox_desk::{db, evidence, intake, keyfile, sync};
@@ -409,4 +410,140 @@ async fn a_follow_up_from_the_status_page_brings_a_photo_to_the_desk() -> anyhow
     let after = exiftool(&["-a", "-u", "-G1", "-s"], &written[0])?;
     anyhow::ensure!(!after.contains("GPS"), "{after}");
     browser.close().await
+}
+
+/// The sealed upload ids named in the form's files state (`<html data-files>`).
+async fn uploads_named(browser: &Browser) -> anyhow::Result<Vec<String>> {
+    let text = browser
+        .client
+        .execute(
+            "return document.documentElement.getAttribute('data-files') || '';",
+            vec![],
+        )
+        .await?;
+    let text = text.as_str().unwrap_or_default();
+    Ok(text
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .filter(|word| word.len() == 32)
+        .map(str::to_owned)
+        .collect())
+}
+
+#[tokio::test]
+async fn a_file_attached_before_the_region_changes_is_sealed_again_for_its_office()
+-> anyhow::Result<()> {
+    use cluebox_protocol::envelope;
+    use cluebox_protocol::keys::SecretKey;
+
+    let dir = tempfile::tempdir()?;
+    let photo = dir.path().join("IMG_0003.jpg");
+    tagged_photo(&photo)?;
+    // A deployment with a national office and one regional office (Guangdong, 440000).
+    let (national, guangdong) = (SecretKey::generate(), SecretKey::generate());
+    let (national_pk, guangdong_pk) = (national.public_key(), guangdong.public_key());
+    let portal = Portal::start_with("12337", move |c| {
+        let token = "a-desk-token-for-the-region-test";
+        std::fs::create_dir_all(&c.data_dir).expect("data directory");
+        std::fs::write(c.data_dir.join("demo-desk-token"), token).expect("desk token");
+        c.secrets_dir = Some(c.data_dir.with_file_name("secrets"));
+        c.desk_token_hashes = vec![cluebox_api::secrets::desk_token_hash(token)];
+        c.recipients = Some(cluebox_protocol::profile::Recipients {
+            national: vec![national_pk],
+            regions: [("440000".to_owned(), vec![guangdong_pk])].into(),
+        });
+    })
+    .await?;
+    let stored = |upload: &str| std::fs::read(portal.data.join("uploads").join(upload));
+    let opens = |key: &SecretKey, sealed: &[u8]| envelope::open_with_any(&[key], sealed).is_ok();
+
+    let browser = Browser::start(Device::Phone, "evidence-region").await?;
+    let input = browser.files_step(&portal.base).await?;
+    input.send_keys(&photo.to_string_lossy()).await?;
+    browser
+        .wait_js("document.querySelectorAll('.file.ready').length === 1")
+        .await?;
+    let first = uploads_named(&browser).await?;
+    anyhow::ensure!(first.len() == 1, "one upload: {first:?}");
+    let sealed = stored(&first[0])?;
+    anyhow::ensure!(
+        opens(&national, &sealed) && !opens(&guangdong, &sealed),
+        "no region chosen yet: sealed for the national office only"
+    );
+
+    // The reporter goes back and names the region: the file is sealed again for its office.
+    browser
+        .client
+        .execute(
+            "const s = document.getElementById('f-reported-region'); s.value = '440000'; \
+             s.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![],
+        )
+        .await?;
+    browser
+        .wait_js("document.querySelector('.files-slot .error').textContent.includes('地区已更改')")
+        .await?;
+    browser
+        .wait_js(&format!(
+            "document.documentElement.getAttribute('data-files-busy') === '0' \
+             && /[0-9a-f]{{32}}/.test(document.documentElement.getAttribute('data-files')) \
+             && !document.documentElement.getAttribute('data-files').includes('{}') \
+             && document.querySelectorAll('.file.ready').length === 1",
+            first[0]
+        ))
+        .await?;
+    browser
+        .client
+        .execute(
+            "document.querySelector('.files-slot').scrollIntoView();",
+            vec![],
+        )
+        .await?;
+    browser.screenshot("region-changed").await?;
+    let second = uploads_named(&browser).await?;
+    anyhow::ensure!(
+        second.len() == 1 && second != first,
+        "{first:?} then {second:?}"
+    );
+    let sealed = stored(&second[0])?;
+    anyhow::ensure!(
+        opens(&national, &sealed) && opens(&guangdong, &sealed),
+        "sealed for the national office and Guangdong's"
+    );
+    // The first upload is deleted (the worker stops or deletes it).
+    let gone = async {
+        for _ in 0..50 {
+            if !portal.data.join("uploads").join(&first[0]).exists() {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    };
+    anyhow::ensure!(
+        gone.await,
+        "the upload sealed for the old offices is deleted"
+    );
+
+    // Back to no region: the national office alone again, so the file goes again.
+    browser
+        .client
+        .execute(
+            "const s = document.getElementById('f-reported-region'); s.value = ''; \
+             s.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![],
+        )
+        .await?;
+    browser
+        .wait_js(&format!(
+            "document.documentElement.getAttribute('data-files-busy') === '0' \
+             && /[0-9a-f]{{32}}/.test(document.documentElement.getAttribute('data-files')) \
+             && !document.documentElement.getAttribute('data-files').includes('{}')",
+            second[0]
+        ))
+        .await?;
+    let third = uploads_named(&browser).await?;
+    let sealed = stored(&third[0])?;
+    anyhow::ensure!(opens(&national, &sealed) && !opens(&guangdong, &sealed));
+    browser.close().await?;
+    Ok(())
 }
