@@ -469,7 +469,7 @@ pub struct FilesText {
 pub static ZH_FILES: FilesText = FilesText {
     too_large: "{name}：超过 {max} 的上限，未添加。",
     too_many: "最多可以附 {n} 个文件。",
-    region_changed: "地区已更改：已附的文件正在重新加密，发送给新地区的受理机关。",
+    region_changed: "地区已更改：已附的文件会重新加密，发送给新地区的受理机关。",
     sending: "正在加密上传 {p}%（{done} / {total}）",
     left: "，约剩 {t}",
     seconds: "{n} 秒",
@@ -496,7 +496,7 @@ pub static ZH_FILES: FilesText = FilesText {
 pub static EN_FILES: FilesText = FilesText {
     too_large: "{name}: larger than the {max} limit, not added.",
     too_many: "At most {n} files can be attached.",
-    region_changed: "The region changed: the attached files are being encrypted again for the new region's office.",
+    region_changed: "The region changed: the attached files are encrypted again for the new region's office.",
     sending: "Encrypting and uploading {p}% ({done} / {total})",
     left: ", about {t} left",
     seconds: "{n} s",

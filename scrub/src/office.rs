@@ -5,11 +5,17 @@
 //! The package is a zip archive: every other part is copied as it is, still compressed (the
 //! `zip` crate's raw copy, so no deflate code is needed in the browser's worker), and the three
 //! properties parts (`docProps/core.xml`, `app.xml`, `custom.xml`) are written anew, stored,
-//! holding their root element and nothing else, so every reference to them stays valid. Names
-//! and comments inside the document itself (tracked changes, comment authors) are not touched:
-//! the reporter is told what was removed, which names only the properties.
+//! holding their root element and nothing else, so every reference to them stays valid.
+//!
+//! Photos inside the document (`word/media/image1.jpeg` and the like: Word, Excel and
+//! PowerPoint keep a pasted photo's bytes, its location and camera included) are cleaned as
+//! photos are ([`crate::clean`]) and stored anew; an image part that cannot be cleaned makes the
+//! whole file "not cleaned", so the reporter is warned rather than told it is clean. Reading
+//! them needs inflating (the `zip` crate's flate2 reader, miniz_oxide: pure Rust). Names and
+//! comments inside the document itself (tracked changes, comment authors) are not touched: the
+//! reporter is told what was removed, which names only the properties and the photos' data.
 
-use std::io::{Cursor, Write as _};
+use std::io::{Cursor, Read as _, Write as _};
 
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
@@ -46,6 +52,19 @@ const PARTS: [(&str, &[Removed], &str); 3] = [
     ),
 ];
 
+/// The largest image inside an Office file that is cleaned (a larger one makes the file "not
+/// cleaned"): the whole file is at most the worker's limit for files read whole anyway.
+const IMAGE_LIMIT: u64 = 64 << 20;
+
+/// Whether a part's name is a photo's (JPEG, PNG or WebP: the types with location and device
+/// data that [`crate::clean`] removes).
+fn is_image(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".jpg", ".jpeg", ".jpe", ".png", ".webp"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+}
+
 /// Whether a file starting with `first` is a zip archive (an Office file is one; [`clean`]
 /// tells the rest apart).
 pub fn is_zip(first: &[u8]) -> bool {
@@ -79,6 +98,40 @@ fn clean_once(file: &[u8]) -> Option<(Vec<u8>, Vec<Removed>)> {
                     SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
                 out.start_file(*name, stored).ok()?;
                 out.write_all(empty.as_bytes()).ok()?;
+            }
+            None if is_image(part.name()) => {
+                drop(part);
+                let mut part = archive.by_index(i).ok()?;
+                if part.size() > IMAGE_LIMIT {
+                    return None;
+                }
+                let name = part.name().to_owned();
+                let mut image = Vec::with_capacity(part.size() as usize);
+                (&mut part)
+                    .take(IMAGE_LIMIT + 1)
+                    .read_to_end(&mut image)
+                    .ok()?;
+                drop(part);
+                let photo = image.starts_with(&[0xFF, 0xD8, 0xFF])
+                    || image.starts_with(b"\x89PNG")
+                    || (image.len() >= 12 && &image[..4] == b"RIFF" && &image[8..12] == b"WEBP");
+                let cleaned = match photo.then(|| crate::clean(image)) {
+                    Some(crate::Cleaned::Cleaned { bytes, removed: r }) => {
+                        removed.extend(r);
+                        bytes
+                    }
+                    // A photo that cannot be cleaned: the file is not clean.
+                    Some(crate::Cleaned::NotCleaned(_)) => return None,
+                    // Named like an image but not one of these: copied as it is.
+                    None => {
+                        out.raw_copy_file(archive.by_index_raw(i).ok()?).ok()?;
+                        continue;
+                    }
+                };
+                let stored =
+                    SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+                out.start_file(name, stored).ok()?;
+                out.write_all(&cleaned).ok()?;
             }
             None => out.raw_copy_file(part).ok()?,
         }

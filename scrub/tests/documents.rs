@@ -137,6 +137,40 @@ fn damaged_and_crafted_pdfs_never_panic() {
 /// A small Word document (deflated, as Word writes it) whose properties name an author, a last
 /// editor, a company, a manager and the application, with dates.
 fn docx() -> Vec<u8> {
+    docx_with(&[])
+}
+
+/// A photo as a phone takes it: a JPEG that exiftool gave a location, a camera and a time.
+fn phone_photo() -> Vec<u8> {
+    let (w, h) = (16u16, 8u16);
+    let pixels: Vec<u8> = (0..u32::from(w) * u32::from(h))
+        .flat_map(|i| [(i * 7) as u8, (i * 13) as u8, (i * 29) as u8])
+        .collect();
+    let mut plain = Vec::new();
+    jpeg_encoder::Encoder::new(&mut plain, 90)
+        .encode(&pixels, w, h, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    let (tagged, _) = exiftool(
+        &plain,
+        "pasted.jpg",
+        &[
+            "-q",
+            "-overwrite_original",
+            "-GPSLatitude=23.1291",
+            "-GPSLatitudeRef=N",
+            "-GPSLongitude=113.2644",
+            "-GPSLongitudeRef=E",
+            "-Make=TestCam",
+            "-Model=Phone X",
+            "-SerialNumber=SN-4711",
+            "-DateTimeOriginal=2026:11:20 21:14:03",
+        ],
+    );
+    tagged
+}
+
+/// [`docx`] with `media` parts (name, bytes) added, deflated as Word does.
+fn docx_with(media: &[(&str, &[u8])]) -> Vec<u8> {
     use std::io::Write as _;
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let deflated = zip::write::SimpleFileOptions::default()
@@ -167,7 +201,75 @@ fn docx() -> Vec<u8> {
         zip.start_file(name, deflated).unwrap();
         zip.write_all(text.as_bytes()).unwrap();
     }
+    for (name, bytes) in media {
+        zip.start_file(*name, deflated).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
     zip.finish().unwrap().into_inner()
+}
+
+/// A part of an Office file, decompressed, as bytes.
+fn part_bytes(file: &[u8], name: &str) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(file)).unwrap();
+    let mut bytes = Vec::new();
+    archive
+        .by_name(name)
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    bytes
+}
+
+#[test]
+fn a_photo_pasted_into_a_word_file_loses_its_location_and_camera() {
+    let photo = phone_photo();
+    let (_, before) = exiftool(&photo, "pasted.jpg", &["-a", "-G1", "-s"]);
+    for word in ["GPSLatitude", "TestCam", "SN-4711"] {
+        assert!(before.contains(word), "the photo carries {word}:\n{before}");
+    }
+    let dirty = docx_with(&[
+        ("word/media/image1.jpeg", &photo),
+        // Not a photo, though named like one: copied as it is.
+        ("word/media/image2.png", b"not an image at all"),
+    ]);
+    let Cleaned::Cleaned { bytes, removed } = clean(dirty.clone()) else {
+        panic!("not cleaned");
+    };
+    assert!(
+        removed.contains(&Removed::Location) && removed.contains(&Removed::Device),
+        "{removed:?}"
+    );
+    let inside = part_bytes(&bytes, "word/media/image1.jpeg");
+    let (_, after) = exiftool(&inside, "inside.jpg", &["-a", "-u", "-G1", "-s"]);
+    for word in ["GPS", "TestCam", "Phone X", "SN-4711", "2026:11:20"] {
+        assert!(!after.contains(word), "exiftool finds {word}:\n{after}");
+    }
+    // Still the same picture.
+    let decode = |jpeg: &[u8]| jpeg_decoder::Decoder::new(jpeg).decode().unwrap();
+    assert_eq!(decode(&inside), decode(&photo));
+    assert_eq!(
+        part_bytes(&bytes, "word/media/image2.png"),
+        b"not an image at all"
+    );
+    assert_eq!(
+        part(&bytes, "word/document.xml"),
+        part(&dirty, "word/document.xml")
+    );
+    // Cleaning again changes nothing.
+    assert!(
+        clean(bytes.clone())
+            == Cleaned::Cleaned {
+                bytes,
+                removed: vec![]
+            }
+    );
+
+    // A damaged photo inside cannot be cleaned: the file is said not cleaned.
+    let mut damaged = photo.clone();
+    damaged.truncate(photo.len() / 2);
+    let dirty = docx_with(&[("word/media/image1.jpg", &damaged)]);
+    assert!(matches!(clean(dirty), Cleaned::NotCleaned(_)));
 }
 
 /// A part of an Office file, decompressed.
