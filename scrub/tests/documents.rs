@@ -274,15 +274,7 @@ fn a_photo_pasted_into_a_word_file_loses_its_location_and_camera() {
 
 /// A part of an Office file, decompressed.
 fn part(file: &[u8], name: &str) -> String {
-    use std::io::Read as _;
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(file)).unwrap();
-    let mut text = String::new();
-    archive
-        .by_name(name)
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
-    text
+    String::from_utf8(part_bytes(file, name)).unwrap()
 }
 
 #[test]

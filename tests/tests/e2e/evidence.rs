@@ -471,25 +471,9 @@ async fn a_file_attached_before_the_region_changes_is_sealed_again_for_its_offic
     );
 
     // The reporter goes back and names the region: the file is sealed again for its office.
-    browser
-        .client
-        .execute(
-            "const s = document.getElementById('f-reported-region'); s.value = '440000'; \
-             s.dispatchEvent(new Event('change', { bubbles: true }));",
-            vec![],
-        )
-        .await?;
+    choose_region_and_wait(&browser, "440000", &first[0]).await?;
     browser
         .wait_js("document.querySelector('.files-slot .error').textContent.includes('地区已更改')")
-        .await?;
-    browser
-        .wait_js(&format!(
-            "document.documentElement.getAttribute('data-files-busy') === '0' \
-             && /[0-9a-f]{{32}}/.test(document.documentElement.getAttribute('data-files')) \
-             && !document.documentElement.getAttribute('data-files').includes('{}') \
-             && document.querySelectorAll('.file.ready').length === 1",
-            first[0]
-        ))
         .await?;
     browser
         .client
@@ -525,25 +509,36 @@ async fn a_file_attached_before_the_region_changes_is_sealed_again_for_its_offic
     );
 
     // Back to no region: the national office alone again, so the file goes again.
+    choose_region_and_wait(&browser, "", &second[0]).await?;
+    let third = uploads_named(&browser).await?;
+    let sealed = stored(&third[0])?;
+    anyhow::ensure!(opens(&national, &sealed) && !opens(&guangdong, &sealed));
+    browser.close().await?;
+    Ok(())
+}
+
+/// Chooses `region` in the form's region select and waits until the one attached file has been
+/// sealed and uploaded again under a name other than `replaced`.
+async fn choose_region_and_wait(
+    browser: &Browser,
+    region: &str,
+    replaced: &str,
+) -> anyhow::Result<()> {
     browser
         .client
         .execute(
-            "const s = document.getElementById('f-reported-region'); s.value = ''; \
+            "const s = document.getElementById('f-reported-region'); s.value = arguments[0]; \
              s.dispatchEvent(new Event('change', { bubbles: true }));",
-            vec![],
+            vec![region.into()],
         )
         .await?;
     browser
         .wait_js(&format!(
             "document.documentElement.getAttribute('data-files-busy') === '0' \
              && /[0-9a-f]{{32}}/.test(document.documentElement.getAttribute('data-files')) \
-             && !document.documentElement.getAttribute('data-files').includes('{}')",
-            second[0]
+             && !document.documentElement.getAttribute('data-files').includes('{replaced}') \
+             && document.querySelectorAll('.file.ready').length === 1"
         ))
         .await?;
-    let third = uploads_named(&browser).await?;
-    let sealed = stored(&third[0])?;
-    anyhow::ensure!(opens(&national, &sealed) && !opens(&guangdong, &sealed));
-    browser.close().await?;
     Ok(())
 }
