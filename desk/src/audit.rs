@@ -52,6 +52,41 @@ pub fn append(
     Ok(())
 }
 
+/// One entry of the log.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Its number in the chain.
+    pub id: i64,
+    /// When (unix seconds).
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// What (`transition`, `identity.shown`, `staff.sign_in`, ...).
+    pub action: String,
+    /// On what (a case id, a login).
+    pub subject: String,
+    /// The details.
+    pub detail: String,
+}
+
+/// The newest `limit` entries, newest first.
+pub fn newest(conn: &Connection, limit: u32) -> anyhow::Result<Vec<Entry>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, at, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], |r| {
+        Ok(Entry {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            subject: r.get(4)?,
+            detail: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Checks the chain: `Ok(count)` or the first bad entry, in a sentence.
 pub fn verify(conn: &Connection) -> anyhow::Result<Result<u64, String>> {
     let mut stmt = conn.prepare(

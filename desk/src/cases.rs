@@ -79,83 +79,161 @@ pub fn show(
             writeln!(out, "{label}: {value}")?;
         }
     }
-    let mut stmt = conn.prepare(
-        "SELECT at, actor, from_status, to_status, note FROM events WHERE case_id = ?1 ORDER BY id",
-    )?;
-    let history: Vec<(u64, String, String, String, String)> = stmt
-        .query_map([case_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
-        .collect::<Result<_, _>>()?;
+    let history = history(conn, case_id)?;
     if !history.is_empty() {
         writeln!(out, "\n== History")?;
-        for (at, actor, from, to, note) in history {
-            let step = if from == to {
-                format!("{to} (extended)")
+        for e in history {
+            let step = if e.from == e.to {
+                format!("{} (extended)", e.to)
             } else {
-                format!("{from} -> {to}")
+                format!("{} -> {}", e.from, e.to)
             };
-            let note = if note.is_empty() {
+            let note = if e.note.is_empty() {
                 String::new()
             } else {
-                format!(": {note}")
+                format!(": {}", e.note)
             };
             writeln!(
                 out,
                 "[{}] {}: {}{}",
-                date(at),
-                text::line(&actor),
+                date(e.at),
+                text::line(&e.actor),
                 text::line(&step),
                 text::block(&note)
             )?;
         }
     }
-    let mut stmt = conn.prepare(
-        "SELECT candidate, reason, EXISTS (SELECT 1 FROM links l WHERE l.case_id = f.case_id AND l.other = f.candidate)
-         FROM repeat_flags f WHERE case_id = ?1 ORDER BY candidate",
-    )?;
-    let flags: Vec<(String, String, bool)> = stmt
-        .query_map([case_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
+    let flags = repeats(conn, case_id)?;
     if !flags.is_empty() {
         writeln!(out, "\n== Possible repeats")?;
-        for (other, why, linked) in flags {
-            let mark = if linked { " [linked]" } else { "" };
-            writeln!(out, "{} ({}){mark}", short(&other), text::line(&why))?;
+        for f in flags {
+            let mark = if f.linked { " [linked]" } else { "" };
+            writeln!(out, "{} ({}){mark}", short(&f.other), text::line(&f.reason))?;
         }
     }
-    let mut stmt = conn.prepare(
-        "SELECT received_at, text, authenticated FROM follow_ups WHERE case_id = ?1 ORDER BY seq",
-    )?;
-    let follow_ups: Vec<(u64, String, bool)> = stmt
-        .query_map([case_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
+    let follow_ups = follow_ups(conn, case_id)?;
     if !follow_ups.is_empty() {
         writeln!(out, "\n== Follow-ups")?;
-        for (at, note, authenticated) in follow_ups {
-            let mark = if authenticated {
+        for f in follow_ups {
+            let mark = if f.authenticated {
                 ""
             } else {
                 " [unauthenticated: an older follow-up, not proven to come from the code's holder]"
             };
-            writeln!(out, "[{}]{mark} {}", day(at), text::block(&note))?;
+            writeln!(out, "[{}]{mark} {}", day(f.at), text::block(&f.text))?;
         }
     }
     Ok(out)
 }
 
+/// One step of a case's history (`events`).
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// When (unix seconds).
+    pub at: u64,
+    /// Who (a staff login, or the command line's `--actor`).
+    pub actor: String,
+    /// The state before.
+    pub from: String,
+    /// The state after (the same as `from` for a deadline extension).
+    pub to: String,
+    /// The note given with it.
+    pub note: String,
+}
+
+/// A case's history, oldest first.
+pub fn history(conn: &Connection, case_id: &str) -> anyhow::Result<Vec<Event>> {
+    let mut stmt = conn.prepare(
+        "SELECT at, actor, from_status, to_status, note FROM events WHERE case_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([case_id], |r| {
+        Ok(Event {
+            at: r.get(0)?,
+            actor: r.get(1)?,
+            from: r.get(2)?,
+            to: r.get(3)?,
+            note: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Another case that may be the same matter.
+#[derive(Debug, Clone)]
+pub struct Repeat {
+    /// Its case id.
+    pub other: String,
+    /// Why it was flagged.
+    pub reason: String,
+    /// Whether staff linked the two.
+    pub linked: bool,
+}
+
+/// A case's possible repeats.
+pub fn repeats(conn: &Connection, case_id: &str) -> anyhow::Result<Vec<Repeat>> {
+    let mut stmt = conn.prepare(
+        "SELECT candidate, reason, EXISTS (SELECT 1 FROM links l WHERE l.case_id = f.case_id AND l.other = f.candidate)
+         FROM repeat_flags f WHERE case_id = ?1 ORDER BY candidate",
+    )?;
+    let rows = stmt.query_map([case_id], |r| {
+        Ok(Repeat {
+            other: r.get(0)?,
+            reason: r.get(1)?,
+            linked: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A follow-up the reporter sent.
+#[derive(Debug, Clone)]
+pub struct FollowUp {
+    /// The day it arrived.
+    pub at: u64,
+    /// Its text.
+    pub text: String,
+    /// Whether it is proven to come from the code's holder (v2 and later).
+    pub authenticated: bool,
+}
+
+/// A case's follow-ups, oldest first.
+pub fn follow_ups(conn: &Connection, case_id: &str) -> anyhow::Result<Vec<FollowUp>> {
+    let mut stmt = conn.prepare(
+        "SELECT received_at, text, authenticated FROM follow_ups WHERE case_id = ?1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([case_id], |r| {
+        Ok(FollowUp {
+            at: r.get(0)?,
+            text: r.get(1)?,
+            authenticated: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// An option id with its label, when the field is a list.
 fn display(profile: Option<&Profile>, field: Option<&Field>, value: &str) -> String {
-    let label = match (profile, field.map(|f| (f.kind, f))) {
-        (Some(p), Some((FieldKind::Category, _))) => Profile::label(&p.categories, value, "zh"),
-        (Some(p), Some((FieldKind::Region, _))) => Profile::label(&p.regions, value, "zh"),
-        (_, Some((FieldKind::Choice, f))) => Profile::label(&f.options, value, "zh"),
-        _ => None,
-    };
-    match label {
+    match option_label(profile, field, value, "zh") {
         Some(l) => format!("{l} [{value}]"),
         None => value.to_owned(),
     }
+}
+
+/// The label of an answer that is an option id (a category, a region or a choice), in `locale`
+/// (`zh` or `en`).
+pub fn option_label(
+    profile: Option<&Profile>,
+    field: Option<&Field>,
+    value: &str,
+    locale: &str,
+) -> Option<String> {
+    match (profile, field.map(|f| (f.kind, f))) {
+        (Some(p), Some((FieldKind::Category, _))) => Profile::label(&p.categories, value, locale),
+        (Some(p), Some((FieldKind::Region, _))) => Profile::label(&p.regions, value, locale),
+        (_, Some((FieldKind::Choice, f))) => Profile::label(&f.options, value, locale),
+        _ => None,
+    }
+    .map(str::to_owned)
 }
 
 /// `YYYY-MM-DD` UTC: the server's times are whole days.

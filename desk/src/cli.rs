@@ -264,6 +264,19 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Serve the desk to the office's staff in a browser: they sign in with their staff
+    /// accounts and work by role. Uses the first --key to seal status letters and replies.
+    Serve {
+        /// Where to listen. Only a loopback address without --tls-cert and --tls-key.
+        #[arg(long, env = "CLUEBOX_DESK_LISTEN", default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+        /// The certificate chain (PEM) to serve HTTPS with.
+        #[arg(long, env = "CLUEBOX_DESK_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, env = "CLUEBOX_DESK_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
     /// Staff accounts (roles: intake, handler, leader, auditor, admin). There is no default
     /// account: make the first admin with `staff add`.
     Staff {

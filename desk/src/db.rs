@@ -51,6 +51,7 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
         M::up(include_str!("../migrations/0005_trust.sql")),
         M::up(include_str!("../migrations/0006_staff.sql")),
         M::up(include_str!("../migrations/0007_files.sql")),
+        M::up(include_str!("../migrations/0008_sessions.sql")),
     ])
     .to_latest(&mut conn)
     .context("cannot migrate the desk database")?;

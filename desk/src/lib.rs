@@ -21,6 +21,7 @@ pub mod reports;
 pub mod staff;
 pub mod sync;
 pub mod text;
+pub mod web;
 pub mod workflow;
 
 /// Seconds since the Unix epoch.

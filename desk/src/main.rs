@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use cluebox_desk::remote::{Remote, TlsOptions};
 use cluebox_desk::{
-    audit, cases, db, evidence, intake, keyfile, phone, repeats, reports, staff, sync, text,
+    audit, cases, db, evidence, intake, keyfile, phone, repeats, reports, staff, sync, text, web,
     workflow,
 };
 use cluebox_protocol::keys::SecretKey;
@@ -354,6 +354,31 @@ fn main() -> anyhow::Result<()> {
                 )?;
             }
         }
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(web::tls_acceptor(&cert, &key)?),
+                _ => None,
+            };
+            web::check_listen(listen, tls.is_some())?;
+            let office = office_key(&cli.keys)?;
+            let desk = web::Desk::new(db::open(&cli.db)?, office, profiles);
+            runtime()?.block_on(async {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {listen}"))?;
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                eprintln_note(&format!(
+                    "cluebox-desk serve: {scheme}://{}/ (staff sign in with their accounts; \
+                     `cluebox-desk staff add` makes one)",
+                    listener.local_addr()?
+                ));
+                web::serve(listener, desk, tls, shutdown()).await
+            })?;
+        }
         Command::Staff { command } => run_staff(&cli.db, &cli.actor, command)?,
         Command::Audit {
             command: AuditCommand::Verify,
@@ -366,6 +391,22 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
 }
 
 #[allow(clippy::print_stderr)]

@@ -49,6 +49,12 @@ impl CaseRow {
             })
     }
 
+    /// The region the report names (the `region` field of the built-in profiles), which decides
+    /// which handlers see the case.
+    pub fn region(&self) -> Option<&str> {
+        self.answer("region")
+    }
+
     /// Whether the reporter gave their real name.
     pub fn real_name(&self) -> bool {
         self.answer("identity") == Some("real_name")
@@ -95,39 +101,47 @@ impl CaseRow {
     }
 }
 
+const CASE_COLUMNS: &str = "SELECT case_id, profile, status, received_at, accepted_at, unit, report_json, extension_days FROM cases";
+
+fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(CaseRow, String)> {
+    Ok((
+        CaseRow {
+            id: r.get(0)?,
+            profile: r.get(1)?,
+            status: r.get(2)?,
+            received_at: r.get(3)?,
+            accepted_at: r.get(4)?,
+            unit: r.get(5)?,
+            extension_days: r.get(7)?,
+            sections: Vec::new(),
+        },
+        r.get(6)?,
+    ))
+}
+
+fn with_answers((mut row, json): (CaseRow, String)) -> anyhow::Result<CaseRow> {
+    row.sections = serde_json::from_str(&json)?;
+    Ok(row)
+}
+
 /// Every case.
 pub fn cases(conn: &Connection) -> anyhow::Result<Vec<CaseRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT case_id, profile, status, received_at, accepted_at, unit, report_json, extension_days FROM cases
-         ORDER BY received_at, case_id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get::<_, String>(6)?,
-            r.get(7)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, profile, status, received_at, accepted_at, unit, json, extension_days) = row?;
-        out.push(CaseRow {
-            id,
-            profile,
-            status,
-            received_at,
-            accepted_at,
-            unit,
-            extension_days,
-            sections: serde_json::from_str(&json)?,
-        });
-    }
-    Ok(out)
+    let mut stmt = conn.prepare(&format!("{CASE_COLUMNS} ORDER BY received_at, case_id"))?;
+    let rows = stmt.query_map([], case_row)?;
+    rows.map(|row| with_answers(row?)).collect()
+}
+
+/// One case, by its full id.
+pub fn case(conn: &Connection, case_id: &str) -> anyhow::Result<Option<CaseRow>> {
+    use rusqlite::OptionalExtension as _;
+    conn.query_row(
+        &format!("{CASE_COLUMNS} WHERE case_id = ?1"),
+        [case_id],
+        case_row,
+    )
+    .optional()?
+    .map(with_answers)
+    .transpose()
 }
 
 fn deadlines(profiles: &crate::Profiles, profile: &str) -> Deadlines {

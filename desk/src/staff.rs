@@ -297,6 +297,10 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$
 
 /// Checks a sign-in at `now` (unix seconds): counts failures, locks after [`MAX_FAILURES`],
 /// audits every outcome. The account on success.
+///
+/// The password is checked outside any transaction (Argon2 takes tens of milliseconds); the
+/// failure count is then raised in an immediate transaction (`failures = failures + 1`), so
+/// guesses made at the same moment, from two processes or two requests, each count.
 pub fn sign_in(
     conn: &mut Connection,
     login: &str,
@@ -305,50 +309,59 @@ pub fn sign_in(
 ) -> anyhow::Result<Result<Staff, SignInError>> {
     let found = conn
         .query_row(
-            "SELECT login, name, role, regions, disabled, password_hash, failures, locked_until FROM staff WHERE login = ?1",
+            "SELECT login, name, role, regions, disabled, password_hash FROM staff WHERE login = ?1",
             [login],
-            |r| Ok((row_to_staff(r)?.0, r.get::<_, String>(5)?, r.get::<_, i64>(6)?, r.get::<_, i64>(7)?)),
+            |r| Ok((row_to_staff(r)?.0, r.get::<_, String>(5)?)),
         )
         .optional()?;
-    let Some((staff, stored, failures, locked_until)) = found else {
+    let Some((staff, stored)) = found else {
         let _ = Argon2::default().verify_password(password.as_bytes(), DUMMY_HASH);
         let tx = conn.transaction()?;
         crate::audit::append(&tx, login, "staff.sign_in_refused", login, "unknown login")?;
         tx.commit()?;
         return Ok(Err(SignInError::Wrong));
     };
-    let tx = conn.transaction()?;
-    let outcome = if staff.disabled {
-        Err(SignInError::Disabled)
+    let parsed = PasswordHash::new(&stored).context("a stored password hash is damaged")?;
+    let right = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Read again inside the transaction: another sign-in may have locked or disabled it since.
+    let (disabled, locked_until): (bool, i64) = tx.query_row(
+        "SELECT disabled != 0, locked_until FROM staff WHERE login = ?1",
+        [login],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let outcome = if disabled {
+        // Only the right password learns that the account is disabled.
+        Err(if right {
+            SignInError::Disabled
+        } else {
+            SignInError::Wrong
+        })
     } else if locked_until > now {
         Err(SignInError::Locked(locked_until))
+    } else if right {
+        tx.execute(
+            "UPDATE staff SET failures = 0, locked_until = 0 WHERE login = ?1",
+            [login],
+        )?;
+        Ok(staff)
     } else {
-        let parsed = PasswordHash::new(&stored).context("a stored password hash is damaged")?;
-        if Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-        {
+        let failures: i64 = tx.query_row(
+            "UPDATE staff SET failures = failures + 1 WHERE login = ?1 RETURNING failures",
+            [login],
+            |r| r.get(0),
+        )?;
+        if failures >= MAX_FAILURES {
+            let until = now + LOCKOUT_SECONDS;
             tx.execute(
-                "UPDATE staff SET failures = 0, locked_until = 0 WHERE login = ?1",
-                [login],
+                "UPDATE staff SET failures = 0, locked_until = ?2 WHERE login = ?1",
+                params![login, until],
             )?;
-            Ok(staff)
+            Err(SignInError::Locked(until))
         } else {
-            let failures = failures + 1;
-            let locked = if failures >= MAX_FAILURES {
-                now + LOCKOUT_SECONDS
-            } else {
-                0
-            };
-            tx.execute(
-                "UPDATE staff SET failures = ?2, locked_until = ?3 WHERE login = ?1",
-                params![login, if locked > 0 { 0 } else { failures }, locked],
-            )?;
-            if locked > 0 {
-                Err(SignInError::Locked(locked))
-            } else {
-                Err(SignInError::Wrong)
-            }
+            Err(SignInError::Wrong)
         }
     };
     let (action, detail) = match &outcome {
@@ -358,6 +371,17 @@ pub fn sign_in(
     crate::audit::append(&tx, login, action, login, &detail)?;
     tx.commit()?;
     Ok(outcome)
+}
+
+/// The account with this login, if there is one.
+pub fn get(conn: &Connection, login: &str) -> anyhow::Result<Option<Staff>> {
+    Ok(conn
+        .query_row(
+            "SELECT login, name, role, regions, disabled FROM staff WHERE login = ?1",
+            [login],
+            |r| row_to_staff(r).map(|(s, _)| s),
+        )
+        .optional()?)
 }
 
 #[cfg(test)]
@@ -521,6 +545,44 @@ mod tests {
             )
             .unwrap();
         assert_eq!(refused, 1 + 5 + 1 + 5 + 1, "every refusal is audited");
+    }
+
+    #[test]
+    fn wrong_passwords_guessed_at_the_same_moment_each_count() {
+        let (dir, mut conn) = db();
+        add(
+            &mut conn,
+            "setup",
+            &staff("qian", Role::Intake, &[]),
+            "correct horse battery",
+        )
+        .unwrap();
+        let path = dir.path().join("desk.sqlite3");
+        let now = 1_800_000_000;
+        let start = std::sync::Arc::new(std::sync::Barrier::new(MAX_FAILURES as usize));
+        let guesses: Vec<_> = (0..MAX_FAILURES)
+            .map(|n| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let mut conn = crate::db::open(&path).unwrap();
+                    start.wait();
+                    sign_in(&mut conn, "qian", &format!("guess number {n}"), now).unwrap()
+                })
+            })
+            .collect();
+        let outcomes: Vec<_> = guesses.into_iter().map(|g| g.join().unwrap()).collect();
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|o| matches!(o, Err(SignInError::Locked(_))))
+                .count(),
+            1,
+            "the fifth guess locks the account: {outcomes:?}"
+        );
+        assert!(matches!(
+            sign_in(&mut conn, "qian", "correct horse battery", now + 1).unwrap(),
+            Err(SignInError::Locked(_))
+        ));
     }
 
     #[test]

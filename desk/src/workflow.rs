@@ -73,6 +73,42 @@ pub struct Details {
     pub result: Option<String>,
 }
 
+/// The details a move to `to` needs: `unit` to assign, `department` and `reason` to pass a
+/// report on as not accepted, `result` to conclude.
+pub fn needs(to: &str) -> &'static [&'static str] {
+    match to {
+        "not_accepted" => &["department", "reason"],
+        "assigned" => &["unit"],
+        "concluded" => &["result"],
+        _ => &[],
+    }
+}
+
+/// The first detail a move to `to` needs that `d` lacks (a name from [`needs`]).
+pub fn missing(to: &str, d: &Details) -> Option<&'static str> {
+    needs(to).iter().copied().find(|what| {
+        let value = match *what {
+            "unit" => &d.unit,
+            "department" => &d.department,
+            "reason" => &d.reason,
+            _ => &d.result,
+        };
+        value.as_deref().is_none_or(|v| v.trim().is_empty())
+    })
+}
+
+/// What a member of staff must be allowed ([`crate::staff::may`]) to move a case to `to`:
+/// intake accepts or passes on; a leader assigns (批办) and archives; the handling unit verifies,
+/// concludes, gives feedback and visits.
+pub fn permission(to: &str) -> crate::staff::Action {
+    use crate::staff::Action;
+    match to {
+        "accepted" | "not_accepted" => Action::Accept,
+        "assigned" | "archived" => Action::Approve,
+        _ => Action::Handle,
+    }
+}
+
 /// The only part of a transition the reporter sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicChange {
@@ -135,17 +171,8 @@ pub fn transition(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let required: &[(&str, &Option<String>)] = match to {
-        "not_accepted" => &[("--department", &d.department), ("--reason", &d.reason)],
-        "assigned" => &[("--unit", &d.unit)],
-        "concluded" => &[("--result", &d.result)],
-        _ => &[],
-    };
-    for (flag, value) in required {
-        anyhow::ensure!(
-            value.as_deref().is_some_and(|v| !v.trim().is_empty()),
-            "{to} needs {flag}"
-        );
+    if let Some(what) = missing(to, d) {
+        anyhow::bail!("{to} needs --{what}");
     }
     let at = crate::now();
     let day = day_of(at);

@@ -8,6 +8,7 @@ mod procedure;
 mod staff;
 mod tls;
 mod transfer;
+mod web;
 
 use std::path::Path;
 use std::process::Output;
@@ -141,19 +142,38 @@ async fn file(api: &Api, office: &PublicKey, what: &str) -> InquiryCode {
 
 /// Files a report, anonymous or under a real name.
 async fn file_as(api: &Api, office: &PublicKey, what: &str, real_name: bool) -> InquiryCode {
+    let identity = if real_name { "real_name" } else { "anonymous" };
+    file_full(api, office, what, &[("identity", identity)], None).await
+}
+
+/// Files a report with these reporter fields (`identity`, `name`, ...) and, if given, the
+/// region of who is reported; then a follow-up.
+async fn file_full(
+    api: &Api,
+    office: &PublicKey,
+    what: &str,
+    reporter: &[(&str, &str)],
+    region: Option<&str>,
+) -> InquiryCode {
+    let given = |fields: &[(&str, &str)]| {
+        fields
+            .iter()
+            .map(|(id, value)| FieldAnswer {
+                id: (*id).into(),
+                answer: Answer::Given((*value).into()),
+            })
+            .collect::<Vec<_>>()
+    };
     let code = InquiryCode::generate();
     let keys = derive(&code, &FAST, "cn-12337").unwrap();
-    let letter = Letter::Report(Report {
+    let mut report = Report {
         profile: "12337".into(),
         locale: "zh-CN".into(),
         reply_key: keys.reply_public(),
         sections: vec![
             SectionAnswers {
                 id: "reporter".into(),
-                fields: vec![FieldAnswer {
-                    id: "identity".into(),
-                    answer: Answer::Given(if real_name { "real_name" } else { "anonymous" }.into()),
-                }],
+                fields: given(reporter),
             },
             SectionAnswers {
                 id: "situation".into(),
@@ -173,7 +193,17 @@ async fn file_as(api: &Api, office: &PublicKey, what: &str, real_name: bool) -> 
                 ],
             },
         ],
-    });
+    };
+    if let Some(region) = region {
+        report.sections.insert(
+            1,
+            SectionAnswers {
+                id: "reported".into(),
+                fields: given(&[("region", region)]),
+            },
+        );
+    }
+    let letter = Letter::Report(report);
     let body = SubmitReport {
         v: API_VERSION,
         sealed: Sealed(

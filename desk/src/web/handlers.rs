@@ -1,0 +1,530 @@
+//! The web desk's handlers: each reads its input, asks [`staff::may`], calls the same library
+//! function the command line calls, and draws a page from [`super::pages`].
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::Markup;
+use rusqlite::Connection;
+use serde::Deserialize;
+
+use super::pages::{self, CaseView, ListRow, Page};
+use super::session::{self, Act, CsrfForm, Signed};
+use super::{Desk, Lang, Shared, WebError};
+use crate::staff::{self, Action, Role, SignInError, Staff};
+use crate::{audit, cases, evidence, reports, workflow};
+
+/// `/`: the cases, or the accounts for an admin.
+pub(super) async fn home(who: Signed) -> Redirect {
+    if who.staff.role == Role::Admin {
+        Redirect::to("/staff")
+    } else {
+        Redirect::to("/cases")
+    }
+}
+
+pub(super) async fn sign_in_page(lang: Lang) -> Markup {
+    pages::sign_in(lang, None)
+}
+
+#[derive(Deserialize)]
+pub(super) struct SignInForm {
+    login: String,
+    password: String,
+}
+
+/// The longest login or password looked at (longer ones are simply wrong).
+const LONGEST_INPUT: usize = 1024;
+
+pub(super) async fn sign_in(
+    State(desk): State<Shared>,
+    lang: Lang,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, WebError> {
+    session::same_origin(&headers)?;
+    if desk.sign_ins.check().is_err() {
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "60")],
+            pages::sign_in(
+                lang,
+                Some(lang.t(
+                    "登录尝试过多，请一分钟后再试。",
+                    "Too many sign-in attempts; try again in a minute.",
+                )),
+            ),
+        )
+            .into_response());
+    }
+    let previous = session::cookie(&headers, session::COOKIE);
+    let now = crate::now() as i64;
+    let outcome = desk
+        .run(move |conn, _| {
+            if form.login.len() > LONGEST_INPUT || form.password.len() > LONGEST_INPUT {
+                return Ok(Err(SignInError::Wrong));
+            }
+            match staff::sign_in(conn, &form.login, &form.password, now)? {
+                Ok(who) => Ok(Ok(session::start(
+                    conn,
+                    &who.login,
+                    previous.as_deref(),
+                    now,
+                )?)),
+                Err(e) => Ok(Err(e)),
+            }
+        })
+        .await?;
+    match outcome {
+        Ok(token) => Ok((
+            [(header::SET_COOKIE, session::set_cookie(&token))],
+            Redirect::to("/"),
+        )
+            .into_response()),
+        Err(e) => {
+            let why = match e {
+                SignInError::Wrong => lang
+                    .t("登录名或密码不对。", "Wrong login or password.")
+                    .to_owned(),
+                SignInError::Disabled => lang
+                    .t("此账户已停用。", "This account is disabled.")
+                    .to_owned(),
+                SignInError::Locked(until) => format!(
+                    "{} {} UTC",
+                    lang.t(
+                        "密码错误次数过多，账户已锁定，解锁时间：",
+                        "Locked after too many wrong passwords until"
+                    ),
+                    cases::date(until.max(0) as u64)
+                ),
+            };
+            Ok((StatusCode::UNAUTHORIZED, pages::sign_in(lang, Some(&why))).into_response())
+        }
+    }
+}
+
+/// A form with nothing but the CSRF token.
+#[derive(Deserialize)]
+pub(super) struct Plain {
+    csrf: String,
+}
+
+impl CsrfForm for Plain {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub(super) async fn sign_out(
+    State(desk): State<Shared>,
+    headers: HeaderMap,
+    _act: Act<Plain>,
+) -> Result<Response, WebError> {
+    if let Some(token) = session::cookie(&headers, session::COOKIE) {
+        desk.run(move |conn, _| Ok(session::end(conn, &token)?))
+            .await?;
+    }
+    Ok((
+        [(header::SET_COOKIE, session::clear_cookie())],
+        Redirect::to("/sign-in"),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct Back {
+    back: Option<String>,
+}
+
+/// `/lang/en` or `/lang/zh`: keeps the choice in a cookie and goes back to the page.
+pub(super) async fn language(Path(lang): Path<String>, Query(q): Query<Back>) -> Response {
+    let value = if lang == "en" { "en" } else { "zh" };
+    // Only a path on this desk: never another site.
+    let back = q
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or_else(|| "/".to_owned());
+    (
+        [(
+            header::SET_COOKIE,
+            format!("cluebox-desk-lang={value}; Path=/; SameSite=Strict; Max-Age=31536000"),
+        )],
+        Redirect::to(&back),
+    )
+        .into_response()
+}
+
+pub(super) async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("desk.css"),
+    )
+        .into_response()
+}
+
+pub(super) async fn not_found() -> WebError {
+    WebError::new(
+        StatusCode::NOT_FOUND,
+        "没有这个页面。",
+        "There is no such page.",
+    )
+}
+
+/// Cases this member of staff may read (an admin reads none).
+fn visible(conn: &Connection, who: &Staff) -> Result<Vec<reports::CaseRow>, WebError> {
+    if who.role == Role::Admin {
+        return Err(WebError::refused("the admin role reads no case"));
+    }
+    Ok(reports::cases(conn)?
+        .into_iter()
+        .filter(|c| staff::may(who, Action::ReadCase, c.region()).is_ok())
+        .collect())
+}
+
+/// How many new (received) reports this member of staff sees: the count in every title.
+fn new_count(conn: &Connection, who: &Staff) -> usize {
+    visible(conn, who)
+        .map(|cs| cs.iter().filter(|c| c.status == "received").count())
+        .unwrap_or(0)
+}
+
+#[derive(Deserialize)]
+pub(super) struct Filter {
+    show: Option<String>,
+}
+
+/// Days ahead the deadline board looks.
+const DUE_SOON_DAYS: u64 = 7;
+
+pub(super) async fn cases(
+    State(desk): State<Shared>,
+    who: Signed,
+    lang: Lang,
+    Query(filter): Query<Filter>,
+) -> Result<Markup, WebError> {
+    let show = match filter.show.as_deref() {
+        Some(s @ ("new" | "open" | "due" | "all")) => s.to_owned(),
+        _ => "new".to_owned(),
+    };
+    let staff = who.staff.clone();
+    let now = crate::now();
+    let (rows, count) = desk
+        .run(move |conn, desk| {
+            let all = visible(conn, &staff)?;
+            let count = all.iter().filter(|c| c.status == "received").count();
+            let rows = all
+                .into_iter()
+                .filter_map(|c| {
+                    let profile = desk.profiles.get(&c.profile);
+                    let deadlines = profile.as_ref().map(|p| p.deadlines).unwrap_or_default();
+                    let due = c.next_deadline(&deadlines);
+                    let keep = match show.as_str() {
+                        "new" => c.status == "received",
+                        "open" => !matches!(c.status.as_str(), "archived" | "not_accepted"),
+                        "due" => due.is_some_and(|(at, _)| at <= now + DUE_SOON_DAYS * 86_400),
+                        _ => true,
+                    };
+                    keep.then(|| ListRow::of(&c, profile.as_ref(), due, lang))
+                })
+                .collect::<Vec<_>>();
+            Ok((rows, count))
+        })
+        .await?;
+    let mut rows = rows;
+    if filter.show.as_deref() == Some("due") {
+        rows.sort_by_key(|r| r.due.map(|(at, _)| at));
+    }
+    let shown = filter.show.as_deref().unwrap_or("new");
+    Ok(pages::cases(
+        &Page {
+            lang,
+            who: &who,
+            new: count,
+            path: "/cases",
+        },
+        shown,
+        &rows,
+        now,
+    ))
+}
+
+/// Reads a case for `who`, and when `reveal` gives a reason, its identity section too (that
+/// showing is audited in the same transaction).
+fn load_case(
+    conn: &mut Connection,
+    desk: &Desk,
+    who: &Staff,
+    id: &str,
+    reveal: Option<&str>,
+) -> Result<(CaseView, usize), WebError> {
+    let row = reports::case(conn, id)?.ok_or_else(WebError::no_case)?;
+    staff::may(who, Action::ReadCase, row.region()).map_err(|e| WebError::refused(&e))?;
+    if let Some(reason) = reveal {
+        staff::may(who, Action::ReadIdentity, row.region()).map_err(|e| WebError::refused(&e))?;
+        let tx = conn.transaction()?;
+        audit::append(&tx, &who.login, "identity.shown", id, reason)?;
+        tx.commit()?;
+    }
+    let region = row.region().map(str::to_owned);
+    let can = |action| staff::may(who, action, region.as_deref()).is_ok();
+    let moves = workflow::STATES
+        .iter()
+        .copied()
+        .filter(|to| workflow::allowed(&row.status, to) && can(workflow::permission(to)))
+        .collect();
+    let profile = desk.profiles.get(&row.profile);
+    let deadline = row.next_deadline(&profile.as_ref().map(|p| p.deadlines).unwrap_or_default());
+    let view = CaseView {
+        history: cases::history(conn, id)?,
+        follow_ups: cases::follow_ups(conn, id)?,
+        repeats: cases::repeats(conn, id)?,
+        files: evidence::of_case(conn, id)?,
+        revealed: reveal.is_some(),
+        can_reveal: row.real_name() && can(Action::ReadIdentity),
+        can_reply: can(Action::Reply),
+        moves,
+        deadline,
+        profile,
+        row,
+    };
+    Ok((view, new_count(conn, who)))
+}
+
+pub(super) async fn case(
+    State(desk): State<Shared>,
+    who: Signed,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Markup, WebError> {
+    let staff = who.staff.clone();
+    let path = format!("/cases/{id}");
+    let (view, count) = desk
+        .run(move |conn, desk| load_case(conn, desk, &staff, &id, None))
+        .await?;
+    Ok(pages::case(
+        &Page {
+            lang,
+            who: &who,
+            new: count,
+            path: &path,
+        },
+        &view,
+        crate::now(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct IdentityForm {
+    csrf: String,
+    reason: String,
+}
+
+impl CsrfForm for IdentityForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// The longest reason, note or reply text taken from a form.
+const LONGEST_TEXT: usize = 20_000;
+
+/// Shows a real-name reporter's identity section: only with a stated reason, and audited.
+pub(super) async fn show_identity(
+    State(desk): State<Shared>,
+    lang: Lang,
+    Path(id): Path<String>,
+    act: Act<IdentityForm>,
+) -> Result<Markup, WebError> {
+    let reason = act.form.reason.trim().to_owned();
+    if reason.chars().count() < 2 || reason.len() > LONGEST_TEXT {
+        return Err(WebError::bad(
+            "查看实名举报人的身份信息，需要写明理由（会记入审计日志）。",
+            "Showing a real-name reporter's identity needs a stated reason (it goes into the audit log).",
+        ));
+    }
+    let staff = act.who.staff.clone();
+    // The language switch goes back to the case, where the identity is hidden again.
+    let path = format!("/cases/{id}");
+    let (view, count) = desk
+        .run(move |conn, desk| load_case(conn, desk, &staff, &id, Some(&reason)))
+        .await?;
+    Ok(pages::case(
+        &Page {
+            lang,
+            who: &act.who,
+            new: count,
+            path: &path,
+        },
+        &view,
+        crate::now(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct MoveForm {
+    csrf: String,
+    to: String,
+    #[serde(default)]
+    note: String,
+    unit: Option<String>,
+    department: Option<String>,
+    reason: Option<String>,
+    result: Option<String>,
+}
+
+impl CsrfForm for MoveForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// The case a change is about, if `who` may read it (404 as for no case otherwise).
+fn readable(conn: &Connection, who: &Staff, id: &str) -> Result<reports::CaseRow, WebError> {
+    let row = reports::case(conn, id)?.ok_or_else(WebError::no_case)?;
+    staff::may(who, Action::ReadCase, row.region()).map_err(|e| WebError::refused(&e))?;
+    Ok(row)
+}
+
+/// Moves a case a step along the procedure.
+pub(super) async fn move_case(
+    State(desk): State<Shared>,
+    Path(id): Path<String>,
+    act: Act<MoveForm>,
+) -> Result<Redirect, WebError> {
+    let f = act.form;
+    let long = [&f.unit, &f.department, &f.reason, &f.result]
+        .iter()
+        .any(|v| v.as_ref().is_some_and(|v| v.len() > LONGEST_TEXT));
+    if long || f.note.len() > LONGEST_TEXT {
+        return Err(WebError::bad("内容太长。", "Too long."));
+    }
+    let details = workflow::Details {
+        note: f.note.trim().to_owned(),
+        unit: f.unit,
+        department: f.department,
+        reason: f.reason,
+        result: f.result,
+    };
+    if let Some(what) = workflow::missing(&f.to, &details) {
+        let (zh, en) = match what {
+            "unit" => (
+                "交办需要填写承办单位。",
+                "Assigning needs the handling unit.",
+            ),
+            "department" => (
+                "不予受理需要填写转交的有关部门。",
+                "Not accepting needs the competent department it goes to.",
+            ),
+            "reason" => ("不予受理需要写明理由。", "Not accepting needs a reason."),
+            _ => (
+                "办结需要填写核查结果。",
+                "Concluding needs the result of verification.",
+            ),
+        };
+        return Err(WebError::bad(zh, en));
+    }
+    let staff = act.who.staff.clone();
+    let target = format!("/cases/{id}");
+    desk.run(move |conn, desk| {
+        let row = readable(conn, &staff, &id)?;
+        if !workflow::allowed(&row.status, &f.to) {
+            return Err(WebError::bad(
+                format!("这个案件现在是“{}”，不能进入“{}”。", row.status, f.to),
+                format!("This case is {} and cannot become {}.", row.status, f.to),
+            ));
+        }
+        staff::may(&staff, workflow::permission(&f.to), row.region())
+            .map_err(|e| WebError::refused(&e))?;
+        workflow::transition(conn, &desk.office, &id, &f.to, &details, &staff.login)?;
+        Ok(())
+    })
+    .await?;
+    Ok(Redirect::to(&target))
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReplyForm {
+    csrf: String,
+    text: String,
+}
+
+impl CsrfForm for ReplyForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Seals a reply to the reporter and queues it.
+pub(super) async fn reply(
+    State(desk): State<Shared>,
+    Path(id): Path<String>,
+    act: Act<ReplyForm>,
+) -> Result<Redirect, WebError> {
+    let text = act.form.text.trim().to_owned();
+    if text.is_empty() || text.len() > LONGEST_TEXT {
+        return Err(WebError::bad(
+            "回复不能为空，也不能太长。",
+            "A reply cannot be empty or too long.",
+        ));
+    }
+    let staff = act.who.staff.clone();
+    let target = format!("/cases/{id}");
+    desk.run(move |conn, desk| {
+        let row = readable(conn, &staff, &id)?;
+        staff::may(&staff, Action::Reply, row.region()).map_err(|e| WebError::refused(&e))?;
+        workflow::reply(conn, &desk.office, &id, &text, &staff.login)?;
+        Ok(())
+    })
+    .await?;
+    Ok(Redirect::to(&target))
+}
+
+/// Entries the audit page shows.
+const AUDIT_PAGE: u32 = 200;
+
+pub(super) async fn audit(
+    State(desk): State<Shared>,
+    who: Signed,
+    lang: Lang,
+) -> Result<Markup, WebError> {
+    staff::may(&who.staff, Action::ReadAudit, None).map_err(|e| WebError::refused(&e))?;
+    let staff = who.staff.clone();
+    let (verified, entries, count) = desk
+        .run(move |conn, _| {
+            Ok((
+                audit::verify(conn)?,
+                audit::newest(conn, AUDIT_PAGE)?,
+                new_count(conn, &staff),
+            ))
+        })
+        .await?;
+    Ok(pages::audit(
+        &Page {
+            lang,
+            who: &who,
+            new: count,
+            path: "/audit",
+        },
+        &verified,
+        &entries,
+    ))
+}
+
+pub(super) async fn staff(
+    State(desk): State<Shared>,
+    who: Signed,
+    lang: Lang,
+) -> Result<Markup, WebError> {
+    staff::may(&who.staff, Action::ManageAccounts, None).map_err(|e| WebError::refused(&e))?;
+    let accounts = desk.run(|conn, _| Ok(staff::list(conn)?)).await?;
+    Ok(pages::staff(
+        &Page {
+            lang,
+            who: &who,
+            new: 0,
+            path: "/staff",
+        },
+        &accounts,
+    ))
+}

@@ -1,0 +1,556 @@
+//! The web desk's pages, drawn with maud (every value is HTML-escaped unless marked otherwise,
+//! and nothing here marks anything). Reporter text also goes through [`crate::text`], so
+//! direction overrides and control characters show as `\u{..}` instead of rearranging what
+//! staff read. No page has a script.
+
+use maud::{DOCTYPE, Markup, html};
+
+use super::Lang;
+use super::session::Signed;
+use crate::cases::{self, Event, FollowUp, Repeat};
+use crate::evidence::CaseFile;
+use crate::reports::CaseRow;
+use crate::staff::{self, Action, Role, Staff};
+use crate::text;
+use axum::http::StatusCode;
+use cluebox_protocol::letter::Answer;
+use cluebox_protocol::profile::Profile;
+
+/// The section of a report that identifies the reporter (both built-in profiles call it
+/// `reporter`): hidden until someone who may see it states a reason.
+pub(super) const IDENTITY_SECTION: &str = "reporter";
+/// The field in it that says whether the report is anonymous or under a real name; shown.
+const IDENTITY_CHOICE: &str = "identity";
+
+const DAY: i64 = 86_400;
+
+/// What every signed-in page knows: language, who is reading, how many new reports they have,
+/// and where in the navigation they are.
+pub(super) struct Page<'a> {
+    /// The language.
+    pub(super) lang: Lang,
+    /// The reader.
+    pub(super) who: &'a Signed,
+    /// New (received) reports the reader may see: in the title and the navigation.
+    pub(super) new: usize,
+    /// The page's path, for the language switch to come back to.
+    pub(super) path: &'a str,
+}
+
+fn role_label(lang: Lang, role: Role) -> &'static str {
+    match role {
+        Role::Intake => lang.t("受理", "intake"),
+        Role::Handler => lang.t("承办", "handler"),
+        Role::Leader => lang.t("领导", "leader"),
+        Role::Auditor => lang.t("审计", "auditor"),
+        Role::Admin => lang.t("管理员", "admin"),
+    }
+}
+
+fn status_label(lang: Lang, profile: Option<&Profile>, status: &str) -> String {
+    profile
+        .and_then(|p| Profile::label(&p.statuses, status, lang.locale()))
+        .unwrap_or(status)
+        .to_owned()
+}
+
+fn deadline_label(lang: Lang, what: &str) -> &'static str {
+    match what {
+        "acknowledge" => lang.t("受理", "acceptance"),
+        "contact the reporter" => lang.t("联系举报人", "contact the reporter"),
+        "conclude handling" => lang.t("办结", "conclusion"),
+        _ => lang.t("反馈结果", "feedback"),
+    }
+}
+
+/// "3 days left", "due today" or "2 days overdue".
+fn days_left(lang: Lang, due: u64, now: u64) -> (String, bool) {
+    let days = (due as i64 - now as i64).div_euclid(DAY);
+    match days {
+        d if d < 0 => (
+            match lang {
+                Lang::Zh => format!("已逾期 {} 天", -d),
+                Lang::En => format!("{} days overdue", -d),
+            },
+            true,
+        ),
+        0 => (lang.t("今天到期", "due today").to_owned(), false),
+        d => (
+            match lang {
+                Lang::Zh => format!("还剩 {d} 天"),
+                Lang::En => format!("{d} days left"),
+            },
+            false,
+        ),
+    }
+}
+
+fn layout(lang: Lang, page: Option<&Page<'_>>, title: &str, body: Markup) -> Markup {
+    let desk = lang.t("案件台", "Case desk");
+    let back = page.map_or("/", |p| p.path);
+    html! {
+        (DOCTYPE)
+        html lang=(lang.t("zh-CN", "en")) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title {
+                    @if let Some(p) = page.filter(|p| p.new > 0) { "(" (p.new) ") " }
+                    (title) " · " (desk)
+                }
+                link rel="stylesheet" href="/desk.css";
+            }
+            body {
+                header.top {
+                    a.brand href="/" { "Cluebox " (desk) }
+                    @if let Some(p) = page {
+                        nav aria-label=(lang.t("主菜单", "Main")) {
+                            @if p.who.staff.role != Role::Admin {
+                                a href="/cases?show=new" {
+                                    (lang.t("新举报", "New reports"))
+                                    @if p.new > 0 { " " span.count { (p.new) } }
+                                }
+                                a href="/cases?show=open" { (lang.t("办理中", "Open")) }
+                                a href="/cases?show=due" { (lang.t("期限", "Deadlines")) }
+                                a href="/cases?show=all" { (lang.t("全部", "All")) }
+                            }
+                            @if staff::may(&p.who.staff, Action::ReadAudit, None).is_ok() {
+                                a href="/audit" { (lang.t("审计日志", "Audit log")) }
+                            }
+                            @if p.who.staff.role == Role::Admin {
+                                a href="/staff" { (lang.t("账户", "Accounts")) }
+                            }
+                        }
+                        div.me {
+                            span { (p.who.staff.name) " · " (role_label(lang, p.who.staff.role)) }
+                            form method="post" action="/sign-out" {
+                                input type="hidden" name="csrf" value=(p.who.csrf);
+                                button.link type="submit" { (lang.t("退出登录", "Sign out")) }
+                            }
+                        }
+                    }
+                    a.lang href={ "/lang/" (lang.t("en", "zh")) "?back=" (back) }
+                        lang=(lang.t("en", "zh-CN")) { (lang.t("English", "中文")) }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// The sign-in page, with a sentence saying why the last try failed.
+pub(super) fn sign_in(lang: Lang, error: Option<&str>) -> Markup {
+    layout(
+        lang,
+        None,
+        lang.t("登录", "Sign in"),
+        html! {
+            h1 { (lang.t("登录案件台", "Sign in to the case desk")) }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            form.signin method="post" action="/sign-in" {
+                label for="login" { (lang.t("登录名", "Login")) }
+                input #login name="login" autocomplete="username" required autofocus;
+                label for="password" { (lang.t("密码", "Password")) }
+                input #password name="password" type="password" autocomplete="current-password" required;
+                button type="submit" { (lang.t("登录", "Sign in")) }
+            }
+            p.hint { (lang.t(
+                "账户由管理员用 cluebox-desk staff add 建立；没有默认账户。",
+                "Accounts are made by an administrator with cluebox-desk staff add; there is no default account."
+            )) }
+        },
+    )
+}
+
+/// A page saying why a request failed.
+pub(super) fn failure(lang: Lang, status: StatusCode, message: &str) -> Markup {
+    layout(
+        lang,
+        None,
+        lang.t("出错了", "Problem"),
+        html! {
+            h1 { (status.as_u16()) " " (lang.t("无法完成", "Not done")) }
+            p.error role="alert" { (message) }
+            p { a href="/" { (lang.t("回到案件台", "Back to the desk")) } }
+        },
+    )
+}
+
+/// A case as a row of the list.
+pub(super) struct ListRow {
+    id: String,
+    received: u64,
+    status: String,
+    category: String,
+    region: String,
+    real_name: bool,
+    /// The next deadline and what it is for.
+    pub(super) due: Option<(u64, &'static str)>,
+}
+
+impl ListRow {
+    /// The row of `c`, labelled from its profile in `lang`.
+    pub(super) fn of(
+        c: &CaseRow,
+        profile: Option<&Profile>,
+        due: Option<(u64, &'static str)>,
+        lang: Lang,
+    ) -> Self {
+        let label =
+            |list: fn(&Profile) -> &[cluebox_protocol::profile::Choice], id: Option<&str>| match id
+            {
+                None => lang.t("不清楚", "unclear").to_owned(),
+                Some(id) => profile
+                    .and_then(|p| Profile::label(list(p), id, lang.locale()))
+                    .map_or_else(|| text::line(id).into_owned(), str::to_owned),
+            };
+        ListRow {
+            id: c.id.clone(),
+            received: c.received_at,
+            status: status_label(lang, profile, &c.status),
+            category: label(|p| &p.categories, c.answer("category")),
+            region: label(|p| &p.regions, c.region()),
+            real_name: c.real_name(),
+            due,
+        }
+    }
+}
+
+/// The case list: new reports, open cases, the deadline board or all.
+pub(super) fn cases(page: &Page<'_>, shown: &str, rows: &[ListRow], now: u64) -> Markup {
+    let lang = page.lang;
+    let title = match shown {
+        "open" => lang.t("办理中的案件", "Open cases"),
+        "due" => lang.t("逾期和 7 天内到期", "Overdue and due within 7 days"),
+        "all" => lang.t("全部案件", "All cases"),
+        _ => lang.t("新举报", "New reports"),
+    };
+    layout(
+        lang,
+        Some(page),
+        title,
+        html! {
+            h1 { (title) " " span.muted { "(" (rows.len()) ")" } }
+            @if rows.is_empty() {
+                p.empty { (lang.t("没有案件。", "No cases.")) }
+            } @else {
+                table.cases {
+                    thead { tr {
+                        th scope="col" { (lang.t("案件", "Case")) }
+                        th scope="col" { (lang.t("收到", "Received")) }
+                        th scope="col" { (lang.t("状态", "Status")) }
+                        th scope="col" { (lang.t("类别", "Category")) }
+                        th scope="col" { (lang.t("地区", "Region")) }
+                        th scope="col" { (lang.t("方式", "Reporter")) }
+                        th scope="col" { (lang.t("下一期限", "Next deadline")) }
+                    } }
+                    tbody {
+                        @for r in rows {
+                            tr {
+                                td { a href={ "/cases/" (r.id) } { (cases::short(&r.id)) } }
+                                td { (cases::day(r.received)) }
+                                td { (r.status) }
+                                td { (r.category) }
+                                td { (r.region) }
+                                td { @if r.real_name { (lang.t("实名", "real name")) } @else { (lang.t("匿名", "anonymous")) } }
+                                td { (deadline(lang, r.due, now)) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn deadline(lang: Lang, due: Option<(u64, &'static str)>, now: u64) -> Markup {
+    match due {
+        None => html! { span.muted { "—" } },
+        Some((at, what)) => {
+            let (left, late) = days_left(lang, at, now);
+            html! {
+                span class=(if late { "due late" } else { "due" }) {
+                    (deadline_label(lang, what)) " " (cases::day(at)) " (" (left) ")"
+                }
+            }
+        }
+    }
+}
+
+/// Everything the case page shows.
+pub(super) struct CaseView {
+    /// The case.
+    pub(super) row: CaseRow,
+    /// Its profile, for labels.
+    pub(super) profile: Option<Profile>,
+    /// Its history.
+    pub(super) history: Vec<Event>,
+    /// The reporter's follow-ups.
+    pub(super) follow_ups: Vec<FollowUp>,
+    /// Possible repeats.
+    pub(super) repeats: Vec<Repeat>,
+    /// Evidence files.
+    pub(super) files: Vec<CaseFile>,
+    /// Whether the identity section is shown (a reason was given and audited).
+    pub(super) revealed: bool,
+    /// Whether the reader may ask to see it.
+    pub(super) can_reveal: bool,
+    /// Whether the reader may reply.
+    pub(super) can_reply: bool,
+    /// The states the reader may move the case to now.
+    pub(super) moves: Vec<&'static str>,
+    /// The next deadline.
+    pub(super) deadline: Option<(u64, &'static str)>,
+}
+
+fn answer(lang: Lang, v: &CaseView, section: &str, field: &str, answer: &Answer) -> Markup {
+    let profile = v.profile.as_ref();
+    let def = profile
+        .and_then(|p| p.sections.iter().find(|s| s.id == section))
+        .and_then(|s| s.fields.iter().find(|f| f.id == field));
+    match answer {
+        Answer::Unclear => html! { span.unclear { (lang.t("不清楚", "unclear")) } },
+        Answer::Files(refs) if refs.is_empty() => {
+            html! { span.unclear { (lang.t("不清楚", "unclear")) } }
+        }
+        Answer::Files(_) => files(lang, &v.files),
+        Answer::Given(value) => match cases::option_label(profile, def, value, lang.locale()) {
+            Some(label) => html! { (label) },
+            None => html! { span.text { (text::block(value)) } },
+        },
+    }
+}
+
+fn files(lang: Lang, list: &[CaseFile]) -> Markup {
+    html! {
+        ol.files {
+            @for f in list {
+                li {
+                    @match &f.name {
+                        Some(name) => {
+                            strong { (text::line(name)) }
+                            " (" (text::line(f.media_type.as_deref().unwrap_or(""))) ", "
+                            (f.size.unwrap_or(0)) " " (lang.t("字节", "bytes")) ") "
+                            span.muted { (text::line(f.cleaning.as_deref().unwrap_or(""))) }
+                        }
+                        None => {
+                            span.error { (text::line(f.problem.as_deref().unwrap_or(lang.t("未能打开", "not opened")))) }
+                        }
+                    }
+                }
+            }
+        }
+        p.hint { (lang.t(
+            "文件用命令 cluebox-desk files 案件 --out 目录 打开。",
+            "Open the files with cluebox-desk files CASE --out DIR."
+        )) }
+    }
+}
+
+fn move_form(lang: Lang, v: &CaseView, csrf: &str, to: &str) -> Markup {
+    let field = |name: &str, zh: &str, en: &str| {
+        html! {
+            label { (lang.t(zh, en)) input name=(name) required; }
+        }
+    };
+    html! {
+        form.move method="post" action={ "/cases/" (v.row.id) "/move" } {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="to" value=(to);
+            @for what in crate::workflow::needs(to) {
+                @match *what {
+                    "unit" => (field("unit", "承办单位", "Handling unit")),
+                    "department" => (field("department", "转交的有关部门", "Competent department")),
+                    "reason" => (field("reason", "不予受理的理由", "Why not accepted")),
+                    _ => (field("result", "核查结果", "Result of verification")),
+                }
+            }
+            label { (lang.t("备注（仅内部）", "Note (internal)")) textarea name="note" rows="2" {} }
+            button type="submit" {
+                (lang.t("转为：", "Move to: ")) (status_label(lang, v.profile.as_ref(), to))
+            }
+        }
+    }
+}
+
+/// One case: its fields, files, follow-ups, repeats, the actions the reader may take now, a
+/// reply composer and its history.
+pub(super) fn case(page: &Page<'_>, v: &CaseView, now: u64) -> Markup {
+    let lang = page.lang;
+    let profile = v.profile.as_ref();
+    let title = format!("{} {}", lang.t("案件", "Case"), cases::short(&v.row.id));
+    layout(
+        lang,
+        Some(page),
+        &title,
+        html! {
+            h1 { (title) " " span.status { (status_label(lang, profile, &v.row.status)) } }
+            dl.summary {
+                dt { (lang.t("案件编号", "Case id")) } dd { code { (v.row.id) } }
+                dt { (lang.t("热线", "Hotline")) } dd { (profile.map_or_else(|| v.row.profile.clone(), |p| p.name.get(lang.locale()).to_owned())) }
+                dt { (lang.t("收到", "Received")) } dd { (cases::day(v.row.received_at)) }
+                @if let Some(unit) = &v.row.unit {
+                    dt { (lang.t("承办单位", "Handling unit")) } dd { (text::line(unit)) }
+                }
+                dt { (lang.t("下一期限", "Next deadline")) } dd { (deadline(lang, v.deadline, now)) }
+            }
+            @for section in &v.row.sections {
+                @let def = profile.and_then(|p| p.sections.iter().find(|s| s.id == section.id));
+                section.report {
+                    h2 { (def.map_or_else(|| text::line(&section.id).into_owned(), |d| d.title.get(lang.locale()).to_owned())) }
+                    @let hidden = section.id == IDENTITY_SECTION && !v.revealed;
+                    dl {
+                        @for f in &section.fields {
+                            @if !hidden || f.id == IDENTITY_CHOICE {
+                                @let label = def.and_then(|d| d.fields.iter().find(|x| x.id == f.id));
+                                dt { (label.map_or_else(|| text::line(&f.id).into_owned(), |l| l.label.get(lang.locale()).to_owned())) }
+                                dd { (answer(lang, v, &section.id, &f.id, &f.answer)) }
+                            }
+                        }
+                    }
+                    @if hidden && v.row.real_name() {
+                        p.notice { (lang.t(
+                            "实名举报人的身份信息已隐藏。查看需要写明理由，并记入审计日志。",
+                            "The real-name reporter's identity is hidden. Showing it needs a stated reason and is recorded in the audit log."
+                        )) }
+                        @if v.can_reveal {
+                            form.reveal method="post" action={ "/cases/" (v.row.id) "/identity" } {
+                                input type="hidden" name="csrf" value=(page.who.csrf);
+                                label { (lang.t("理由", "Reason")) input name="reason" required minlength="2"; }
+                                button type="submit" { (lang.t("显示身份信息", "Show the identity")) }
+                            }
+                        }
+                    }
+                    @if section.id == IDENTITY_SECTION && v.revealed {
+                        p.notice { (lang.t("身份信息已显示，本次查看已记入审计日志。", "Identity shown; this showing is in the audit log.")) }
+                    }
+                }
+            }
+            @if !v.follow_ups.is_empty() {
+                section {
+                    h2 { (lang.t("补充材料", "Follow-ups")) }
+                    @for f in &v.follow_ups {
+                        div.followup {
+                            span.muted { (cases::day(f.at)) }
+                            @if !f.authenticated { " " span.warn { (lang.t("（旧版，未证实来自查询码持有人）", "(older, not proven to come from the code's holder)")) } }
+                            p.text { (text::block(&f.text)) }
+                        }
+                    }
+                }
+            }
+            @if !v.repeats.is_empty() {
+                section {
+                    h2 { (lang.t("可能重复", "Possible repeats")) }
+                    ul { @for r in &v.repeats {
+                        li { a href={ "/cases/" (r.other) } { (cases::short(&r.other)) } " " (text::line(&r.reason))
+                            @if r.linked { " " span.muted { (lang.t("（已关联）", "(linked)")) } } }
+                    } }
+                }
+            }
+            section.actions {
+                h2 { (lang.t("可以进行的操作", "What you can do now")) }
+                @if v.moves.is_empty() && !v.can_reply {
+                    p.muted { (lang.t("您的账户在这一步没有可做的操作。", "Your account has nothing to do at this step.")) }
+                }
+                @for to in &v.moves { (move_form(lang, v, &page.who.csrf, to)) }
+                @if v.can_reply {
+                    form.reply method="post" action={ "/cases/" (v.row.id) "/reply" } {
+                        input type="hidden" name="csrf" value=(page.who.csrf);
+                        label { (lang.t("回复举报人（加密后只有举报人能读）", "Reply to the reporter (sealed: only they can read it)"))
+                            textarea name="text" rows="4" required {} }
+                        button type="submit" { (lang.t("加密并发送回复", "Seal and send the reply")) }
+                    }
+                }
+            }
+            section {
+                h2 { (lang.t("办理记录", "History")) }
+                @if v.history.is_empty() { p.muted { (lang.t("还没有记录。", "Nothing yet.")) } }
+                ol.history { @for e in &v.history {
+                    li {
+                        span.muted { (cases::date(e.at)) " UTC" } " "
+                        strong { (text::line(&e.actor)) } ": "
+                        @if e.from == e.to { (status_label(lang, profile, &e.to)) (lang.t("（延期）", " (extended)")) }
+                        @else { (status_label(lang, profile, &e.from)) " → " (status_label(lang, profile, &e.to)) }
+                        @if !e.note.is_empty() { p.text { (text::block(&e.note)) } }
+                    }
+                } }
+            }
+        },
+    )
+}
+
+/// The audit log: whether the chain verifies, and the newest entries.
+pub(super) fn audit(
+    page: &Page<'_>,
+    verified: &Result<u64, String>,
+    entries: &[crate::audit::Entry],
+) -> Markup {
+    let lang = page.lang;
+    layout(
+        lang,
+        Some(page),
+        lang.t("审计日志", "Audit log"),
+        html! {
+            h1 { (lang.t("审计日志", "Audit log")) }
+            @match verified {
+                Ok(n) => p.ok { (lang.t("哈希链完整，共 ", "The hash chain is intact: ")) (n) (lang.t(" 条。", " entries.")) },
+                Err(bad) => p.error role="alert" { (lang.t("哈希链已损坏：", "The hash chain is broken: ")) (bad) },
+            }
+            table.audit {
+                thead { tr {
+                    th scope="col" { "#" }
+                    th scope="col" { (lang.t("时间 (UTC)", "Time (UTC)")) }
+                    th scope="col" { (lang.t("操作人", "Who")) }
+                    th scope="col" { (lang.t("操作", "Action")) }
+                    th scope="col" { (lang.t("对象", "On")) }
+                    th scope="col" { (lang.t("详情", "Details")) }
+                } }
+                tbody { @for e in entries {
+                    tr {
+                        td { (e.id) }
+                        td { (cases::date(e.at.max(0) as u64)) }
+                        td { (text::line(&e.actor)) }
+                        td { (e.action) }
+                        td { (cases::short(&e.subject)) }
+                        td { (text::line(&e.detail)) }
+                    }
+                } }
+            }
+        },
+    )
+}
+
+/// The accounts (for an admin).
+pub(super) fn staff(page: &Page<'_>, accounts: &[Staff]) -> Markup {
+    let lang = page.lang;
+    layout(
+        lang,
+        Some(page),
+        lang.t("账户", "Accounts"),
+        html! {
+            h1 { (lang.t("账户", "Accounts")) }
+            table {
+                thead { tr {
+                    th scope="col" { (lang.t("登录名", "Login")) }
+                    th scope="col" { (lang.t("姓名", "Name")) }
+                    th scope="col" { (lang.t("角色", "Role")) }
+                    th scope="col" { (lang.t("地区", "Regions")) }
+                    th scope="col" { (lang.t("状态", "State")) }
+                } }
+                tbody { @for s in accounts {
+                    tr {
+                        td { (s.login) }
+                        td { (s.name) }
+                        td { (role_label(lang, s.role)) }
+                        td { (s.regions.join(", ")) }
+                        td { @if s.disabled { (lang.t("已停用", "disabled")) } @else { (lang.t("可用", "active")) } }
+                    }
+                } }
+            }
+            p.hint { (lang.t(
+                "账户用命令 cluebox-desk staff add / disable / passwd 管理。",
+                "Manage accounts with cluebox-desk staff add / disable / passwd."
+            )) }
+        },
+    )
+}

@@ -1,0 +1,458 @@
+//! The web desk (`cluebox-desk serve`) over HTTP against a real API, real keys and real staff
+//! accounts: sign-in, sessions, CSRF and origin checks, roles by URL, the hidden identity
+//! section, and every action attributed to the signed-in account.
+
+use std::path::{Path, PathBuf};
+
+use super::{api, desk, file_full, keygen, pull, stderr};
+
+/// The web desk on a loopback port, over the desk database `db`, sealing with `key`.
+async fn web_desk(db: &Path, key: &Path) -> String {
+    let office =
+        cluebox_desk::keyfile::read(key, |_| anyhow::bail!("the test key has no passphrase"))
+            .unwrap();
+    let desk = cluebox_desk::web::Desk::new(
+        cluebox_desk::db::open(db).unwrap(),
+        office,
+        cluebox_desk::Profiles::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(cluebox_desk::web::serve(
+        listener,
+        desk,
+        None,
+        std::future::pending(),
+    ));
+    base
+}
+
+/// A browser of one member of staff: its session cookie and the CSRF token of its pages.
+struct Staffer {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The session cookie a response sets, if any.
+fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-cluebox-desk="))
+        .map(|v| v.split(';').next().unwrap_or("").to_owned())
+}
+
+/// Posts the sign-in form as the desk's own page would, with `cookie` if given.
+async fn try_sign_in(
+    base: &str,
+    login: &str,
+    password: &str,
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut req = client()
+        .post(format!("{base}/sign-in"))
+        .header("origin", base)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("login", login), ("password", password)]);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.unwrap()
+}
+
+impl Staffer {
+    async fn sign_in(base: &str, login: &str) -> Staffer {
+        let res = try_sign_in(base, login, &password(login), None).await;
+        assert_eq!(res.status(), 303, "{login} signs in");
+        let cookie = session_cookie(&res).expect("a session cookie");
+        let set = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+        for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+            assert!(set.contains(attribute), "{set}");
+        }
+        let mut me = Staffer {
+            http: client(),
+            base: base.to_owned(),
+            cookie,
+            csrf: String::new(),
+        };
+        let (_, page) = me.get("/").await;
+        assert!(page.is_empty(), "/ redirects");
+        me.csrf = me.token().await;
+        me
+    }
+
+    /// The CSRF token from any page (the sign-out form carries it).
+    async fn token(&self) -> String {
+        let (status, page) = self.get("/audit").await;
+        let page = if status == 200 {
+            page
+        } else {
+            self.get("/staff").await.1 + &self.get("/cases").await.1
+        };
+        let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+        page[at..at + page[at..].find('"').unwrap()].to_owned()
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    /// Posts a form from the desk's own page, with the session's CSRF token.
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let mut form = vec![("csrf", self.csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.post_raw(path, &form, &self.base).await
+    }
+
+    /// Posts exactly `form`, claiming to come from `origin`.
+    async fn post_raw(&self, path: &str, form: &[(&str, &str)], origin: &str) -> (u16, String) {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("origin", origin)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+}
+
+fn password(login: &str) -> String {
+    format!("{login} has a long passphrase")
+}
+
+fn add_staff(db: &Path, login: &str, role: &str, region: Option<&str>) {
+    let mut args = vec!["staff", "add", login, "--name", login, "--role", role];
+    if let Some(r) = region {
+        args.extend(["--region", r]);
+    }
+    let out = desk(db)
+        .env("CLUEBOX_DESK_STAFF_PASSWORD", password(login))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+fn status_of(db: &Path, case: &str) -> String {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("SELECT status FROM cases WHERE case_id = ?1", [case], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
+/// The case ids in the desk, with the region each report names.
+fn case_of_region(db: &Path, region: &str) -> String {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT case_id FROM cases WHERE report_json LIKE ?1",
+            [format!("%\"{region}\"%")],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+fn audited(db: &Path, actor: &str, action: &str, subject: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT detail FROM audit WHERE actor = ?1 AND action = ?2 AND subject = ?3")
+        .unwrap();
+    stmt.query_map([actor, action, subject], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+struct Office {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+    base: String,
+    guangdong: String,
+    beijing: String,
+}
+
+/// A desk with two pulled reports (a real-name one about Guangdong, an anonymous one about
+/// Beijing), five accounts (intake zhao, handler gd for Guangdong, leader li, auditor shen,
+/// admin root) and its web desk running.
+async fn office() -> Office {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let api = api(&office).await;
+    file_full(
+        &api,
+        &office,
+        "赌场在村东头 <script>alert(1)</script>",
+        &[
+            ("identity", "real_name"),
+            ("name", "张三丰"),
+            ("mobile", "13800138000"),
+        ],
+        Some("440000"),
+    )
+    .await;
+    file_full(
+        &api,
+        &office,
+        "北京的事",
+        &[("identity", "anonymous")],
+        Some("110000"),
+    )
+    .await;
+    let db = dir.path().join("desk.sqlite3");
+    let pulled = pull(&db, key.to_str().unwrap(), &api).await;
+    assert!(pulled.status.success(), "{}", stderr(&pulled));
+    add_staff(&db, "zhao", "intake", None);
+    add_staff(&db, "gd", "handler", Some("440000"));
+    add_staff(&db, "li", "leader", None);
+    add_staff(&db, "shen", "auditor", None);
+    add_staff(&db, "root", "admin", None);
+    let base = web_desk(&db, &key).await;
+    Office {
+        guangdong: case_of_region(&db, "440000"),
+        beijing: case_of_region(&db, "110000"),
+        _dir: dir,
+        db,
+        base,
+    }
+}
+
+#[tokio::test]
+async fn sign_in_sessions_csrf_and_origin_hold() {
+    let o = office().await;
+    // Not signed in: every page sends to the sign-in page.
+    let res = client()
+        .get(format!("{}/cases", o.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/sign-in");
+    let page = client()
+        .get(format!("{}/sign-in", o.base))
+        .send()
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert!(page.text().await.unwrap().contains("登录案件台"));
+
+    // A wrong password, and an unknown login, read the same.
+    let wrong = try_sign_in(&o.base, "zhao", "not the password at all", None).await;
+    assert_eq!(wrong.status(), 401);
+    assert!(session_cookie(&wrong).is_none());
+    assert!(wrong.text().await.unwrap().contains("登录名或密码不对"));
+    let unknown = try_sign_in(&o.base, "nobody", "not the password at all", None).await;
+    assert_eq!(unknown.status(), 401);
+    // A sign-in posted from another site is refused before the password is looked at.
+    let forged = client()
+        .post(format!("{}/sign-in", o.base))
+        .header("origin", "https://evil.example")
+        .form(&[("login", "zhao"), ("password", &password("zhao"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    // Session fixation: a cookie planted before sign-in is replaced, and never signed in.
+    let planted = "__Host-cluebox-desk=planted-by-an-attacker";
+    let res = try_sign_in(&o.base, "zhao", &password("zhao"), Some(planted)).await;
+    assert_eq!(res.status(), 303);
+    let issued = session_cookie(&res).unwrap();
+    assert_ne!(issued, planted);
+    let attacker = Staffer {
+        http: client(),
+        base: o.base.clone(),
+        cookie: planted.to_owned(),
+        csrf: String::new(),
+    };
+    assert_eq!(attacker.get("/cases").await.0, 303);
+
+    let zhao = Staffer::sign_in(&o.base, "zhao").await;
+    let (status, list) = zhao.get("/cases").await;
+    assert_eq!(status, 200);
+    assert!(
+        list.contains("<title>(2) 新举报"),
+        "two new reports in the title"
+    );
+    // CSRF: a change without the token, with another token, or from another origin does
+    // nothing.
+    let accept = [("to", "accepted")];
+    let path = format!("/cases/{}/move", o.guangdong);
+    assert_eq!(zhao.post_raw(&path, &accept, &o.base).await.0, 400);
+    let other = [("csrf", "a-token-from-another-session"), ("to", "accepted")];
+    assert_eq!(zhao.post_raw(&path, &other, &o.base).await.0, 403);
+    let mut forged = vec![("csrf", zhao.csrf.as_str())];
+    forged.extend_from_slice(&accept);
+    assert_eq!(
+        zhao.post_raw(&path, &forged, "https://evil.example")
+            .await
+            .0,
+        403
+    );
+    assert_eq!(status_of(&o.db, &o.guangdong), "received");
+    // With both, it is done, and attributed to the account.
+    assert_eq!(zhao.post(&path, &accept).await.0, 303);
+    assert_eq!(status_of(&o.db, &o.guangdong), "accepted");
+    assert_eq!(
+        audited(&o.db, "zhao", "transition", &o.guangdong),
+        ["received -> accepted"]
+    );
+
+    // The language switch.
+    let en = Staffer {
+        cookie: format!("{}; cluebox-desk-lang=en", zhao.cookie),
+        http: client(),
+        base: o.base.clone(),
+        csrf: String::new(),
+    };
+    assert!(en.get("/cases?show=all").await.1.contains("All cases"));
+
+    // Signing out ends the session on the server, not only in the browser.
+    assert_eq!(zhao.post("/sign-out", &[]).await.0, 303);
+    assert_eq!(zhao.get("/cases").await.0, 303);
+
+    // Disabling an account signs it out at once.
+    let gd = Staffer::sign_in(&o.base, "gd").await;
+    assert_eq!(gd.get("/cases").await.0, 200);
+    let out = desk(&o.db)
+        .args(["staff", "disable", "gd"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(gd.get("/cases").await.0, 303);
+}
+
+#[tokio::test]
+async fn each_role_sees_and_does_only_its_own_work() {
+    let o = office().await;
+    let (gd_case, bj_case) = (o.guangdong.as_str(), o.beijing.as_str());
+    let case = |id: &str| format!("/cases/{id}");
+    let mv = |id: &str| format!("/cases/{id}/move");
+
+    // Intake: reads both, the real name hidden; accepts; cannot assign.
+    let zhao = Staffer::sign_in(&o.base, "zhao").await;
+    let (status, page) = zhao.get(&case(gd_case)).await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("张三丰") && !page.contains("13800138000"));
+    assert!(page.contains("身份信息已隐藏"));
+    assert!(
+        page.contains("&lt;script&gt;") && !page.contains("<script"),
+        "reporter text is escaped"
+    );
+    assert!(page.contains("不清楚"), "a blank reads as unclear");
+    // Showing the identity needs a reason, and is audited with it.
+    let reveal = format!("/cases/{gd_case}/identity");
+    let (status, page) = zhao.post(&reveal, &[("reason", " ")]).await;
+    assert_eq!(status, 400);
+    assert!(!page.contains("张三丰"));
+    let (status, page) = zhao.post(&reveal, &[("reason", "回访前核对电话")]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("张三丰") && page.contains("13800138000"));
+    assert_eq!(
+        audited(&o.db, "zhao", "identity.shown", gd_case),
+        ["回访前核对电话"]
+    );
+    assert_eq!(zhao.post(&mv(gd_case), &[("to", "accepted")]).await.0, 303);
+    let assign = [("to", "assigned"), ("unit", "天河区扫黑办")];
+    assert_eq!(zhao.post(&mv(gd_case), &assign).await.0, 403);
+    // A step the procedure does not allow is refused with a sentence.
+    let (status, page) = zhao.post(&mv(bj_case), &[("to", "archived")]).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("不能进入"), "{page}");
+
+    // Leader: assigns (needs the unit).
+    let li = Staffer::sign_in(&o.base, "li").await;
+    let (status, page) = li.post(&mv(gd_case), &[("to", "assigned")]).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("承办单位"));
+    assert_eq!(li.post(&mv(gd_case), &assign).await.0, 303);
+    assert_eq!(status_of(&o.db, gd_case), "assigned");
+
+    // Handler of Guangdong: Beijing's case does not exist for them, by any URL.
+    let gd = Staffer::sign_in(&o.base, "gd").await;
+    let (_, list) = gd.get("/cases?show=all").await;
+    assert!(list.contains(&case(gd_case)) && !list.contains(&case(bj_case)));
+    assert_eq!(gd.get(&case(bj_case)).await.0, 404);
+    assert_eq!(gd.post(&mv(bj_case), &[("to", "accepted")]).await.0, 404);
+    let reply = [("text", "已收到，正在核查。")];
+    assert_eq!(
+        gd.post(&format!("/cases/{bj_case}/reply"), &reply).await.0,
+        404
+    );
+    assert_eq!(status_of(&o.db, bj_case), "received");
+    assert_eq!(gd.get("/cases/no-such-case").await.0, 404);
+    assert_eq!(gd.get("/audit").await.0, 403);
+    // Their own case: verifies and replies; the reply is sealed and queued for the reporter.
+    assert_eq!(gd.post(&mv(gd_case), &[("to", "verifying")]).await.0, 303);
+    assert_eq!(
+        gd.post(&format!("/cases/{gd_case}/reply"), &reply).await.0,
+        303
+    );
+    let queued: i64 = rusqlite::Connection::open(&o.db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE case_id = ?1 AND kind = 'reply'",
+            [gd_case],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(queued, 1);
+    assert_eq!(audited(&o.db, "gd", "reply", gd_case).len(), 1);
+
+    // Auditor: reads everything and the audit log, changes nothing.
+    let shen = Staffer::sign_in(&o.base, "shen").await;
+    let (status, page) = shen.get(&case(gd_case)).await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("/move\"") && !page.contains("/reply\""));
+    let conclude = [("to", "concluded"), ("result", "属实")];
+    assert_eq!(shen.post(&mv(gd_case), &conclude).await.0, 403);
+    assert_eq!(
+        shen.post(&format!("/cases/{gd_case}/reply"), &reply)
+            .await
+            .0,
+        403
+    );
+    let (status, log) = shen.get("/audit").await;
+    assert_eq!(status, 200);
+    assert!(log.contains("哈希链完整"), "the chain verifies");
+    assert!(log.contains("identity.shown") && log.contains("回访前核对电话"));
+    assert_eq!(status_of(&o.db, gd_case), "verifying");
+
+    // Admin: accounts only, no case content.
+    let root = Staffer::sign_in(&o.base, "root").await;
+    assert_eq!(root.get("/cases").await.0, 403);
+    let (status, page) = root.get(&case(gd_case)).await;
+    assert_eq!(status, 403);
+    assert!(!page.contains("赌场"));
+    assert_eq!(root.get("/audit").await.0, 403);
+    let (status, accounts) = root.get("/staff").await;
+    assert_eq!(status, 200);
+    assert!(accounts.contains("zhao") && accounts.contains("承办"));
+    assert!(!accounts.contains("argon2"));
+}
