@@ -276,6 +276,16 @@ pub(crate) enum Command {
         /// The certificate's private key (PEM).
         #[arg(long, env = "CLUEBOX_DESK_TLS_KEY", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// The intake API to pull new reports from (and push status letters and replies to) on
+        /// a schedule; without it, reports come in only by `pull` or `import`.
+        #[arg(long, env = "CLUEBOX_DESK_SERVER", requires = "token_file")]
+        server: Option<String>,
+        /// A file holding the desk bearer token (with --server).
+        #[arg(long, env = "CLUEBOX_DESK_TOKEN_FILE")]
+        token_file: Option<PathBuf>,
+        /// Seconds between two scheduled pulls.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        pull_every: u64,
     },
     /// Staff accounts (roles: intake, handler, leader, auditor, admin). There is no default
     /// account: make the first admin with `staff add`.

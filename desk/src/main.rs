@@ -48,6 +48,7 @@ fn main() -> anyhow::Result<()> {
         ca_cert: cli.ca_cert.clone(),
         pins: cli.pins.clone(),
     };
+    let tls_options = tls.clone();
     match cli.command {
         Command::Keygen { out, protect } => {
             let passphrase = if protect || std::env::var_os(keyfile::PASSPHRASE_ENV).is_some() {
@@ -358,26 +359,48 @@ fn main() -> anyhow::Result<()> {
             listen,
             tls_cert,
             tls_key,
+            server,
+            token_file,
+            pull_every,
         } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(web::tls_acceptor(&cert, &key)?),
                 _ => None,
             };
             web::check_listen(listen, tls.is_some())?;
-            let office = office_key(&cli.keys)?;
-            let desk = web::Desk::new(db::open(&cli.db)?, office, profiles);
-            runtime()?.block_on(async {
-                let listener = tokio::net::TcpListener::bind(listen)
-                    .await
-                    .with_context(|| format!("cannot listen on {listen}"))?;
-                let scheme = if tls.is_some() { "https" } else { "http" };
-                eprintln_note(&format!(
-                    "cluebox-desk serve: {scheme}://{}/ (staff sign in with their accounts; \
+            let pulling = match (server, token_file) {
+                (Some(server), Some(token_file)) => Some(web::live::Pulling {
+                    remote: Remote::connect(&server, &tls_options)?,
+                    token: std::fs::read_to_string(&token_file)
+                        .with_context(|| {
+                            format!("cannot read the token file {}", token_file.display())
+                        })?
+                        .trim()
+                        .to_owned(),
+                    every: std::time::Duration::from_secs(pull_every),
+                    db: cli.db.clone(),
+                }),
+                _ => None,
+            };
+            let desk = web::Desk::new(db::open(&cli.db)?, load_keys(&cli.keys)?, profiles)?;
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(async {
+                    if let Some(pulling) = pulling {
+                        web::live::start(desk.clone(), pulling)?;
+                    }
+                    let listener = tokio::net::TcpListener::bind(listen)
+                        .await
+                        .with_context(|| format!("cannot listen on {listen}"))?;
+                    let scheme = if tls.is_some() { "https" } else { "http" };
+                    eprintln_note(&format!(
+                        "cluebox-desk serve: {scheme}://{}/ (staff sign in with their accounts; \
                      `cluebox-desk staff add` makes one)",
-                    listener.local_addr()?
-                ));
-                web::serve(listener, desk, tls, shutdown()).await
-            })?;
+                        listener.local_addr()?
+                    ));
+                    web::serve(listener, desk, tls, shutdown()).await
+                })?;
         }
         Command::Staff { command } => run_staff(&cli.db, &cli.actor, command)?,
         Command::Audit {

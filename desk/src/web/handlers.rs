@@ -183,7 +183,7 @@ fn visible(conn: &Connection, who: &Staff) -> Result<Vec<reports::CaseRow>, WebE
 }
 
 /// How many new (received) reports this member of staff sees: the count in every title.
-fn new_count(conn: &Connection, who: &Staff) -> usize {
+pub(super) fn new_count(conn: &Connection, who: &Staff) -> usize {
     visible(conn, who)
         .map(|cs| cs.iter().filter(|c| c.status == "received").count())
         .unwrap_or(0)
@@ -203,10 +203,13 @@ pub(super) async fn cases(
     lang: Lang,
     Query(filter): Query<Filter>,
 ) -> Result<Markup, WebError> {
-    let show = match filter.show.as_deref() {
-        Some(s @ ("new" | "open" | "due" | "all")) => s.to_owned(),
-        _ => "new".to_owned(),
-    };
+    let show = filter
+        .show
+        .as_deref()
+        .filter(|s| ["new", "open", "due", "all"].contains(s))
+        .unwrap_or("new");
+    let filter_show = show;
+    let show = show.to_owned();
     let staff = who.staff.clone();
     let now = crate::now();
     let (rows, count) = desk
@@ -232,16 +235,17 @@ pub(super) async fn cases(
         })
         .await?;
     let mut rows = rows;
-    if filter.show.as_deref() == Some("due") {
+    if filter_show == "due" {
         rows.sort_by_key(|r| r.due.map(|(at, _)| at));
     }
-    let shown = filter.show.as_deref().unwrap_or("new");
+    let shown = filter_show;
+    let path = format!("/cases?show={shown}");
     Ok(pages::cases(
         &Page {
             lang,
             who: &who,
             new: count,
-            path: "/cases",
+            path: &path,
         },
         shown,
         &rows,
@@ -436,7 +440,8 @@ pub(super) async fn move_case(
         }
         staff::may(&staff, workflow::permission(&f.to), row.region())
             .map_err(|e| WebError::refused(&e))?;
-        workflow::transition(conn, &desk.office, &id, &f.to, &details, &staff.login)?;
+        workflow::transition(conn, desk.office(), &id, &f.to, &details, &staff.login)?;
+        desk.changed();
         Ok(())
     })
     .await?;
@@ -473,7 +478,7 @@ pub(super) async fn reply(
     desk.run(move |conn, desk| {
         let row = readable(conn, &staff, &id)?;
         staff::may(&staff, Action::Reply, row.region()).map_err(|e| WebError::refused(&e))?;
-        workflow::reply(conn, &desk.office, &id, &text, &staff.login)?;
+        workflow::reply(conn, desk.office(), &id, &text, &staff.login)?;
         Ok(())
     })
     .await?;

@@ -1,8 +1,9 @@
 //! `cluebox-desk serve`: the desk as the office's shared workplace, in a browser on the
 //! intranet (issue #15).
 //!
-//! Server-rendered HTML (maud, which escapes everything it is given) with no script at all, so
-//! the Content-Security-Policy allows none; the office key stays in this process and never
+//! Server-rendered HTML (maud, which escapes everything it is given); the one script is a file
+//! of the desk's own that follows server-sent events (no inline script, nothing from elsewhere:
+//! the Content-Security-Policy allows exactly that); the office key stays in this process and never
 //! reaches a page. Staff sign in with their accounts ([`crate::staff`]); every page checks the
 //! session ([`session::Signed`]), every change also its CSRF token and origin
 //! ([`session::Act`]), and every case action asks [`crate::staff::may`], the same rule the
@@ -10,13 +11,14 @@
 //! case that does not exist.
 //!
 //! The database is one SQLite connection behind a mutex, used from blocking tasks
-//! ([`Desk::run`]): a request that is cancelled lets its task finish and the lock go; nothing is
+//! (`Desk::run`): a request that is cancelled lets its task finish and the lock go; nothing is
 //! left half-written, because every change is one transaction in the library it calls.
 //!
 //! Binds to loopback by default; anywhere else it needs a certificate (`--tls-cert`,
 //! `--tls-key`), because the session cookie is `Secure` and passwords cross the network.
 
 mod handlers;
+pub mod live;
 mod pages;
 pub mod session;
 mod tls;
@@ -39,12 +41,15 @@ pub use tls::acceptor as tls_acceptor;
 
 use crate::Profiles;
 
-/// What the web desk holds: the database, the office key that seals status letters and
-/// replies, the profiles, and the sign-in rate limit.
+/// What the web desk holds: the database, the office keys (the first seals status letters and
+/// replies; all of them open what is pulled), the profiles, the sign-in rate limit, and a
+/// counter that moves whenever the cases change (new reports pulled, a case moved), which open
+/// pages follow ([`live`]).
 pub struct Desk {
     db: Mutex<Connection>,
-    office: SecretKey,
+    keys: Arc<Vec<SecretKey>>,
     profiles: Profiles,
+    changes: tokio::sync::watch::Sender<u64>,
     /// Sign-in attempts beyond this rate are refused before any password work or audit entry,
     /// so a flood of guesses can neither stall the desk on Argon2 nor fill the audit log.
     sign_ins: DefaultDirectRateLimiter,
@@ -59,16 +64,35 @@ const SIGN_INS_PER_SECOND: u32 = 5;
 const SIGN_IN_BURST: u32 = 10;
 
 impl Desk {
-    /// A desk over an opened database, sealing with `office`.
-    pub fn new(conn: Connection, office: SecretKey, profiles: Profiles) -> Shared {
+    /// A desk over an opened database, sealing with the first of `keys`.
+    pub fn new(
+        conn: Connection,
+        keys: Vec<SecretKey>,
+        profiles: Profiles,
+    ) -> anyhow::Result<Shared> {
+        anyhow::ensure!(
+            !keys.is_empty(),
+            "the web desk seals status letters and replies as the office: give the office key with --key"
+        );
         let quota = Quota::per_second(NonZeroU32::new(SIGN_INS_PER_SECOND).expect("non-zero"))
             .allow_burst(NonZeroU32::new(SIGN_IN_BURST).expect("non-zero"));
-        Arc::new(Desk {
+        Ok(Arc::new(Desk {
             db: Mutex::new(conn),
-            office,
+            keys: Arc::new(keys),
             profiles,
+            changes: tokio::sync::watch::Sender::new(0),
             sign_ins: RateLimiter::direct(quota),
-        })
+        }))
+    }
+
+    /// The key that seals the office's status letters and replies.
+    fn office(&self) -> &SecretKey {
+        &self.keys[0]
+    }
+
+    /// Tells open pages that the cases changed.
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Runs `work` on the database in a blocking task. A request cancelled while it waits does
@@ -139,7 +163,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
 }
 
 /// Why a request failed, in both languages; drawn as a page in the reader's language by
-/// [`draw_failures`]. Mapped to HTTP here and nowhere else.
+/// `draw_failures`. Mapped to HTTP here and nowhere else.
 #[derive(Debug, Clone)]
 pub struct WebError {
     status: StatusCode,
@@ -246,8 +270,8 @@ async fn strict_headers(req: Request, next: Next) -> Response {
     set(
         h,
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-         frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+         img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
@@ -282,6 +306,8 @@ pub fn router(desk: Shared) -> Router {
         .route("/sign-out", post(handlers::sign_out))
         .route("/lang/{lang}", get(handlers::language))
         .route("/desk.css", get(handlers::stylesheet))
+        .route("/desk.js", get(live::script))
+        .route("/events", get(live::events))
         .route("/cases", get(handlers::cases))
         .route("/cases/{id}", get(handlers::case))
         .route("/cases/{id}/move", post(handlers::move_case))

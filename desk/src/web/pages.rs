@@ -100,7 +100,7 @@ fn layout(lang: Lang, page: Option<&Page<'_>>, title: &str, body: Markup) -> Mar
                 }
                 link rel="stylesheet" href="/desk.css";
             }
-            body {
+            body data-new=[page.map(|p| p.new)] data-live=[page.filter(|p| p.path == "/cases?show=new").map(|_| "new")] {
                 header.top {
                     a.brand href="/" { "Cluebox " (desk) }
                     @if let Some(p) = page {
@@ -133,6 +133,7 @@ fn layout(lang: Lang, page: Option<&Page<'_>>, title: &str, body: Markup) -> Mar
                         lang=(lang.t("en", "zh-CN")) { (lang.t("English", "中文")) }
                 }
                 main { (body) }
+                @if page.is_some() { script src="/desk.js" defer {} }
             }
         }
     }
@@ -196,14 +197,13 @@ impl ListRow {
         due: Option<(u64, &'static str)>,
         lang: Lang,
     ) -> Self {
-        let label =
-            |list: fn(&Profile) -> &[cluebox_protocol::profile::Choice], id: Option<&str>| match id
-            {
-                None => lang.t("不清楚", "unclear").to_owned(),
-                Some(id) => profile
-                    .and_then(|p| Profile::label(list(p), id, lang.locale()))
-                    .map_or_else(|| text::line(id).into_owned(), str::to_owned),
-            };
+        let label = |list: fn(&Profile) -> &[cluebox_protocol::profile::Choice],
+                     id: Option<&str>| match id {
+            None => lang.t("不清楚", "unclear").to_owned(),
+            Some(id) => profile
+                .and_then(|p| Profile::label(list(p), id, lang.locale()))
+                .map_or_else(|| text::line(id).into_owned(), str::to_owned),
+        };
         ListRow {
             id: c.id.clone(),
             received: c.received_at,

@@ -107,8 +107,14 @@ pub struct Signed {
     pub csrf: String,
 }
 
-/// Finds a live session at `now` and marks it used.
-fn find(conn: &Connection, token: &str, now: i64) -> anyhow::Result<Option<Signed>> {
+/// Finds a live session at `now`, and marks it used if `touch` (a page asked for by its
+/// reader; not the live updates an open page receives, which must not keep it alive).
+pub(super) fn find(
+    conn: &Connection,
+    token: &str,
+    now: i64,
+    touch: bool,
+) -> anyhow::Result<Option<Signed>> {
     let hash = token_hash(token);
     let found: Option<(String, String, i64, i64)> = conn
         .query_row(
@@ -124,10 +130,12 @@ fn find(conn: &Connection, token: &str, now: i64) -> anyhow::Result<Option<Signe
     let alive = now - seen <= IDLE_SECONDS && now - created <= LONGEST_SECONDS;
     match staff {
         Some(staff) if alive && !staff.disabled => {
-            conn.execute(
-                "UPDATE sessions SET seen_at = ?2 WHERE token_hash = ?1",
-                params![hash, now],
-            )?;
+            if touch {
+                conn.execute(
+                    "UPDATE sessions SET seen_at = ?2 WHERE token_hash = ?1",
+                    params![hash, now],
+                )?;
+            }
             Ok(Some(Signed { staff, csrf }))
         }
         _ => {
@@ -145,7 +153,7 @@ impl FromRequestParts<Shared> for Signed {
             return Err(WebError::sign_in());
         };
         let now = crate::now() as i64;
-        desk.run(move |conn, _| Ok(find(conn, &token, now)?))
+        desk.run(move |conn, _| Ok(find(conn, &token, now, true)?))
             .await?
             .ok_or_else(WebError::sign_in)
     }

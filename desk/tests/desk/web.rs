@@ -4,18 +4,33 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{api, desk, file_full, keygen, pull, stderr};
+use super::{Api, api, desk, file_full, keygen, pull, stderr};
 
-/// The web desk on a loopback port, over the desk database `db`, sealing with `key`.
-async fn web_desk(db: &Path, key: &Path) -> String {
+/// The web desk on a loopback port, over the desk database `db`, sealing with `key`; pulling
+/// from `api` every second if given.
+async fn web_desk(db: &Path, key: &Path, api: Option<&Api>) -> String {
     let office =
         cluebox_desk::keyfile::read(key, |_| anyhow::bail!("the test key has no passphrase"))
             .unwrap();
     let desk = cluebox_desk::web::Desk::new(
         cluebox_desk::db::open(db).unwrap(),
-        office,
+        vec![office],
         cluebox_desk::Profiles::default(),
-    );
+    )
+    .unwrap();
+    if let Some(api) = api {
+        cluebox_desk::web::live::start(
+            desk.clone(),
+            cluebox_desk::web::live::Pulling {
+                remote: cluebox_desk::remote::Remote::connect(&api.base, &Default::default())
+                    .unwrap(),
+                token: std::fs::read_to_string(&api.token).unwrap(),
+                every: std::time::Duration::from_secs(1),
+                db: db.to_owned(),
+            },
+        )
+        .unwrap();
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(cluebox_desk::web::serve(
@@ -187,6 +202,8 @@ fn audited(db: &Path, actor: &str, action: &str, subject: &str) -> Vec<String> {
 
 struct Office {
     _dir: tempfile::TempDir,
+    api: Api,
+    office: cluebox_protocol::keys::PublicKey,
     db: PathBuf,
     base: String,
     guangdong: String,
@@ -228,8 +245,10 @@ async fn office() -> Office {
     add_staff(&db, "li", "leader", None);
     add_staff(&db, "shen", "auditor", None);
     add_staff(&db, "root", "admin", None);
-    let base = web_desk(&db, &key).await;
+    let base = web_desk(&db, &key, Some(&api)).await;
     Office {
+        api,
+        office,
         guangdong: case_of_region(&db, "440000"),
         beijing: case_of_region(&db, "110000"),
         _dir: dir,
@@ -256,7 +275,9 @@ async fn sign_in_sessions_csrf_and_origin_hold() {
         .unwrap();
     let csp = page.headers()["content-security-policy"].to_str().unwrap();
     assert!(
-        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        csp.contains("default-src 'none'")
+            && csp.contains("script-src 'self';")
+            && !csp.contains("unsafe"),
         "{csp}"
     );
     assert_eq!(page.headers()["cache-control"], "no-store");
@@ -362,8 +383,13 @@ async fn each_role_sees_and_does_only_its_own_work() {
     assert!(!page.contains("张三丰") && !page.contains("13800138000"));
     assert!(page.contains("身份信息已隐藏"));
     assert!(
-        page.contains("&lt;script&gt;") && !page.contains("<script"),
+        page.contains("&lt;script&gt;") && !page.contains("<script>"),
         "reporter text is escaped"
+    );
+    assert_eq!(
+        page.matches("<script").count(),
+        page.matches("<script src=\"/desk.js\" defer>").count(),
+        "no inline script"
     );
     assert!(page.contains("不清楚"), "a blank reads as unclear");
     // Showing the identity needs a reason, and is audited with it.
@@ -455,4 +481,83 @@ async fn each_role_sees_and_does_only_its_own_work() {
     assert_eq!(status, 200);
     assert!(accounts.contains("zhao") && accounts.contains("承办"));
     assert!(!accounts.contains("argon2"));
+}
+
+/// Reads server-sent events until one says `count` is `want`.
+async fn count_reaches(events: &mut reqwest::Response, seen: &mut String, want: usize) {
+    let wanted = format!("event: count\ndata: {want}\n");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !seen.contains(&wanted) {
+        let chunk = tokio::time::timeout_at(deadline, events.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no count of {want} within 20 s: {seen}"))
+            .unwrap()
+            .expect("the event stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn new_reports_arrive_on_their_own_and_open_pages_are_told() {
+    let o = office().await;
+    let zhao = Staffer::sign_in(&o.base, "zhao").await;
+    let gd = Staffer::sign_in(&o.base, "gd").await;
+    let listen = |who: &Staffer| {
+        who.http
+            .get(format!("{}/events", o.base))
+            .header("cookie", &who.cookie)
+            .send()
+    };
+    let (mut zhao_events, mut gd_events) =
+        (listen(&zhao).await.unwrap(), listen(&gd).await.unwrap());
+    assert_eq!(zhao_events.headers()["content-type"], "text/event-stream");
+    let (mut zhao_seen, mut gd_seen) = (String::new(), String::new());
+    count_reaches(&mut zhao_events, &mut zhao_seen, 2).await;
+    count_reaches(&mut gd_events, &mut gd_seen, 1).await;
+
+    // A reporter files about Guangdong: nobody runs pull; the scheduled pull brings it in and
+    // both pages hear of it (the handler counts only their region's).
+    file_full(
+        &o.api,
+        &o.office,
+        "又一个赌场",
+        &[("identity", "anonymous")],
+        Some("440000"),
+    )
+    .await;
+    count_reaches(&mut zhao_events, &mut zhao_seen, 3).await;
+    count_reaches(&mut gd_events, &mut gd_seen, 2).await;
+    let (_, list) = zhao.get("/cases?show=new").await;
+    assert!(list.contains("<title>(3) 新举报"));
+    assert!(list.contains("data-live=\"new\"") && list.contains("src=\"/desk.js\""));
+
+    // Accepting one tells the others too; and the status letter goes out by the same schedule.
+    assert_eq!(
+        zhao.post(&format!("/cases/{}/move", o.beijing), &[("to", "accepted")])
+            .await
+            .0,
+        303
+    );
+    count_reaches(&mut zhao_events, &mut zhao_seen, 2).await;
+    let pushed = async {
+        for _ in 0..100 {
+            let unsent: i64 = rusqlite::Connection::open(&o.db)
+                .unwrap()
+                .query_row(
+                    "SELECT count(*) FROM outbox WHERE pushed_at IS NULL",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            if unsent == 0 {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        false
+    };
+    assert!(pushed.await, "the status letter was pushed by the schedule");
+    // A signed-out session's stream ends.
+    assert_eq!(zhao.post("/sign-out", &[]).await.0, 303);
+    assert_eq!(listen(&zhao).await.unwrap().status(), 303);
 }
