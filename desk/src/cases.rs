@@ -241,6 +241,28 @@ pub fn day(unix: u64) -> String {
     date(unix)[..10].to_owned()
 }
 
+/// The midnight (UTC) of a `YYYY-MM-DD` day, in unix seconds.
+pub fn parse_day(text: &str) -> anyhow::Result<u64> {
+    let bad = || anyhow::anyhow!("a day is written YYYY-MM-DD, not {text:?}");
+    let mut parts = text.trim().splitn(3, '-');
+    let mut next = || {
+        parts
+            .next()
+            .and_then(|p| p.parse::<i32>().ok())
+            .ok_or_else(bad)
+    };
+    let (y, m, d) = (next()?, next()?, next()?);
+    let month = u8::try_from(m)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .ok_or_else(bad)?;
+    let date = u8::try_from(d)
+        .ok()
+        .and_then(|d| time::Date::from_calendar_date(y, month, d).ok())
+        .ok_or_else(bad)?;
+    u64::try_from(date.midnight().assume_utc().unix_timestamp()).map_err(|_| bad())
+}
+
 /// `YYYY-MM-DD HH:MM` UTC.
 pub fn date(unix: u64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(i64::try_from(unix).unwrap_or(i64::MAX))
@@ -291,6 +313,25 @@ fn files(conn: &Connection, case_id: &str) -> anyhow::Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn days_are_read_back() {
+        assert_eq!(super::parse_day("2026-11-23").unwrap(), 1_795_392_000);
+        assert_eq!(
+            super::day(super::parse_day("2024-02-29").unwrap()),
+            "2024-02-29"
+        );
+        for bad in [
+            "2026-02-30",
+            "2026-13-01",
+            "yesterday",
+            "2026-1",
+            "1969-12-31",
+            "",
+        ] {
+            assert!(super::parse_day(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn dates() {
         assert_eq!(super::date(0), "1970-01-01 00:00");

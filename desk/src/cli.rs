@@ -231,6 +231,35 @@ pub(crate) enum Command {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Record a contact with a real-name reporter outside Cluebox (feedback by phone, SMS, in
+    /// person or letter); it lets the case move to feedback_given.
+    Contact {
+        /// The case id (or its first characters).
+        case: String,
+        /// phone, sms, in_person or letter.
+        #[arg(long)]
+        channel: String,
+        /// What came of it.
+        #[arg(long)]
+        outcome: String,
+        /// The day it happened, YYYY-MM-DD (today if not given).
+        #[arg(long)]
+        on: Option<String>,
+    },
+    /// Record the follow-up visit (回访) of a case that had its feedback.
+    Visit {
+        /// The case id (or its first characters).
+        case: String,
+        /// satisfied, not_satisfied or unreachable.
+        #[arg(long)]
+        outcome: String,
+        /// A note.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// The day it happened, YYYY-MM-DD (today if not given).
+        #[arg(long)]
+        on: Option<String>,
+    },
     /// Record that two cases are the same matter (after a repeat flag, or otherwise).
     Link {
         /// One case (id or first characters).

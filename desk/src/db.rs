@@ -52,6 +52,7 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
         M::up(include_str!("../migrations/0006_staff.sql")),
         M::up(include_str!("../migrations/0007_files.sql")),
         M::up(include_str!("../migrations/0008_sessions.sql")),
+        M::up(include_str!("../migrations/0009_procedure.sql")),
     ])
     .to_latest(&mut conn)
     .context("cannot migrate the desk database")?;

@@ -15,6 +15,7 @@ pub mod intake;
 pub mod keyfile;
 pub mod phone;
 pub mod poster;
+pub mod procedure;
 pub mod remote;
 pub mod repeats;
 pub mod reports;

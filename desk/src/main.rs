@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use cluebox_desk::remote::{Remote, TlsOptions};
 use cluebox_desk::{
-    audit, cases, db, evidence, intake, keyfile, phone, repeats, reports, staff, sync, text, web,
-    workflow,
+    audit, cases, db, evidence, intake, keyfile, phone, procedure, repeats, reports, staff, sync,
+    text, web, workflow,
 };
 use cluebox_protocol::keys::SecretKey;
 
@@ -224,6 +224,33 @@ fn main() -> anyhow::Result<()> {
                 cases::short(&id),
                 api.push(&conn, &tls)?
             );
+        }
+        Command::Contact {
+            case,
+            channel,
+            outcome,
+            on,
+        } => {
+            let mut conn = db::open(&cli.db)?;
+            let id = intake::find_case(&conn, &case)?;
+            let day = on.map_or(Ok(cluebox_desk::now()), |d| cases::parse_day(&d))?;
+            procedure::record_contact(&mut conn, &id, day, &channel, &outcome, &cli.actor)?;
+            println!(
+                "contact with the reporter of case {} recorded",
+                cases::short(&id)
+            );
+        }
+        Command::Visit {
+            case,
+            outcome,
+            note,
+            on,
+        } => {
+            let mut conn = db::open(&cli.db)?;
+            let id = intake::find_case(&conn, &case)?;
+            let day = on.map_or(Ok(cluebox_desk::now()), |d| cases::parse_day(&d))?;
+            procedure::record_visit(&mut conn, &id, day, &outcome, &note, &cli.actor)?;
+            println!("follow-up visit of case {} recorded", cases::short(&id));
         }
         Command::Intake {
             server,

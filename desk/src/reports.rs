@@ -254,15 +254,22 @@ pub fn month_bounds(month: &str) -> anyhow::Result<(u64, u64)> {
     Ok((first(y, m)?, next))
 }
 
-/// Counts by category, region, month, status, and overdue: a table, or CSV (`what,key,count`).
-pub fn stats(
+/// Case counts by group (`category`, `region`, `month`, `status`, `overdue`, `visit`), then by
+/// key.
+pub type Counts = BTreeMap<&'static str, BTreeMap<String, u64>>;
+
+/// Counts the cases `include` keeps: by category, region, month received, status, whether
+/// overdue, and the latest follow-up visit's outcome (`none` before a visit). The command
+/// line's `stats` and the web desk's statistics page both count with this.
+pub fn counts(
     conn: &Connection,
     profiles: &crate::Profiles,
     now: u64,
-    csv: bool,
-) -> anyhow::Result<String> {
-    let mut groups: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
-    for c in cases(conn)? {
+    include: impl Fn(&CaseRow) -> bool,
+) -> anyhow::Result<Counts> {
+    let visits = crate::procedure::latest_visits(conn)?;
+    let mut groups = Counts::new();
+    for c in cases(conn)?.into_iter().filter(|c| include(c)) {
         let mut add = |what: &'static str, key: String| {
             *groups.entry(what).or_default().entry(key).or_default() += 1
         };
@@ -270,14 +277,30 @@ pub fn stats(
             "category",
             c.answer("category").unwrap_or("unclear").to_owned(),
         );
-        add("region", c.answer("region").unwrap_or("unclear").to_owned());
+        add("region", c.region().unwrap_or("unclear").to_owned());
         add("month", crate::cases::day(c.received_at)[..7].to_owned());
         add("status", c.status.clone());
         let late = c
             .next_deadline(&deadlines(profiles, &c.profile))
             .is_some_and(|(due, _)| due < now);
         add("overdue", if late { "yes" } else { "no" }.to_owned());
+        add(
+            "visit",
+            visits.get(&c.id).cloned().unwrap_or_else(|| "none".into()),
+        );
     }
+    Ok(groups)
+}
+
+/// Counts by category, region, month, status, overdue and visit outcome: a table, or CSV
+/// (`what,key,count`).
+pub fn stats(
+    conn: &Connection,
+    profiles: &crate::Profiles,
+    now: u64,
+    csv: bool,
+) -> anyhow::Result<String> {
+    let groups = counts(conn, profiles, now, |_| true)?;
     if csv {
         let header = vec!["what".into(), "key".into(), "count".into()];
         let rows = groups.iter().flat_map(|(what, counts)| {

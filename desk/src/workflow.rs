@@ -151,12 +151,28 @@ pub fn transition(
     d: &Details,
     actor: &str,
 ) -> anyhow::Result<PublicChange> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let public = move_in(&tx, office, case_id, to, d, actor)?;
+    tx.commit()?;
+    Ok(public)
+}
+
+/// [`transition`] inside the caller's transaction (an approval and the move it approves land
+/// together). The case's state is read inside it, so two moves at once cannot both pass.
+pub fn move_in(
+    tx: &Transaction<'_>,
+    office: &SecretKey,
+    case_id: &str,
+    to: &str,
+    d: &Details,
+    actor: &str,
+) -> anyhow::Result<PublicChange> {
     anyhow::ensure!(
         STATES.contains(&to),
         "{to:?} is not a state; states: {}",
         STATES.join(", ")
     );
-    let from: String = conn.query_row(
+    let from: String = tx.query_row(
         "SELECT status FROM cases WHERE case_id = ?1",
         [case_id],
         |r| r.get(0),
@@ -174,13 +190,15 @@ pub fn transition(
     if let Some(what) = missing(to, d) {
         anyhow::bail!("{to} needs --{what}");
     }
+    if let Some(why) = crate::procedure::unmet(tx, case_id, to)? {
+        anyhow::bail!("{why}");
+    }
     let at = crate::now();
     let day = day_of(at);
     let detail = serde_json::json!({
         "unit": d.unit, "department": d.department, "reason": d.reason, "result": d.result,
     })
     .to_string();
-    let tx = conn.transaction()?;
     tx.execute(
         "INSERT INTO events (case_id, at, actor, from_status, to_status, note, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![case_id, at, actor, from, to, d.note, detail],
@@ -205,7 +223,7 @@ pub fn transition(
         status: to.to_owned(),
         at: day,
     };
-    let sealed = seal_office_letter(&tx, case_id, office, |seq| {
+    let sealed = seal_office_letter(tx, case_id, office, |seq| {
         Letter::Status(StatusNote {
             seq,
             status: public.status.clone(),
@@ -216,14 +234,7 @@ pub fn transition(
         "INSERT INTO outbox (case_id, kind, status, sealed, at, idempotency_key) VALUES (?1, 'status', ?2, ?3, ?4, ?5)",
         params![case_id, public.status, sealed, public.at, IdempotencyKey::generate().as_str()],
     )?;
-    audit::append(
-        &tx,
-        actor,
-        "transition",
-        case_id,
-        &format!("{from} -> {to}"),
-    )?;
-    tx.commit()?;
+    audit::append(tx, actor, "transition", case_id, &format!("{from} -> {to}"))?;
     Ok(public)
 }
 

@@ -82,6 +82,10 @@ pub struct Profile {
     /// Limits on evidence files.
     #[serde(default)]
     pub evidence: Evidence,
+    /// How the office runs the procedure: approvals and reply templates (the case desk reads
+    /// it; the portal does not).
+    #[serde(default)]
+    pub procedure: Procedure,
     /// Argon2id cost of deriving keys from an inquiry code.
     pub argon2: Argon2Params,
     /// Per-hotline salt for that derivation (never change it once reports exist).
@@ -229,6 +233,40 @@ pub struct Deadlines {
     pub feedback_days: Option<u32>,
 }
 
+/// How the office runs the procedure, for the case desk.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Procedure {
+    /// Assigning a case to a unit (批办) needs a leader's approval: staff propose it, a leader
+    /// approves or refuses it.
+    #[serde(default)]
+    pub approve_assignment: bool,
+    /// A conclusion needs a leader's approval.
+    #[serde(default)]
+    pub approve_conclusion: bool,
+    /// A conclusion stands only when a second account confirms it (12337's double
+    /// verification).
+    #[serde(default)]
+    pub double_verification: bool,
+    /// Reply texts staff start from, by the status they suit.
+    #[serde(default)]
+    pub templates: Vec<ReplyTemplate>,
+}
+
+/// A reply text staff start from.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyTemplate {
+    /// The status it suits (a status id of the profile).
+    pub status: String,
+    /// Its name in the desk's list.
+    pub label: Localized,
+    /// The text.
+    pub text: Localized,
+}
+
 /// Limits on evidence files ([`FieldKind::Files`]), for one report or follow-up.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -345,6 +383,17 @@ impl Profile {
                     ));
                 }
             }
+        }
+        if let Some(t) = self
+            .procedure
+            .templates
+            .iter()
+            .find(|t| !self.statuses.iter().any(|s| s.id == t.status))
+        {
+            return fail(format!(
+                "reply template {:?} names the status {:?}, which the profile does not have",
+                t.label.zh, t.status
+            ));
         }
         if self.evidence.max_file_bytes == 0
             || self.evidence.max_file_bytes > crate::evidence::MAX_FILE

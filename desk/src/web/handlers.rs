@@ -13,7 +13,7 @@ use super::pages::{self, CaseView, ListRow, Page};
 use super::session::{self, Act, CsrfForm, Signed};
 use super::{Desk, Lang, Shared, WebError};
 use crate::staff::{self, Action, Role, SignInError, Staff};
-use crate::{audit, cases, evidence, reports, workflow};
+use crate::{audit, cases, evidence, procedure, reports, workflow};
 
 /// `/`: the cases, or the accounts for an admin.
 pub(super) async fn home(who: Signed) -> Redirect {
@@ -253,6 +253,46 @@ pub(super) async fn cases(
     ))
 }
 
+/// Whether `who` may move (or propose moving) a case of `region` to `to`. A move that needs
+/// approval may be proposed by whoever prepares it: an assignment by intake, a conclusion by
+/// its handler.
+fn may_move(
+    who: &Staff,
+    procedure: &cluebox_protocol::profile::Procedure,
+    to: &str,
+    region: Option<&str>,
+) -> Result<(), String> {
+    let needs_approval = procedure::approval(procedure, to, who).is_some();
+    if needs_approval && to == "assigned" {
+        return staff::may(who, Action::Accept, region)
+            .or_else(|_| staff::may(who, Action::Approve, region));
+    }
+    staff::may(who, workflow::permission(to), region)
+}
+
+/// Whether `who` may approve or refuse the waiting move `p` on a case of `region`.
+fn decider_check(
+    conn: &Connection,
+    procedure: &cluebox_protocol::profile::Procedure,
+    p: &procedure::Pending,
+    who: &Staff,
+    region: Option<&str>,
+) -> Result<(), WebError> {
+    let proposer = staff::get(conn, &p.proposed_by)?
+        .ok_or_else(|| WebError::refused("the account that proposed this move no longer exists"))?;
+    let needs = procedure::approval(procedure, &p.to, &proposer).unwrap_or(procedure::Approval {
+        leader: false,
+        second: true,
+    });
+    let permission = if needs.leader {
+        Action::Approve
+    } else {
+        Action::Handle
+    };
+    staff::may(who, permission, region).map_err(|e| WebError::refused(&e))?;
+    procedure::may_decide(p, needs, who).map_err(|e| WebError::refused(&e))
+}
+
 /// Reads a case for `who`, and when `reveal` gives a reason, its identity section too (that
 /// showing is audited in the same transaction).
 fn load_case(
@@ -272,18 +312,42 @@ fn load_case(
     }
     let region = row.region().map(str::to_owned);
     let can = |action| staff::may(who, action, region.as_deref()).is_ok();
-    let moves = workflow::STATES
-        .iter()
-        .copied()
-        .filter(|to| workflow::allowed(&row.status, to) && can(workflow::permission(to)))
-        .collect();
     let profile = desk.profiles.get(&row.profile);
+    let procedure = profile
+        .as_ref()
+        .map(|p| p.procedure.clone())
+        .unwrap_or_default();
+    let waiting = procedure::pending(conn, id)?;
+    let can_decide = match &waiting {
+        Some(p) => decider_check(conn, &procedure, p, who, region.as_deref()).is_ok(),
+        None => false,
+    };
+    let moves = if waiting.is_some() {
+        Vec::new()
+    } else {
+        workflow::STATES
+            .iter()
+            .copied()
+            .filter(|to| {
+                workflow::allowed(&row.status, to)
+                    && may_move(who, &procedure, to, region.as_deref()).is_ok()
+            })
+            .map(|to| (to, procedure::approval(&procedure, to, who).is_some()))
+            .collect()
+    };
     let deadline = row.next_deadline(&profile.as_ref().map(|p| p.deadlines).unwrap_or_default());
     let view = CaseView {
+        records: procedure::records(conn, id)?,
+        can_contact: row.real_name() && can(Action::Reply),
+        can_visit: can(Action::Handle)
+            && matches!(row.status.as_str(), "feedback_given" | "visited"),
+        waiting,
+        can_decide,
         history: cases::history(conn, id)?,
         follow_ups: cases::follow_ups(conn, id)?,
         repeats: cases::repeats(conn, id)?,
         files: evidence::of_case(conn, id)?,
+        reply_text: String::new(),
         revealed: reveal.is_some(),
         can_reveal: row.real_name() && can(Action::ReadIdentity),
         can_reply: can(Action::Reply),
@@ -295,17 +359,31 @@ fn load_case(
     Ok((view, new_count(conn, who)))
 }
 
+#[derive(Deserialize)]
+pub(super) struct CaseQuery {
+    /// A reply template to start the composer from (its place in the profile's list).
+    template: Option<usize>,
+}
+
 pub(super) async fn case(
     State(desk): State<Shared>,
     who: Signed,
     lang: Lang,
     Path(id): Path<String>,
+    Query(q): Query<CaseQuery>,
 ) -> Result<Markup, WebError> {
     let staff = who.staff.clone();
     let path = format!("/cases/{id}");
-    let (view, count) = desk
+    let (mut view, count) = desk
         .run(move |conn, desk| load_case(conn, desk, &staff, &id, None))
         .await?;
+    if let Some(t) = q.template.and_then(|n| {
+        view.profile
+            .as_ref()
+            .and_then(|p| p.procedure.templates.get(n).cloned())
+    }) {
+        view.reply_text = t.text.get(lang.locale()).to_owned();
+    }
     Ok(pages::case(
         &Page {
             lang,
@@ -438,9 +516,18 @@ pub(super) async fn move_case(
                 format!("This case is {} and cannot become {}.", row.status, f.to),
             ));
         }
-        staff::may(&staff, workflow::permission(&f.to), row.region())
-            .map_err(|e| WebError::refused(&e))?;
-        workflow::transition(conn, desk.office(), &id, &f.to, &details, &staff.login)?;
+        let procedure = desk
+            .profiles
+            .get(&row.profile)
+            .map(|p| p.procedure)
+            .unwrap_or_default();
+        may_move(&staff, &procedure, &f.to, row.region()).map_err(|e| WebError::refused(&e))?;
+        if procedure::approval(&procedure, &f.to, &staff).is_some() {
+            procedure::propose(conn, &id, &f.to, &details, &staff.login).map_err(refusal)?;
+        } else {
+            workflow::transition(conn, desk.office(), &id, &f.to, &details, &staff.login)
+                .map_err(refusal)?;
+        }
         desk.changed();
         Ok(())
     })
@@ -479,6 +566,159 @@ pub(super) async fn reply(
         let row = readable(conn, &staff, &id)?;
         staff::may(&staff, Action::Reply, row.region()).map_err(|e| WebError::refused(&e))?;
         workflow::reply(conn, desk.office(), &id, &text, &staff.login)?;
+        Ok(())
+    })
+    .await?;
+    Ok(Redirect::to(&target))
+}
+
+/// A rule of the procedure refused the change: its sentence, as a 409.
+fn refusal(e: anyhow::Error) -> WebError {
+    WebError::new(
+        StatusCode::CONFLICT,
+        format!("办理流程不允许这样做：{e}。"),
+        format!("The procedure does not allow this: {e}."),
+    )
+}
+
+#[derive(Deserialize)]
+pub(super) struct DecideForm {
+    csrf: String,
+    approval: i64,
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+impl CsrfForm for DecideForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Approves or refuses the move waiting on a case.
+pub(super) async fn decide(
+    State(desk): State<Shared>,
+    Path(id): Path<String>,
+    act: Act<DecideForm>,
+) -> Result<Redirect, WebError> {
+    let f = act.form;
+    let approve = match f.decision.as_str() {
+        "approve" => true,
+        "refuse" => false,
+        _ => {
+            return Err(WebError::bad(
+                "请选择批准或退回。",
+                "Choose approve or refuse.",
+            ));
+        }
+    };
+    if f.reason.len() > LONGEST_TEXT || (!approve && f.reason.trim().is_empty()) {
+        return Err(WebError::bad(
+            "退回需要写明理由。",
+            "Refusing needs a reason.",
+        ));
+    }
+    let staff = act.who.staff.clone();
+    let target = format!("/cases/{id}");
+    desk.run(move |conn, desk| {
+        let row = readable(conn, &staff, &id)?;
+        let procedure = desk
+            .profiles
+            .get(&row.profile)
+            .map(|p| p.procedure)
+            .unwrap_or_default();
+        let waiting = procedure::pending(conn, &id)?
+            .filter(|p| p.id == f.approval)
+            .ok_or_else(|| {
+                WebError::new(
+                    StatusCode::CONFLICT,
+                    "这项审批已经处理过了。",
+                    "This approval was decided already.",
+                )
+            })?;
+        decider_check(conn, &procedure, &waiting, &staff, row.region())?;
+        procedure::decide(
+            conn,
+            desk.office(),
+            waiting.id,
+            approve,
+            &f.reason,
+            &staff.login,
+        )
+        .map_err(refusal)?;
+        desk.changed();
+        Ok(())
+    })
+    .await?;
+    Ok(Redirect::to(&target))
+}
+
+#[derive(Deserialize)]
+pub(super) struct RecordForm {
+    csrf: String,
+    on: String,
+    /// A contact's channel or a visit's outcome.
+    what: String,
+    #[serde(default)]
+    text: String,
+}
+
+impl CsrfForm for RecordForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Records a contact with a real-name reporter.
+pub(super) async fn contact(
+    State(desk): State<Shared>,
+    Path(id): Path<String>,
+    act: Act<RecordForm>,
+) -> Result<Redirect, WebError> {
+    record(desk, id, act, Action::Reply, |conn, id, day, f, by| {
+        procedure::record_contact(conn, id, day, &f.what, &f.text, by)
+    })
+    .await
+}
+
+/// Records a follow-up visit.
+pub(super) async fn visit(
+    State(desk): State<Shared>,
+    Path(id): Path<String>,
+    act: Act<RecordForm>,
+) -> Result<Redirect, WebError> {
+    record(desk, id, act, Action::Handle, |conn, id, day, f, by| {
+        procedure::record_visit(conn, id, day, &f.what, &f.text, by)
+    })
+    .await
+}
+
+async fn record(
+    desk: Shared,
+    id: String,
+    act: Act<RecordForm>,
+    permission: Action,
+    write: impl FnOnce(&mut Connection, &str, u64, &RecordForm, &str) -> anyhow::Result<()>
+    + Send
+    + 'static,
+) -> Result<Redirect, WebError> {
+    let f = act.form;
+    if f.text.len() > LONGEST_TEXT {
+        return Err(WebError::bad("内容太长。", "Too long."));
+    }
+    let day = cases::parse_day(&f.on).map_err(|_| {
+        WebError::bad(
+            "日期的写法是 年-月-日，例如 2026-12-01。",
+            "Write the day as YYYY-MM-DD, for example 2026-12-01.",
+        )
+    })?;
+    let staff = act.who.staff.clone();
+    let target = format!("/cases/{id}");
+    desk.run(move |conn, _| {
+        let row = readable(conn, &staff, &id)?;
+        staff::may(&staff, permission, row.region()).map_err(|e| WebError::refused(&e))?;
+        write(conn, &id, day, &f, &staff.login).map_err(refusal)?;
         Ok(())
     })
     .await?;

@@ -297,8 +297,20 @@ pub(super) struct CaseView {
     pub(super) can_reveal: bool,
     /// Whether the reader may reply.
     pub(super) can_reply: bool,
-    /// The states the reader may move the case to now.
-    pub(super) moves: Vec<&'static str>,
+    /// The states the reader may move the case to now, and whether each waits for approval.
+    pub(super) moves: Vec<(&'static str, bool)>,
+    /// The move waiting for approval, if any.
+    pub(super) waiting: Option<crate::procedure::Pending>,
+    /// Whether the reader may approve or refuse it.
+    pub(super) can_decide: bool,
+    /// Contacts and visits recorded.
+    pub(super) records: Vec<crate::procedure::Record>,
+    /// Whether the reader may record a contact (real-name reports).
+    pub(super) can_contact: bool,
+    /// Whether the reader may record a follow-up visit now.
+    pub(super) can_visit: bool,
+    /// The reply composer's starting text (a template the reader picked).
+    pub(super) reply_text: String,
     /// The next deadline.
     pub(super) deadline: Option<(u64, &'static str)>,
 }
@@ -347,7 +359,7 @@ fn files(lang: Lang, list: &[CaseFile]) -> Markup {
     }
 }
 
-fn move_form(lang: Lang, v: &CaseView, csrf: &str, to: &str) -> Markup {
+fn move_form(lang: Lang, v: &CaseView, csrf: &str, to: &str, proposes: bool) -> Markup {
     let field = |name: &str, zh: &str, en: &str| {
         html! {
             label { (lang.t(zh, en)) input name=(name) required; }
@@ -367,7 +379,107 @@ fn move_form(lang: Lang, v: &CaseView, csrf: &str, to: &str) -> Markup {
             }
             label { (lang.t("备注（仅内部）", "Note (internal)")) textarea name="note" rows="2" {} }
             button type="submit" {
-                (lang.t("转为：", "Move to: ")) (status_label(lang, v.profile.as_ref(), to))
+                @if proposes { (lang.t("提请审批：", "Propose for approval: ")) }
+                @else { (lang.t("转为：", "Move to: ")) }
+                (status_label(lang, v.profile.as_ref(), to))
+            }
+        }
+    }
+}
+
+fn record_label(lang: Lang, kind: &str, what: &str) -> &'static str {
+    match (kind, what) {
+        ("contact", "phone") => lang.t("电话联系", "Phone call"),
+        ("contact", "sms") => lang.t("短信联系", "SMS"),
+        ("contact", "in_person") => lang.t("当面联系", "In person"),
+        ("contact", _) => lang.t("书信联系", "Letter"),
+        (_, "satisfied") => lang.t("回访：满意", "Visit: satisfied"),
+        (_, "not_satisfied") => lang.t("回访：不满意", "Visit: not satisfied"),
+        _ => lang.t("回访：联系不上", "Visit: unreachable"),
+    }
+}
+
+/// The move waiting for approval, and the approve/refuse form for those who may decide.
+fn waiting(lang: Lang, v: &CaseView, w: &crate::procedure::Pending, csrf: &str) -> Markup {
+    let profile = v.profile.as_ref();
+    html! {
+        div.notice #waiting {
+            p {
+                strong { (lang.t("待审批：", "Waiting for approval: ")) }
+                (status_label(lang, profile, &w.to)) " — "
+                (lang.t("提出人 ", "proposed by ")) (text::line(&w.proposed_by)) ", " (cases::date(w.proposed_at)) " UTC"
+            }
+            @for (k, value) in [("unit", &w.details.unit), ("result", &w.details.result), ("department", &w.details.department), ("reason", &w.details.reason)] {
+                @if let Some(value) = value {
+                    p { span.muted { (k) ": " } span.text { (text::block(value)) } }
+                }
+            }
+            @if !w.details.note.is_empty() { p.text { (text::block(&w.details.note)) } }
+            @if v.can_decide {
+                form method="post" action={ "/cases/" (v.row.id) "/decide" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="approval" value=(w.id);
+                    label { (lang.t("意见（退回时必填）", "Comment (required to refuse)")) input name="reason"; }
+                    button type="submit" name="decision" value="approve" { (lang.t("批准", "Approve")) }
+                    " "
+                    button.secondary type="submit" name="decision" value="refuse" { (lang.t("退回", "Refuse")) }
+                }
+            }
+        }
+    }
+}
+
+fn reply_form(lang: Lang, v: &CaseView, csrf: &str) -> Markup {
+    let templates = v
+        .profile
+        .as_ref()
+        .map_or(&[][..], |p| &p.procedure.templates[..]);
+    html! {
+        form.reply #reply method="post" action={ "/cases/" (v.row.id) "/reply" } {
+            input type="hidden" name="csrf" value=(csrf);
+            @if !templates.is_empty() {
+                p.templates {
+                    (lang.t("从模板开始：", "Start from a template: "))
+                    @for (n, t) in templates.iter().enumerate() {
+                        a href={ "/cases/" (v.row.id) "?template=" (n) "#reply" } { (t.label.get(lang.locale())) } " "
+                    }
+                }
+            }
+            label { (lang.t("回复举报人（加密后只有举报人能读）", "Reply to the reporter (sealed: only they can read it)"))
+                textarea name="text" rows="4" required { (v.reply_text) } }
+            button type="submit" { (lang.t("加密并发送回复", "Seal and send the reply")) }
+        }
+    }
+}
+
+fn record_form(lang: Lang, v: &CaseView, csrf: &str, kind: &str) -> Markup {
+    let contact = kind == "contact";
+    let choices: &[(&str, &str, &str)] = if contact {
+        &[
+            ("phone", "电话", "Phone"),
+            ("sms", "短信", "SMS"),
+            ("in_person", "当面", "In person"),
+            ("letter", "书信", "Letter"),
+        ]
+    } else {
+        &[
+            ("satisfied", "满意", "Satisfied"),
+            ("not_satisfied", "不满意", "Not satisfied"),
+            ("unreachable", "联系不上", "Unreachable"),
+        ]
+    };
+    html! {
+        form.record method="post" action={ "/cases/" (v.row.id) "/" (kind) } {
+            input type="hidden" name="csrf" value=(csrf);
+            fieldset {
+                legend { @if contact { (lang.t("记录与实名举报人的联系", "Record a contact with the real-name reporter")) }
+                    @else { (lang.t("记录回访", "Record the follow-up visit")) } }
+                label { (lang.t("日期（年-月-日）", "Day (YYYY-MM-DD)")) input name="on" required pattern="[0-9]{4}-[0-9]{2}-[0-9]{2}" placeholder="2026-12-01"; }
+                label { @if contact { (lang.t("方式", "Channel")) } @else { (lang.t("结果", "Outcome")) }
+                    select name="what" { @for (id, zh, en) in choices { option value=(id) { (lang.t(zh, en)) } } } }
+                label { @if contact { (lang.t("联系结果", "What came of it")) } @else { (lang.t("说明", "Note")) }
+                    textarea name="text" rows="2" required[contact] {} }
+                button type="submit" { (lang.t("记录", "Record")) }
             }
         }
     }
@@ -449,17 +561,28 @@ pub(super) fn case(page: &Page<'_>, v: &CaseView, now: u64) -> Markup {
             }
             section.actions {
                 h2 { (lang.t("可以进行的操作", "What you can do now")) }
-                @if v.moves.is_empty() && !v.can_reply {
+                @if let Some(w) = &v.waiting {
+                    (waiting(lang, v, w, &page.who.csrf))
+                }
+                @if v.moves.is_empty() && !v.can_reply && !v.can_decide && !v.can_contact && !v.can_visit {
                     p.muted { (lang.t("您的账户在这一步没有可做的操作。", "Your account has nothing to do at this step.")) }
                 }
-                @for to in &v.moves { (move_form(lang, v, &page.who.csrf, to)) }
-                @if v.can_reply {
-                    form.reply method="post" action={ "/cases/" (v.row.id) "/reply" } {
-                        input type="hidden" name="csrf" value=(page.who.csrf);
-                        label { (lang.t("回复举报人（加密后只有举报人能读）", "Reply to the reporter (sealed: only they can read it)"))
-                            textarea name="text" rows="4" required {} }
-                        button type="submit" { (lang.t("加密并发送回复", "Seal and send the reply")) }
-                    }
+                @for (to, proposes) in &v.moves { (move_form(lang, v, &page.who.csrf, to, *proposes)) }
+                @if v.can_reply { (reply_form(lang, v, &page.who.csrf)) }
+                @if v.can_contact { (record_form(lang, v, &page.who.csrf, "contact")) }
+                @if v.can_visit { (record_form(lang, v, &page.who.csrf, "visit")) }
+            }
+            @if !v.records.is_empty() {
+                section {
+                    h2 { (lang.t("联系和回访", "Contacts and visits")) }
+                    ul { @for r in &v.records {
+                        li {
+                            span.muted { (cases::day(r.on_day)) } " "
+                            strong { (record_label(lang, r.kind, &r.what)) } " "
+                            (text::line(&r.text)) " "
+                            span.muted { "(" (text::line(&r.by)) ")" }
+                        }
+                    } }
                 }
             }
             section {

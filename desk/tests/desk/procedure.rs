@@ -581,3 +581,88 @@ async fn rotated_keys_delays_and_a_separate_push() {
     );
     assert!(stdout(&run(&["audit", "verify"])).contains("intact"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_needs_the_reporter_told_and_visits_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let api = api(&office).await;
+    file_as(&api, &office, "实名反映", true).await;
+    let db = dir.path().join("desk.sqlite3");
+    assert!(
+        pull(&db, key.to_str().unwrap(), &api)
+            .await
+            .status
+            .success()
+    );
+    let case = api.state.store.inbox(0, 10).await.unwrap()[0]
+        .case_id
+        .clone();
+    let run = |args: &[&str]| {
+        desk(&db)
+            .arg("--key")
+            .arg(&key)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for (to, extra) in [
+        ("accepted", vec![]),
+        ("assigned", vec!["--unit", "县公安局"]),
+        ("verifying", vec![]),
+        ("concluded", vec!["--result", "属实"]),
+    ] {
+        let mut args = vec!["transition", case.as_str(), "--to", to];
+        args.extend(extra);
+        let out = run(&args);
+        assert!(out.status.success(), "{to}: {}", stderr(&out));
+    }
+    let out = run(&["transition", &case, "--to", "feedback_given"]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("needs a reply"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["visit", &case, "--outcome", "satisfied"]);
+    assert!(
+        stderr(&out).contains("comes after feedback"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["contact", &case, "--channel", "fax", "--outcome", "x"]);
+    assert!(stderr(&out).contains("phone, sms"), "{}", stderr(&out));
+    let out = run(&[
+        "contact",
+        &case,
+        "--channel",
+        "phone",
+        "--outcome",
+        "已电话告知",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&["transition", &case, "--to", "feedback_given"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&["transition", &case, "--to", "visited"]);
+    assert!(stderr(&out).contains("visit recorded"), "{}", stderr(&out));
+    let out = run(&[
+        "visit",
+        &case,
+        "--outcome",
+        "not_satisfied",
+        "--note",
+        "嫌慢",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        run(&["transition", &case, "--to", "visited"])
+            .status
+            .success()
+    );
+    let stats = stdout(&run(&["stats"]));
+    assert!(
+        stats.contains("== visit") && stats.contains("not_satisfied"),
+        "{stats}"
+    );
+    let shown = stdout(&run(&["audit", "verify"]));
+    assert!(shown.contains("intact"), "{shown}");
+}

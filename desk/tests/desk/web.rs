@@ -189,6 +189,19 @@ fn case_of_region(db: &Path, region: &str) -> String {
         .unwrap()
 }
 
+/// The id of the move waiting for approval on `case`.
+fn waiting_approval(db: &Path, case: &str) -> String {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT id FROM approvals WHERE case_id = ?1 AND state = 'pending'",
+            [case],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+        .to_string()
+}
+
 fn audited(db: &Path, actor: &str, action: &str, subject: &str) -> Vec<String> {
     let conn = rusqlite::Connection::open(db).unwrap();
     let mut stmt = conn
@@ -405,23 +418,39 @@ async fn each_role_sees_and_does_only_its_own_work() {
         ["回访前核对电话"]
     );
     assert_eq!(zhao.post(&mv(gd_case), &[("to", "accepted")]).await.0, 303);
-    let assign = [("to", "assigned"), ("unit", "天河区扫黑办")];
-    assert_eq!(zhao.post(&mv(gd_case), &assign).await.0, 403);
     // A step the procedure does not allow is refused with a sentence.
     let (status, page) = zhao.post(&mv(bj_case), &[("to", "archived")]).await;
     assert_eq!(status, 400);
     assert!(page.contains("不能进入"), "{page}");
-
-    // Leader: assigns (needs the unit).
+    // 12337: intake proposes the assignment (批办); a leader, and only a leader, approves it.
     let li = Staffer::sign_in(&o.base, "li").await;
     let (status, page) = li.post(&mv(gd_case), &[("to", "assigned")]).await;
     assert_eq!(status, 400);
     assert!(page.contains("承办单位"));
-    assert_eq!(li.post(&mv(gd_case), &assign).await.0, 303);
+    let assign = [("to", "assigned"), ("unit", "天河区扫黑办")];
+    assert_eq!(zhao.post(&mv(gd_case), &assign).await.0, 303);
+    assert_eq!(
+        status_of(&o.db, gd_case),
+        "accepted",
+        "waiting for approval"
+    );
+    let (_, page) = li.get(&case(gd_case)).await;
+    assert!(page.contains("待审批") && page.contains("天河区扫黑办") && page.contains("批准"));
+    let approval = waiting_approval(&o.db, gd_case);
+    let approve = [("approval", approval.as_str()), ("decision", "approve")];
+    let decide = format!("/cases/{gd_case}/decide");
+    assert_eq!(
+        zhao.post(&decide, &approve).await.0,
+        403,
+        "not the proposer"
+    );
+    let gd = Staffer::sign_in(&o.base, "gd").await;
+    assert_eq!(gd.post(&decide, &approve).await.0, 403, "not a handler");
+    assert_eq!(li.post(&decide, &approve).await.0, 303);
     assert_eq!(status_of(&o.db, gd_case), "assigned");
+    assert_eq!(li.post(&decide, &approve).await.0, 409, "decided once");
 
     // Handler of Guangdong: Beijing's case does not exist for them, by any URL.
-    let gd = Staffer::sign_in(&o.base, "gd").await;
     let (_, list) = gd.get("/cases?show=all").await;
     assert!(list.contains(&case(gd_case)) && !list.contains(&case(bj_case)));
     assert_eq!(gd.get(&case(bj_case)).await.0, 404);
@@ -560,4 +589,100 @@ async fn new_reports_arrive_on_their_own_and_open_pages_are_told() {
     // A signed-out session's stream ends.
     assert_eq!(zhao.post("/sign-out", &[]).await.0, 303);
     assert_eq!(listen(&zhao).await.unwrap().status(), 303);
+}
+
+#[tokio::test]
+async fn conclusions_are_verified_twice_and_feedback_needs_the_reporter_told() {
+    let o = office().await;
+    let gd_case = o.guangdong.as_str();
+    let mv = format!("/cases/{gd_case}/move");
+    let decide = format!("/cases/{gd_case}/decide");
+    add_staff(&o.db, "gd2", "handler", Some("440000"));
+    let (zhao, li, gd) = (
+        Staffer::sign_in(&o.base, "zhao").await,
+        Staffer::sign_in(&o.base, "li").await,
+        Staffer::sign_in(&o.base, "gd").await,
+    );
+    assert_eq!(zhao.post(&mv, &[("to", "accepted")]).await.0, 303);
+    // A leader's own assignment is its own approval.
+    let assign = [("to", "assigned"), ("unit", "天河区扫黑办")];
+    assert_eq!(li.post(&mv, &assign).await.0, 303);
+    assert_eq!(status_of(&o.db, gd_case), "assigned");
+    assert_eq!(gd.post(&mv, &[("to", "verifying")]).await.0, 303);
+    // A reply before the conclusion does not count as feedback on it.
+    let reply = format!("/cases/{gd_case}/reply");
+    assert_eq!(gd.post(&reply, &[("text", "正在核查。")]).await.0, 303);
+
+    // Double verification: the handler's conclusion waits for a second account.
+    let conclude = [("to", "concluded"), ("result", "线索属实，已立案")];
+    assert_eq!(gd.post(&mv, &conclude).await.0, 303);
+    assert_eq!(status_of(&o.db, gd_case), "verifying");
+    let approval = waiting_approval(&o.db, gd_case);
+    let confirm = [("approval", approval.as_str()), ("decision", "approve")];
+    assert_eq!(
+        gd.post(&decide, &confirm).await.0,
+        403,
+        "not by its proposer"
+    );
+    // Nothing else moves while it waits.
+    let (status, page) = gd.post(&mv, &[("to", "concluded"), ("result", "x")]).await;
+    assert_eq!(status, 409, "{page}");
+    // Refusing needs a reason; a refused proposal leaves the case where it was.
+    let refuse = [("approval", approval.as_str()), ("decision", "refuse")];
+    let gd2 = Staffer::sign_in(&o.base, "gd2").await;
+    assert_eq!(gd2.post(&decide, &refuse).await.0, 400);
+    let refuse = [
+        ("approval", approval.as_str()),
+        ("decision", "refuse"),
+        ("reason", "证据不足，补充核查"),
+    ];
+    assert_eq!(gd2.post(&decide, &refuse).await.0, 303);
+    assert_eq!(status_of(&o.db, gd_case), "verifying");
+    assert_eq!(gd.post(&mv, &conclude).await.0, 303);
+    let approval = waiting_approval(&o.db, gd_case);
+    let confirm = [("approval", approval.as_str()), ("decision", "approve")];
+    assert_eq!(gd2.post(&decide, &confirm).await.0, 303);
+    assert_eq!(status_of(&o.db, gd_case), "concluded");
+    assert_eq!(audited(&o.db, "gd2", "approval.approved", gd_case).len(), 1);
+    assert_eq!(audited(&o.db, "gd2", "approval.refused", gd_case).len(), 1);
+
+    // Feedback given needs the reporter told after the conclusion: a reply from a template.
+    let (status, page) = gd.post(&mv, &[("to", "feedback_given")]).await;
+    assert_eq!(status, 409);
+    assert!(page.contains("feedback given needs a reply"), "{page}");
+    let (_, page) = gd.get(&format!("/cases/{gd_case}?template=2")).await;
+    assert!(page.contains(">经核查，您反映的问题</textarea>"), "{page}");
+    assert_eq!(
+        gd.post(&reply, &[("text", "经核查，您反映的问题属实，已立案。")])
+            .await
+            .0,
+        303
+    );
+    assert_eq!(gd.post(&mv, &[("to", "feedback_given")]).await.0, 303);
+
+    // A contact with the real-name reporter, then the follow-up visit and its outcome.
+    let contact = format!("/cases/{gd_case}/contact");
+    let bad_day = [("on", "yesterday"), ("what", "phone"), ("text", "已告知")];
+    assert_eq!(gd.post(&contact, &bad_day).await.0, 400);
+    let today = cluebox_desk::cases::day(cluebox_desk::now());
+    let called = [
+        ("on", today.as_str()),
+        ("what", "phone"),
+        ("text", "已电话告知结果"),
+    ];
+    assert_eq!(gd.post(&contact, &called).await.0, 303);
+    let (status, _) = gd.post(&mv, &[("to", "visited")]).await;
+    assert_eq!(status, 409, "visited needs the visit recorded");
+    let visit = format!("/cases/{gd_case}/visit");
+    let satisfied = [("on", today.as_str()), ("what", "satisfied"), ("text", "")];
+    assert_eq!(gd.post(&visit, &satisfied).await.0, 303);
+    assert_eq!(gd.post(&mv, &[("to", "visited")]).await.0, 303);
+    let (_, page) = gd.get(&format!("/cases/{gd_case}")).await;
+    assert!(
+        page.contains("电话联系") && page.contains("回访：满意"),
+        "{page}"
+    );
+    // An anonymous reporter cannot be "contacted" outside Cluebox.
+    let bj_contact = format!("/cases/{}/contact", o.beijing);
+    assert_eq!(zhao.post(&bj_contact, &called).await.0, 409);
 }
