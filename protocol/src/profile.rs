@@ -82,9 +82,9 @@ pub struct Profile {
     /// Limits on evidence files.
     #[serde(default)]
     pub evidence: Evidence,
-    /// How the office runs the procedure: approvals and reply templates (the case desk reads
-    /// it; the portal does not).
-    #[serde(default)]
+    /// How the office runs the procedure: approvals and reply templates. Only the case desk
+    /// reads it, from its profile files; it is never served (not in `/api/v1/profile`).
+    #[serde(default, skip_serializing)]
     pub procedure: Procedure,
     /// Argon2id cost of deriving keys from an inquiry code.
     pub argon2: Argon2Params,

@@ -275,7 +275,9 @@ async fn strict_headers(req: Request, next: Next) -> Response {
     );
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(h, header::REFERRER_POLICY, "no-referrer");
+    // Not `no-referrer`: with it Chromium sends `Origin: null` on the desk's own form posts,
+    // which the origin check must refuse. `same-origin` sends nothing to other sites.
+    set(h, header::REFERRER_POLICY, "same-origin");
     set(h, header::CACHE_CONTROL, "no-store");
     set(
         h,

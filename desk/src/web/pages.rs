@@ -366,7 +366,7 @@ fn move_form(lang: Lang, v: &CaseView, csrf: &str, to: &str, proposes: bool) -> 
         }
     };
     html! {
-        form.move method="post" action={ "/cases/" (v.row.id) "/move" } {
+        form.move id={ "move-" (to) } method="post" action={ "/cases/" (v.row.id) "/move" } {
             input type="hidden" name="csrf" value=(csrf);
             input type="hidden" name="to" value=(to);
             @for what in crate::workflow::needs(to) {
@@ -409,9 +409,14 @@ fn waiting(lang: Lang, v: &CaseView, w: &crate::procedure::Pending, csrf: &str) 
                 (status_label(lang, profile, &w.to)) " — "
                 (lang.t("提出人 ", "proposed by ")) (text::line(&w.proposed_by)) ", " (cases::date(w.proposed_at)) " UTC"
             }
-            @for (k, value) in [("unit", &w.details.unit), ("result", &w.details.result), ("department", &w.details.department), ("reason", &w.details.reason)] {
+            @for (label, value) in [
+                (lang.t("承办单位", "Handling unit"), &w.details.unit),
+                (lang.t("核查结果", "Result"), &w.details.result),
+                (lang.t("有关部门", "Department"), &w.details.department),
+                (lang.t("理由", "Reason"), &w.details.reason),
+            ] {
                 @if let Some(value) = value {
-                    p { span.muted { (k) ": " } span.text { (text::block(value)) } }
+                    p { span.muted { (label) "：" } span.text { (text::block(value)) } }
                 }
             }
             @if !w.details.note.is_empty() { p.text { (text::block(&w.details.note)) } }
@@ -497,106 +502,112 @@ pub(super) fn case(page: &Page<'_>, v: &CaseView, now: u64) -> Markup {
         &title,
         html! {
             h1 { (title) " " span.status { (status_label(lang, profile, &v.row.status)) } }
-            dl.summary {
-                dt { (lang.t("案件编号", "Case id")) } dd { code { (v.row.id) } }
-                dt { (lang.t("热线", "Hotline")) } dd { (profile.map_or_else(|| v.row.profile.clone(), |p| p.name.get(lang.locale()).to_owned())) }
-                dt { (lang.t("收到", "Received")) } dd { (cases::day(v.row.received_at)) }
-                @if let Some(unit) = &v.row.unit {
-                    dt { (lang.t("承办单位", "Handling unit")) } dd { (text::line(unit)) }
-                }
-                dt { (lang.t("下一期限", "Next deadline")) } dd { (deadline(lang, v.deadline, now)) }
-            }
-            @for section in &v.row.sections {
-                @let def = profile.and_then(|p| p.sections.iter().find(|s| s.id == section.id));
-                section.report {
-                    h2 { (def.map_or_else(|| text::line(&section.id).into_owned(), |d| d.title.get(lang.locale()).to_owned())) }
-                    @let hidden = section.id == IDENTITY_SECTION && !v.revealed;
-                    dl {
-                        @for f in &section.fields {
-                            @if !hidden || f.id == IDENTITY_CHOICE {
-                                @let label = def.and_then(|d| d.fields.iter().find(|x| x.id == f.id));
-                                dt { (label.map_or_else(|| text::line(&f.id).into_owned(), |l| l.label.get(lang.locale()).to_owned())) }
-                                dd { (answer(lang, v, &section.id, &f.id, &f.answer)) }
-                            }
-                        }
+            div.case-layout {
+                div.case-main {
+                section.summary { dl {
+                    dt { (lang.t("案件编号", "Case id")) } dd { code { (v.row.id) } }
+                    dt { (lang.t("热线", "Hotline")) } dd { (profile.map_or_else(|| v.row.profile.clone(), |p| p.name.get(lang.locale()).to_owned())) }
+                    dt { (lang.t("收到", "Received")) } dd { (cases::day(v.row.received_at)) }
+                    @if let Some(unit) = &v.row.unit {
+                        dt { (lang.t("承办单位", "Handling unit")) } dd { (text::line(unit)) }
                     }
-                    @if hidden && v.row.real_name() {
-                        p.notice { (lang.t(
-                            "实名举报人的身份信息已隐藏。查看需要写明理由，并记入审计日志。",
-                            "The real-name reporter's identity is hidden. Showing it needs a stated reason and is recorded in the audit log."
-                        )) }
-                        @if v.can_reveal {
-                            form.reveal method="post" action={ "/cases/" (v.row.id) "/identity" } {
-                                input type="hidden" name="csrf" value=(page.who.csrf);
-                                label { (lang.t("理由", "Reason")) input name="reason" required minlength="2"; }
-                                button type="submit" { (lang.t("显示身份信息", "Show the identity")) }
-                            }
-                        }
-                    }
-                    @if section.id == IDENTITY_SECTION && v.revealed {
-                        p.notice { (lang.t("身份信息已显示，本次查看已记入审计日志。", "Identity shown; this showing is in the audit log.")) }
-                    }
-                }
-            }
-            @if !v.follow_ups.is_empty() {
-                section {
-                    h2 { (lang.t("补充材料", "Follow-ups")) }
-                    @for f in &v.follow_ups {
-                        div.followup {
-                            span.muted { (cases::day(f.at)) }
-                            @if !f.authenticated { " " span.warn { (lang.t("（旧版，未证实来自查询码持有人）", "(older, not proven to come from the code's holder)")) } }
-                            p.text { (text::block(&f.text)) }
-                        }
-                    }
-                }
-            }
-            @if !v.repeats.is_empty() {
-                section {
-                    h2 { (lang.t("可能重复", "Possible repeats")) }
-                    ul { @for r in &v.repeats {
-                        li { a href={ "/cases/" (r.other) } { (cases::short(&r.other)) } " " (text::line(&r.reason))
-                            @if r.linked { " " span.muted { (lang.t("（已关联）", "(linked)")) } } }
-                    } }
-                }
-            }
-            section.actions {
-                h2 { (lang.t("可以进行的操作", "What you can do now")) }
-                @if let Some(w) = &v.waiting {
-                    (waiting(lang, v, w, &page.who.csrf))
-                }
-                @if v.moves.is_empty() && !v.can_reply && !v.can_decide && !v.can_contact && !v.can_visit {
-                    p.muted { (lang.t("您的账户在这一步没有可做的操作。", "Your account has nothing to do at this step.")) }
-                }
-                @for (to, proposes) in &v.moves { (move_form(lang, v, &page.who.csrf, to, *proposes)) }
-                @if v.can_reply { (reply_form(lang, v, &page.who.csrf)) }
-                @if v.can_contact { (record_form(lang, v, &page.who.csrf, "contact")) }
-                @if v.can_visit { (record_form(lang, v, &page.who.csrf, "visit")) }
-            }
-            @if !v.records.is_empty() {
-                section {
-                    h2 { (lang.t("联系和回访", "Contacts and visits")) }
-                    ul { @for r in &v.records {
-                        li {
-                            span.muted { (cases::day(r.on_day)) } " "
-                            strong { (record_label(lang, r.kind, &r.what)) } " "
-                            (text::line(&r.text)) " "
-                            span.muted { "(" (text::line(&r.by)) ")" }
-                        }
-                    } }
-                }
-            }
-            section {
-                h2 { (lang.t("办理记录", "History")) }
-                @if v.history.is_empty() { p.muted { (lang.t("还没有记录。", "Nothing yet.")) } }
-                ol.history { @for e in &v.history {
-                    li {
-                        span.muted { (cases::date(e.at)) " UTC" } " "
-                        strong { (text::line(&e.actor)) } ": "
-                        @if e.from == e.to { (status_label(lang, profile, &e.to)) (lang.t("（延期）", " (extended)")) }
-                        @else { (status_label(lang, profile, &e.from)) " → " (status_label(lang, profile, &e.to)) }
-                        @if !e.note.is_empty() { p.text { (text::block(&e.note)) } }
-                    }
+                    dt { (lang.t("下一期限", "Next deadline")) } dd { (deadline(lang, v.deadline, now)) }
                 } }
+                @for section in &v.row.sections {
+                    @let def = profile.and_then(|p| p.sections.iter().find(|s| s.id == section.id));
+                    section.report {
+                        h2 { (def.map_or_else(|| text::line(&section.id).into_owned(), |d| d.title.get(lang.locale()).to_owned())) }
+                        @let hidden = section.id == IDENTITY_SECTION && !v.revealed;
+                        dl {
+                            @for f in &section.fields {
+                                @if !hidden || f.id == IDENTITY_CHOICE {
+                                    @let label = def.and_then(|d| d.fields.iter().find(|x| x.id == f.id));
+                                    dt { (label.map_or_else(|| text::line(&f.id).into_owned(), |l| l.label.get(lang.locale()).to_owned())) }
+                                    dd { (answer(lang, v, &section.id, &f.id, &f.answer)) }
+                                }
+                            }
+                        }
+                        @if hidden && v.row.real_name() {
+                            p.notice { (lang.t(
+                                "实名举报人的身份信息已隐藏。查看需要写明理由，并记入审计日志。",
+                                "The real-name reporter's identity is hidden. Showing it needs a stated reason and is recorded in the audit log."
+                            )) }
+                            @if v.can_reveal {
+                                form.reveal method="post" action={ "/cases/" (v.row.id) "/identity" } {
+                                    input type="hidden" name="csrf" value=(page.who.csrf);
+                                    label { (lang.t("理由", "Reason")) input name="reason" required minlength="2"; }
+                                    button type="submit" { (lang.t("显示身份信息", "Show the identity")) }
+                                }
+                            }
+                        }
+                        @if section.id == IDENTITY_SECTION && v.revealed {
+                            p.notice { (lang.t("身份信息已显示，本次查看已记入审计日志。", "Identity shown; this showing is in the audit log.")) }
+                        }
+                    }
+                }
+                @if !v.follow_ups.is_empty() {
+                    section {
+                        h2 { (lang.t("补充材料", "Follow-ups")) }
+                        @for f in &v.follow_ups {
+                            div.followup {
+                                span.muted { (cases::day(f.at)) }
+                                @if !f.authenticated { " " span.warn { (lang.t("（旧版，未证实来自查询码持有人）", "(older, not proven to come from the code's holder)")) } }
+                                p.text { (text::block(&f.text)) }
+                            }
+                        }
+                    }
+                }
+                @if !v.repeats.is_empty() {
+                    section {
+                        h2 { (lang.t("可能重复", "Possible repeats")) }
+                        ul { @for r in &v.repeats {
+                            li { a href={ "/cases/" (r.other) } { (cases::short(&r.other)) } " " (text::line(&r.reason))
+                                @if r.linked { " " span.muted { (lang.t("（已关联）", "(linked)")) } } }
+                        } }
+                    }
+                }
+                @if !v.records.is_empty() {
+                    section {
+                        h2 { (lang.t("联系和回访", "Contacts and visits")) }
+                        ul { @for r in &v.records {
+                            li {
+                                span.muted { (cases::day(r.on_day)) } " "
+                                strong { (record_label(lang, r.kind, &r.what)) } " "
+                                (text::line(&r.text)) " "
+                                span.muted { "(" (text::line(&r.by)) ")" }
+                            }
+                        } }
+                    }
+                }
+                section {
+                    h2 { (lang.t("办理记录", "History")) }
+                    @if v.history.is_empty() { p.muted { (lang.t("还没有记录。", "Nothing yet.")) } }
+                    ol.history { @for e in &v.history {
+                        li {
+                            span.muted { (cases::date(e.at)) " UTC" } " "
+                            strong { (text::line(&e.actor)) } ": "
+                            @if e.from == e.to { (status_label(lang, profile, &e.to)) (lang.t("（延期）", " (extended)")) }
+                            @else { (status_label(lang, profile, &e.from)) " → " (status_label(lang, profile, &e.to)) }
+                            @if !e.note.is_empty() { p.text { (text::block(&e.note)) } }
+                        }
+                    } }
+                }
+                }
+                aside.case-side aria-label=(lang.t("操作", "Actions")) {
+                section.actions {
+                    h2 { (lang.t("可以进行的操作", "What you can do now")) }
+                    @if let Some(w) = &v.waiting {
+                        (waiting(lang, v, w, &page.who.csrf))
+                    }
+                    @if v.moves.is_empty() && !v.can_reply && !v.can_decide && !v.can_contact && !v.can_visit {
+                        p.muted { (lang.t("您的账户在这一步没有可做的操作。", "Your account has nothing to do at this step.")) }
+                    }
+                    @for (to, proposes) in &v.moves { (move_form(lang, v, &page.who.csrf, to, *proposes)) }
+                    @if v.can_reply { (reply_form(lang, v, &page.who.csrf)) }
+                    @if v.can_contact { (record_form(lang, v, &page.who.csrf, "contact")) }
+                    @if v.can_visit { (record_form(lang, v, &page.who.csrf, "visit")) }
+                }
+                }
             }
         },
     )

@@ -2,6 +2,7 @@
 //! portal. One binary; each test starts its own server and browser.
 
 mod accessibility;
+mod desk_web;
 mod desktop;
 mod evidence;
 mod flood;
