@@ -232,6 +232,48 @@ pub fn sample(
     Ok(drawn)
 }
 
+/// A draw of the monthly sample, as the audit log keeps it.
+#[derive(Debug, Clone)]
+pub struct Draw {
+    /// The month drawn (`YYYY-MM`).
+    pub month: String,
+    /// When (unix seconds).
+    pub at: i64,
+    /// Who drew.
+    pub by: String,
+    /// The seed and what was asked and drawn, as recorded.
+    pub detail: String,
+    /// The cases drawn.
+    pub cases: Vec<String>,
+}
+
+/// Every sample draw, newest first (read back from the audit log, where [`sample`] writes it).
+pub fn draws(conn: &Connection) -> anyhow::Result<Vec<Draw>> {
+    let mut stmt = conn.prepare(
+        "SELECT subject, at, actor, detail FROM audit WHERE action = 'sample' ORDER BY id DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let detail: String = r.get(3)?;
+        let cases = detail
+            .split_once("drawn: ")
+            .map(|(_, d)| {
+                d.split(' ')
+                    .filter(|c| *c != "none" && !c.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Draw {
+            month: r.get(0)?,
+            at: r.get(1)?,
+            by: r.get(2)?,
+            detail,
+            cases,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Unix seconds of the first instant of `YYYY-MM` and of the next month (UTC).
 pub fn month_bounds(month: &str) -> anyhow::Result<(u64, u64)> {
     let (y, m) = month

@@ -725,6 +725,120 @@ async fn record(
     Ok(Redirect::to(&target))
 }
 
+/// The statistics page: counts over the cases the reader may see, drawn as bar charts.
+pub(super) async fn stats(
+    State(desk): State<Shared>,
+    who: Signed,
+    lang: Lang,
+) -> Result<Markup, WebError> {
+    let staff = who.staff.clone();
+    let now = crate::now();
+    let (counts, profiles, count) = desk
+        .run(move |conn, desk| {
+            let visible: std::collections::HashSet<String> =
+                visible(conn, &staff)?.into_iter().map(|c| c.id).collect();
+            let counts = reports::counts(conn, &desk.profiles, now, |c| visible.contains(&c.id))?;
+            let profiles: Vec<_> = reports::cases(conn)?
+                .iter()
+                .map(|c| c.profile.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter_map(|id| desk.profiles.get(&id))
+                .collect();
+            Ok((counts, profiles, new_count(conn, &staff)))
+        })
+        .await?;
+    Ok(pages::stats(
+        &Page {
+            lang,
+            who: &who,
+            new: count,
+            path: "/stats",
+        },
+        &counts,
+        &profiles,
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct SampleQuery {
+    month: Option<String>,
+}
+
+/// The monthly follow-up sample: earlier draws (from the audit log) and, for a leader, a new
+/// draw.
+pub(super) async fn sample_page(
+    State(desk): State<Shared>,
+    who: Signed,
+    lang: Lang,
+    Query(q): Query<SampleQuery>,
+) -> Result<Markup, WebError> {
+    let staff = who.staff.clone();
+    let month = q
+        .month
+        .filter(|m| reports::month_bounds(m).is_ok())
+        .unwrap_or_else(|| cases::day(crate::now())[..7].to_owned());
+    let (draws, count) = desk
+        .run(move |conn, _| {
+            visible(conn, &staff)?;
+            Ok((reports::draws(conn)?, new_count(conn, &staff)))
+        })
+        .await?;
+    Ok(pages::sample(
+        &Page {
+            lang,
+            who: &who,
+            new: count,
+            path: "/sample",
+        },
+        &month,
+        &draws,
+        staff::may(&who.staff, Action::Approve, None).is_ok(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct SampleForm {
+    csrf: String,
+    month: String,
+    count: usize,
+}
+
+impl CsrfForm for SampleForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Draws the month's follow-up sample (a leader), with a fresh random seed kept in the audit
+/// log so that anyone can redo the draw.
+pub(super) async fn draw_sample(
+    State(desk): State<Shared>,
+    act: Act<SampleForm>,
+) -> Result<Redirect, WebError> {
+    staff::may(&act.who.staff, Action::Approve, None).map_err(|e| WebError::refused(&e))?;
+    let f = act.form;
+    if reports::month_bounds(&f.month).is_err() || !(1..=1000).contains(&f.count) {
+        return Err(WebError::bad(
+            "月份写作 年-月（例如 2026-11），数量为 1 到 1000。",
+            "The month is YYYY-MM (for example 2026-11) and the count 1 to 1000.",
+        ));
+    }
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let seed = hex::encode(seed);
+    let login = act.who.staff.login.clone();
+    let month = f.month.clone();
+    desk.run(move |conn, _| {
+        let tx = conn.transaction()?;
+        reports::sample(&tx, &month, f.count, &seed, &login)?;
+        tx.commit()?;
+        Ok(())
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/sample?month={}", f.month)))
+}
+
 /// Entries the audit page shows.
 const AUDIT_PAGE: u32 = 200;
 

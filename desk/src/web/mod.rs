@@ -319,6 +319,11 @@ pub fn router(desk: Shared) -> Router {
         .route("/cases/{id}/contact", post(handlers::contact))
         .route("/cases/{id}/visit", post(handlers::visit))
         .route("/audit", get(handlers::audit))
+        .route("/stats", get(handlers::stats))
+        .route(
+            "/sample",
+            get(handlers::sample_page).post(handlers::draw_sample),
+        )
         .route("/staff", get(handlers::staff))
         .fallback(handlers::not_found)
         .layer(middleware::from_fn(draw_failures))

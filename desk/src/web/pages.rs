@@ -113,6 +113,8 @@ fn layout(lang: Lang, page: Option<&Page<'_>>, title: &str, body: Markup) -> Mar
                                 a href="/cases?show=open" { (lang.t("办理中", "Open")) }
                                 a href="/cases?show=due" { (lang.t("期限", "Deadlines")) }
                                 a href="/cases?show=all" { (lang.t("全部", "All")) }
+                                a href="/sample" { (lang.t("回访抽样", "Visit sample")) }
+                                a href="/stats" { (lang.t("统计", "Statistics")) }
                             }
                             @if staff::may(&p.who.staff, Action::ReadAudit, None).is_ok() {
                                 a href="/audit" { (lang.t("审计日志", "Audit log")) }
@@ -649,6 +651,139 @@ pub(super) fn audit(
                         td { (text::line(&e.detail)) }
                     }
                 } }
+            }
+        },
+    )
+}
+
+fn group_title(lang: Lang, group: &str) -> &'static str {
+    match group {
+        "category" => lang.t("按类别", "By category"),
+        "region" => lang.t("按地区", "By region"),
+        "month" => lang.t("按收到月份", "By month received"),
+        "status" => lang.t("按状态", "By status"),
+        "overdue" => lang.t("逾期", "Overdue"),
+        _ => lang.t(
+            "回访结果（每案最近一次）",
+            "Follow-up visits (each case's latest)",
+        ),
+    }
+}
+
+fn key_label(lang: Lang, profiles: &[Profile], group: &str, key: &str) -> String {
+    let fixed = match (group, key) {
+        (_, "unclear") => Some(lang.t("不清楚", "unclear")),
+        ("overdue", "yes") => Some(lang.t("已逾期", "overdue")),
+        ("overdue", _) => Some(lang.t("未逾期", "on time")),
+        ("visit", "none") => Some(lang.t("未回访", "not visited")),
+        ("visit", "satisfied") => Some(lang.t("满意", "satisfied")),
+        ("visit", "not_satisfied") => Some(lang.t("不满意", "not satisfied")),
+        ("visit", "unreachable") => Some(lang.t("联系不上", "unreachable")),
+        _ => None,
+    };
+    if let Some(label) = fixed {
+        return label.to_owned();
+    }
+    profiles
+        .iter()
+        .find_map(|p| {
+            let list = match group {
+                "category" => &p.categories,
+                "region" => &p.regions,
+                "status" => &p.statuses,
+                _ => return None,
+            };
+            Profile::label(list, key, lang.locale())
+        })
+        .map_or_else(|| text::line(key).into_owned(), str::to_owned)
+}
+
+/// A horizontal bar chart in SVG, drawn here (no script, no library): one bar per key.
+fn bars(title: &str, rows: &[(String, u64)]) -> Markup {
+    const ROW: usize = 26;
+    const LABEL: usize = 180;
+    const WIDTH: usize = 500;
+    let most = rows.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+    let height = rows.len() * ROW + 8;
+    html! {
+        svg.chart width=(WIDTH) height=(height) viewBox={ "0 0 " (WIDTH) " " (height) }
+            role="img" aria-label=(title) xmlns="http://www.w3.org/2000/svg" {
+            @for (i, (label, n)) in rows.iter().enumerate() {
+                @let y = i * ROW + 4;
+                @let w = ((WIDTH - LABEL - 60) as u64 * n / most).max(1);
+                text x=(LABEL - 8) y=(y + 17) text-anchor="end" { (label) }
+                rect x=(LABEL) y=(y + 3) width=(w) height=(ROW - 8) rx="3" {}
+                text x=(LABEL as u64 + w + 6) y=(y + 17) { (n) }
+            }
+        }
+    }
+}
+
+/// Statistics over the cases the reader may see, as bar charts and tables.
+pub(super) fn stats(
+    page: &Page<'_>,
+    counts: &crate::reports::Counts,
+    profiles: &[Profile],
+) -> Markup {
+    let lang = page.lang;
+    let title = lang.t("统计", "Statistics");
+    layout(
+        lang,
+        Some(page),
+        title,
+        html! {
+            h1 { (title) }
+            @if counts.is_empty() { p.empty { (lang.t("还没有案件。", "No cases yet.")) } }
+            div.charts {
+                @for group in ["status", "overdue", "category", "region", "month", "visit"] {
+                    @if let Some(keys) = counts.get(group) {
+                        @let rows: Vec<(String, u64)> = keys.iter().map(|(k, n)| (key_label(lang, profiles, group, k), *n)).collect();
+                        section.chart-box {
+                            h2 { (group_title(lang, group)) }
+                            (bars(group_title(lang, group), &rows))
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The monthly follow-up sample: earlier draws and, for a leader, a new one.
+pub(super) fn sample(
+    page: &Page<'_>,
+    month: &str,
+    draws: &[crate::reports::Draw],
+    can_draw: bool,
+) -> Markup {
+    let lang = page.lang;
+    let title = lang.t("每月回访抽样", "Monthly follow-up sample");
+    layout(
+        lang,
+        Some(page),
+        title,
+        html! {
+            h1 { (title) }
+            p.hint { (lang.t(
+                "从当月办结的实名举报中随机抽取，抽取的种子记入审计日志，任何人都可以复核。",
+                "Drawn at random from the real-name reports concluded in the month; the seed goes into the audit log, so anyone can redo the draw."
+            )) }
+            @if can_draw {
+                form.draw method="post" action="/sample" {
+                    input type="hidden" name="csrf" value=(page.who.csrf);
+                    label { (lang.t("月份（年-月）", "Month (YYYY-MM)")) input name="month" value=(month) required pattern="[0-9]{4}-[0-9]{2}"; }
+                    label { (lang.t("数量", "How many")) input name="count" type="number" min="1" max="1000" value="5" required; }
+                    button type="submit" { (lang.t("抽取", "Draw")) }
+                }
+            }
+            @if draws.is_empty() { p.empty { (lang.t("还没有抽取过。", "No draw yet.")) } }
+            @for d in draws {
+                section {
+                    h2 { (d.month) " · " (cases::date(d.at.max(0) as u64)) " UTC · " (text::line(&d.by)) }
+                    p.muted { (text::line(&d.detail)) }
+                    @if d.cases.is_empty() { p { (lang.t("没有符合条件的案件。", "No case qualified.")) } }
+                    ul { @for c in &d.cases { li { a href={ "/cases/" (c) } { (cases::short(c)) } } } }
+                }
             }
         },
     )

@@ -499,6 +499,33 @@ async fn each_role_sees_and_does_only_its_own_work() {
     assert!(log.contains("identity.shown") && log.contains("回访前核对电话"));
     assert_eq!(status_of(&o.db, gd_case), "verifying");
 
+    // Statistics count only what the reader may see; the sample is drawn by a leader.
+    let (status, stats) = gd.get("/stats").await;
+    assert_eq!(status, 200);
+    assert!(
+        stats.contains("<svg") && stats.contains("广东省") && !stats.contains("北京市"),
+        "{stats}"
+    );
+    let (_, stats) = li.get("/stats").await;
+    assert!(stats.contains("广东省") && stats.contains("北京市"));
+    let month = cluebox_desk::cases::day(cluebox_desk::now())[..7].to_owned();
+    let draw = [("month", month.as_str()), ("count", "5")];
+    assert_eq!(zhao.post("/sample", &draw).await.0, 403);
+    assert_eq!(
+        li.post("/sample", &[("month", "2026-13"), ("count", "5")])
+            .await
+            .0,
+        400
+    );
+    assert_eq!(li.post("/sample", &draw).await.0, 303);
+    let (status, page) = zhao.get("/sample").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("{month} · ")) && page.contains("seed "),
+        "{page}"
+    );
+    assert_eq!(audited(&o.db, "li", "sample", &month).len(), 1);
+
     // Admin: accounts only, no case content.
     let root = Staffer::sign_in(&o.base, "root").await;
     assert_eq!(root.get("/cases").await.0, 403);
@@ -506,6 +533,7 @@ async fn each_role_sees_and_does_only_its_own_work() {
     assert_eq!(status, 403);
     assert!(!page.contains("赌场"));
     assert_eq!(root.get("/audit").await.0, 403);
+    assert_eq!(root.get("/stats").await.0, 403);
     let (status, accounts) = root.get("/staff").await;
     assert_eq!(status, 200);
     assert!(accounts.contains("zhao") && accounts.contains("承办"));

@@ -168,7 +168,27 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     move_to(b, "feedback_given", &[]).await?;
     status_is(b, "已反馈").await?;
     b.screenshot("feedback-given").await?;
-    b.client.goto(&format!("{desk}/audit")).await?;
+    b.client.goto(&format!("{desk}/cases?show=due")).await?;
+    b.wait("main h1").await?;
+    b.screenshot("deadlines").await?;
+    b.client.goto(&format!("{desk}/stats")).await?;
+    b.wait("svg.chart").await?;
+    b.screenshot("statistics").await?;
+    b.client.goto(&format!("{desk}/sample")).await?;
+    b.tap("form.draw button").await?;
+    b.wait("main section h2").await?;
+    b.screenshot("sample").await?;
+    b.client
+        .goto(&format!("{desk}/lang/en?back=/stats"))
+        .await?;
+    b.wait_js(
+        "document.documentElement.lang === 'en' && document.body.textContent.includes('By status')",
+    )
+    .await?;
+    b.screenshot("statistics-en").await?;
+    b.client
+        .goto(&format!("{desk}/lang/zh?back=/audit"))
+        .await?;
     b.wait_js("document.querySelector('p.ok')?.textContent.includes('哈希链完整')")
         .await?;
     b.screenshot("audit").await?;
