@@ -37,11 +37,20 @@ pub fn list(rows: &[crate::reports::CaseRow]) -> String {
     out
 }
 
-/// Every field of a case, with labels from its profile, and its follow-ups.
+/// The section of a report that identifies the reporter (both built-in profiles call it
+/// `reporter`): hidden until someone states why they need to see it.
+pub const IDENTITY_SECTION: &str = "reporter";
+/// The field in it that says whether the report is anonymous or under a real name; always shown.
+pub const IDENTITY_CHOICE: &str = "identity";
+
+/// Every field of a case, with labels from its profile, and its follow-ups. The reporter's
+/// identity section shows only whether the report is anonymous, unless `reveal` (the caller
+/// has recorded why in the audit log).
 pub fn show(
     conn: &Connection,
     case_id: &str,
     profiles: &crate::Profiles,
+    reveal: bool,
 ) -> anyhow::Result<String> {
     let (profile_id, locale, json, at, status): (String, String, String, u64, String) = conn.query_row(
         "SELECT profile, locale, report_json, received_at, status FROM cases WHERE case_id = ?1",
@@ -67,7 +76,12 @@ pub fn show(
             "\n== {}",
             def.map_or_else(|| text::line(&section.id), |d| text::line(&d.title.zh))
         )?;
-        for field in &section.fields {
+        let hidden = section.id == IDENTITY_SECTION && !reveal;
+        for field in section
+            .fields
+            .iter()
+            .filter(|f| !hidden || f.id == IDENTITY_CHOICE)
+        {
             let fdef = def.and_then(|d| d.fields.iter().find(|f| f.id == field.id));
             let label = fdef.map_or_else(|| text::line(&field.id), |f| text::line(&f.label.zh));
             let value = match &field.answer {
@@ -77,6 +91,18 @@ pub fn show(
                 Answer::Files(_) => files(conn, case_id)?,
             };
             writeln!(out, "{label}: {value}")?;
+        }
+        if hidden
+            && section
+                .fields
+                .iter()
+                .any(|f| f.id == IDENTITY_CHOICE && f.answer == Answer::Given("real_name".into()))
+        {
+            writeln!(
+                out,
+                "(the real-name reporter's identity is hidden: show CASE --identity-reason \"why\" \
+                 shows it and records the reason in the audit log)"
+            )?;
         }
     }
     let history = history(conn, case_id)?;

@@ -185,6 +185,9 @@ pub(crate) enum Command {
     Show {
         /// The case id (or its first characters, at least 6).
         case: String,
+        /// Show a real-name reporter's identity too; the reason goes into the audit log.
+        #[arg(long)]
+        identity_reason: Option<String>,
     },
     /// Open a case's evidence files into a directory (created 0700; each file 0600, named
     /// NN-name, never overwriting).

@@ -165,10 +165,23 @@ fn main() -> anyhow::Result<()> {
                 .collect();
             print!("{}", cases::list(&rows));
         }
-        Command::Show { case } => {
-            let conn = db::open(&cli.db)?;
+        Command::Show {
+            case,
+            identity_reason,
+        } => {
+            let mut conn = db::open(&cli.db)?;
             let id = intake::find_case(&conn, &case)?;
-            print!("{}", cases::show(&conn, &id, &profiles)?);
+            let reveal = match identity_reason.as_deref().map(str::trim) {
+                Some("") => anyhow::bail!("--identity-reason needs the reason, in words"),
+                Some(reason) => {
+                    let tx = conn.transaction()?;
+                    audit::append(&tx, &cli.actor, "identity.shown", &id, reason)?;
+                    tx.commit()?;
+                    true
+                }
+                None => false,
+            };
+            print!("{}", cases::show(&conn, &id, &profiles, reveal)?);
         }
         Command::Files { case, out } => {
             let keys = load_keys(&cli.keys)?;

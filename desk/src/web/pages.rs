@@ -16,11 +16,7 @@ use axum::http::StatusCode;
 use cluebox_protocol::letter::Answer;
 use cluebox_protocol::profile::Profile;
 
-/// The section of a report that identifies the reporter (both built-in profiles call it
-/// `reporter`): hidden until someone who may see it states a reason.
-pub(super) const IDENTITY_SECTION: &str = "reporter";
-/// The field in it that says whether the report is anonymous or under a real name; shown.
-const IDENTITY_CHOICE: &str = "identity";
+use crate::cases::{IDENTITY_CHOICE, IDENTITY_SECTION};
 
 const DAY: i64 = 86_400;
 

@@ -666,3 +666,52 @@ async fn feedback_needs_the_reporter_told_and_visits_are_counted() {
     let shown = stdout(&run(&["audit", "verify"]));
     assert!(shown.contains("intact"), "{shown}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_name_is_shown_on_the_command_line_only_with_a_reason_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let api = api(&office).await;
+    file_full(
+        &api,
+        &office,
+        "实名",
+        &[("identity", "real_name"), ("name", "李四光")],
+        None,
+    )
+    .await;
+    let db = dir.path().join("desk.sqlite3");
+    assert!(
+        pull(&db, key.to_str().unwrap(), &api)
+            .await
+            .status
+            .success()
+    );
+    let case = api.state.store.inbox(0, 10).await.unwrap()[0]
+        .case_id
+        .clone();
+    let shown = stdout(&desk(&db).args(["show", &case]).output().unwrap());
+    assert!(
+        !shown.contains("李四光") && shown.contains("identity is hidden"),
+        "{shown}"
+    );
+    let out = desk(&db)
+        .args(["show", &case, "--identity-reason", " "])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && !stdout(&out).contains("李四光"));
+    let out = desk(&db)
+        .args(["show", &case, "--identity-reason", "核实身份"])
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains("李四光"), "{}", stderr(&out));
+    let audit = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT actor || ' ' || detail FROM audit WHERE action = 'identity.shown'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap();
+    assert_eq!(audit, "tester 核实身份");
+}

@@ -90,7 +90,8 @@ async fn report_desk_reply_follow_up_on_a_phone() -> anyhow::Result<()> {
     anyhow::ensure!(report.answer("reported", "name") == Some(&Answer::Unclear));
     anyhow::ensure!(report.answer("situation", "what") == Some(&Answer::Unclear));
     let case_id: String = desk.query_row("SELECT case_id FROM cases", [], |r| r.get(0))?;
-    let shown = cluebox_desk::cases::show(&desk, &case_id, &cluebox_desk::Profiles::default())?;
+    let shown =
+        cluebox_desk::cases::show(&desk, &case_id, &cluebox_desk::Profiles::default(), false)?;
     anyhow::ensure!(
         shown.contains("JOURNEY-MARKER-镇长") && shown.contains("不清楚"),
         "{shown}"
@@ -184,7 +185,8 @@ async fn report_desk_reply_follow_up_on_a_phone() -> anyhow::Result<()> {
     sync::pull(&mut desk, &remote, &portal.desk_token(), "officer").await?;
     let opened = intake::open_pending(&mut desk, std::slice::from_ref(&office), "officer")?;
     anyhow::ensure!(opened.quarantined == 0, "{opened:?}");
-    let shown = cluebox_desk::cases::show(&desk, &case_id, &cluebox_desk::Profiles::default())?;
+    let shown =
+        cluebox_desk::cases::show(&desk, &case_id, &cluebox_desk::Profiles::default(), false)?;
     anyhow::ensure!(
         shown.contains("补充：JOURNEY-FOLLOW-UP") && !shown.contains("unauthenticated"),
         "the follow-up arrives, proven to come from the code's holder: {shown}"
