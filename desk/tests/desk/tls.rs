@@ -145,3 +145,96 @@ async fn the_desk_pulls_and_pushes_over_tls_and_refuses_a_wrong_pin() {
         stderr(&out)
     );
 }
+
+/// `cluebox-desk serve` as a process; the URL it prints, and the process.
+fn serve(db: &Path, key: &Path, args: &[&str]) -> (String, std::process::Child) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cluebox-desk"))
+        .env_clear()
+        .env("CLUEBOX_DESK_DB", db)
+        .arg("--key")
+        .arg(key)
+        .arg("serve")
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    (url, child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_desk_serves_https_and_silent_clients_do_not_hold_it_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _) = keygen(dir.path(), "office.key", None);
+    let (ca, cert, tls_key, _) = test_pki(dir.path());
+    let db = dir.path().join("desk.sqlite3");
+
+    // Plain HTTP beyond loopback is refused before anything listens.
+    let out = desk(&db)
+        .arg("--key")
+        .arg(&key)
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success() && stderr(&out).contains("needs HTTPS"),
+        "{}",
+        stderr(&out)
+    );
+
+    let (url, mut child) = serve(
+        &db,
+        &key,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            tls_key.to_str().unwrap(),
+        ],
+    );
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let url = url.replace("127.0.0.1", "localhost");
+    let port = url.rsplit(':').next().unwrap().to_owned();
+    // Fifty clients connect and say nothing (a handshake never starts).
+    let mut silent = Vec::new();
+    for _ in 0..50 {
+        silent.push(
+            tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+                .await
+                .unwrap(),
+        );
+    }
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap())
+        .build()
+        .unwrap();
+    // A real browser still gets its page at once (well inside the 10 s handshake time the
+    // silent ones hold their slots for).
+    let res = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        client.get(format!("{url}/sign-in")).send(),
+    )
+    .await
+    .expect("served while 50 clients stall their handshakes")
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("登录案件台"));
+    // Plain HTTP to the HTTPS port gets no page.
+    let plain = reqwest::get(format!("http://127.0.0.1:{port}/sign-in")).await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+    drop(silent);
+    child.kill().unwrap();
+    let _ = child.wait();
+}
