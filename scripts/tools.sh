@@ -149,6 +149,8 @@ ensure_browser() {
     command -v zbarimg >/dev/null || missing+=(zbar-tools)
     command -v pdftoppm >/dev/null || missing+=(poppler-utils)
     command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
+    # exiftool reads Office files (zip) only with Archive::Zip, which Debian only recommends.
+    perl -MArchive::Zip -e1 2>/dev/null || missing+=(libarchive-zip-perl)
     # Not grep -q: with pipefail, an early exit would make fc-list fail with SIGPIPE.
     fc-list 2>/dev/null | grep -i 'noto.*cjk' >/dev/null || missing+=(fonts-noto-cjk)
     if [ ${#missing[@]} -gt 0 ]; then
