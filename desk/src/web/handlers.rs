@@ -839,6 +839,106 @@ pub(super) async fn draw_sample(
     Ok(Redirect::to(&format!("/sample?month={}", f.month)))
 }
 
+#[derive(Deserialize)]
+pub(super) struct AccountForm {
+    csrf: String,
+    login: String,
+    name: String,
+    role: String,
+    #[serde(default)]
+    regions: String,
+    password: String,
+}
+
+impl CsrfForm for AccountForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Adds an account (an admin). The first password is typed by the admin and told to the
+/// person, who may change it with the admin later; it is stored only as Argon2id.
+pub(super) async fn add_account(
+    State(desk): State<Shared>,
+    act: Act<AccountForm>,
+) -> Result<Redirect, WebError> {
+    staff::may(&act.who.staff, Action::ManageAccounts, None).map_err(|e| WebError::refused(&e))?;
+    let f = act.form;
+    let role = Role::parse(&f.role).map_err(|e| WebError::bad(format!("{e}"), format!("{e}")))?;
+    let who = Staff {
+        login: f.login.trim().to_owned(),
+        name: f.name.trim().to_owned(),
+        role,
+        regions: f
+            .regions
+            .split([',', ' ', '，'])
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        disabled: false,
+    };
+    let admin = act.who.staff.login.clone();
+    desk.run(move |conn, _| {
+        staff::add(conn, &admin, &who, &f.password)
+            .map_err(|e| WebError::bad(format!("账户没有建立：{e}。"), format!("Not added: {e}.")))
+    })
+    .await?;
+    Ok(Redirect::to("/staff"))
+}
+
+#[derive(Deserialize)]
+pub(super) struct PasswordForm {
+    csrf: String,
+    #[serde(default)]
+    password: String,
+}
+
+impl CsrfForm for PasswordForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Disables an account (an admin; not their own): it is signed out at once.
+pub(super) async fn disable_account(
+    State(desk): State<Shared>,
+    Path(login): Path<String>,
+    act: Act<PasswordForm>,
+) -> Result<Redirect, WebError> {
+    staff::may(&act.who.staff, Action::ManageAccounts, None).map_err(|e| WebError::refused(&e))?;
+    if login == act.who.staff.login {
+        return Err(WebError::bad(
+            "不能停用自己的账户。",
+            "You cannot disable your own account.",
+        ));
+    }
+    let admin = act.who.staff.login.clone();
+    desk.run(move |conn, _| {
+        staff::disable(conn, &admin, &login)
+            .map_err(|e| WebError::bad(format!("{e}。"), format!("{e}.")))
+    })
+    .await?;
+    Ok(Redirect::to("/staff"))
+}
+
+/// Sets a new password for an account (an admin), which also lifts a lockout.
+pub(super) async fn reset_password(
+    State(desk): State<Shared>,
+    Path(login): Path<String>,
+    act: Act<PasswordForm>,
+) -> Result<Redirect, WebError> {
+    staff::may(&act.who.staff, Action::ManageAccounts, None).map_err(|e| WebError::refused(&e))?;
+    let admin = act.who.staff.login.clone();
+    let password = act.form.password;
+    desk.run(move |conn, _| {
+        staff::set_password(conn, &admin, &login, &password).map_err(|e| {
+            WebError::bad(format!("密码没有更改：{e}。"), format!("Not changed: {e}."))
+        })
+    })
+    .await?;
+    Ok(Redirect::to("/staff"))
+}
+
 /// Entries the audit page shows.
 const AUDIT_PAGE: u32 = 200;
 

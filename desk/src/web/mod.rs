@@ -324,7 +324,9 @@ pub fn router(desk: Shared) -> Router {
             "/sample",
             get(handlers::sample_page).post(handlers::draw_sample),
         )
-        .route("/staff", get(handlers::staff))
+        .route("/staff", get(handlers::staff).post(handlers::add_account))
+        .route("/staff/{login}/disable", post(handlers::disable_account))
+        .route("/staff/{login}/password", post(handlers::reset_password))
         .fallback(handlers::not_found)
         .layer(middleware::from_fn(draw_failures))
         .layer(middleware::from_fn(strict_headers))

@@ -801,6 +801,7 @@ pub(super) fn staff(page: &Page<'_>, accounts: &[Staff]) -> Markup {
                     th scope="col" { (lang.t("角色", "Role")) }
                     th scope="col" { (lang.t("地区", "Regions")) }
                     th scope="col" { (lang.t("状态", "State")) }
+                    th scope="col" { (lang.t("操作", "Actions")) }
                 } }
                 tbody { @for s in accounts {
                     tr {
@@ -809,13 +810,40 @@ pub(super) fn staff(page: &Page<'_>, accounts: &[Staff]) -> Markup {
                         td { (role_label(lang, s.role)) }
                         td { (s.regions.join(", ")) }
                         td { @if s.disabled { (lang.t("已停用", "disabled")) } @else { (lang.t("可用", "active")) } }
+                        td.account-actions {
+                            @if !s.disabled && s.login != page.who.staff.login {
+                                form method="post" action={ "/staff/" (s.login) "/disable" } {
+                                    input type="hidden" name="csrf" value=(page.who.csrf);
+                                    button.secondary type="submit" { (lang.t("停用", "Disable")) }
+                                }
+                            }
+                            form method="post" action={ "/staff/" (s.login) "/password" } {
+                                input type="hidden" name="csrf" value=(page.who.csrf);
+                                label { (lang.t("新密码", "New password"))
+                                    input type="password" name="password" autocomplete="new-password" minlength="12" required; }
+                                button.secondary type="submit" { (lang.t("设置密码", "Set password")) }
+                            }
+                        }
                     }
                 } }
             }
-            p.hint { (lang.t(
-                "账户用命令 cluebox-desk staff add / disable / passwd 管理。",
-                "Manage accounts with cluebox-desk staff add / disable / passwd."
-            )) }
+            form.account method="post" action="/staff" {
+                input type="hidden" name="csrf" value=(page.who.csrf);
+                fieldset {
+                    legend { (lang.t("新账户", "New account")) }
+                    label { (lang.t("登录名", "Login")) input name="login" required autocomplete="off"; }
+                    label { (lang.t("姓名", "Name")) input name="name" required; }
+                    label { (lang.t("角色", "Role")) select name="role" {
+                        @for role in [Role::Intake, Role::Handler, Role::Leader, Role::Auditor, Role::Admin] {
+                            option value=(role.as_str()) { (role_label(lang, role)) }
+                        }
+                    } }
+                    label { (lang.t("地区代码（承办人必填，逗号分隔）", "Region ids (handlers; comma-separated)")) input name="regions"; }
+                    label { (lang.t("初始密码（至少 12 个字符）", "First password (12 characters or more)"))
+                        input type="password" name="password" autocomplete="new-password" minlength="12" required; }
+                    button type="submit" { (lang.t("建立账户", "Add the account")) }
+                }
+            }
         },
     )
 }

@@ -538,6 +538,49 @@ async fn each_role_sees_and_does_only_its_own_work() {
     assert_eq!(status, 200);
     assert!(accounts.contains("zhao") && accounts.contains("承办"));
     assert!(!accounts.contains("argon2"));
+    // Accounts are made, re-passworded and disabled by an admin in the browser, and audited.
+    let newbie = [
+        ("login", "xin"),
+        ("name", "新同事"),
+        ("role", "handler"),
+        ("regions", "440000"),
+        ("password", "xin has a long passphrase"),
+    ];
+    assert_eq!(
+        li.post("/staff", &newbie).await.0,
+        403,
+        "a leader makes no account"
+    );
+    let mut short = newbie.to_vec();
+    short[4] = ("password", "short");
+    let (status, page) = root.post("/staff", &short).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("12 characters"), "{page}");
+    let mut no_region = newbie.to_vec();
+    no_region[3] = ("regions", "");
+    assert_eq!(root.post("/staff", &no_region).await.0, 400);
+    assert_eq!(root.post("/staff", &newbie).await.0, 303);
+    assert_eq!(
+        root.post("/staff", &newbie).await.0,
+        400,
+        "the login is taken"
+    );
+    let xin = Staffer::sign_in(&o.base, "xin").await;
+    assert_eq!(xin.get(&case(gd_case)).await.0, 200);
+    let reset = [("password", "xin's brand new passphrase")];
+    assert_eq!(root.post("/staff/xin/password", &reset).await.0, 303);
+    assert_eq!(
+        try_sign_in(&o.base, "xin", &password("xin"), None)
+            .await
+            .status(),
+        401,
+        "the old password no longer works"
+    );
+    assert_eq!(root.post("/staff/xin/disable", &[]).await.0, 303);
+    assert_eq!(xin.get(&case(gd_case)).await.0, 303, "signed out at once");
+    assert_eq!(root.post("/staff/root/disable", &[]).await.0, 400);
+    assert_eq!(audited(&o.db, "root", "staff.add", "xin").len(), 1);
+    assert_eq!(audited(&o.db, "root", "staff.disable", "xin").len(), 1);
 }
 
 /// Reads server-sent events until one says `count` is `want`.
