@@ -34,7 +34,11 @@ pub(crate) struct Cli {
         value_delimiter = ','
     )]
     pub(crate) profiles: Vec<PathBuf>,
-    /// Who is acting (recorded in the audit log).
+    /// Sign in as this staff account (needed once the desk has accounts; the password from
+    /// CLUEBOX_DESK_PASSWORD or typed at the terminal). Every change is recorded under it.
+    #[arg(long = "as", global = true, env = "CLUEBOX_DESK_AS")]
+    pub(crate) as_login: Option<String>,
+    /// Who is acting, on a desk without staff accounts (recorded in the audit log).
     #[arg(
         long,
         global = true,
@@ -231,6 +235,20 @@ pub(crate) enum Command {
         /// The reply.
         #[arg(long)]
         text: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Approve, or with --refuse turn back, a move waiting for approval (a leader's approval
+    /// or a second account's confirmation, as the profile says).
+    Decide {
+        /// The approval's number (show lists it).
+        approval: i64,
+        /// Turn it back instead of approving it (needs --reason).
+        #[arg(long)]
+        refuse: bool,
+        /// Why (required to refuse).
+        #[arg(long, default_value = "")]
+        reason: String,
         #[command(flatten)]
         api: ApiArgs,
     },

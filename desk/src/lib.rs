@@ -13,6 +13,7 @@ pub mod db;
 pub mod evidence;
 pub mod intake;
 pub mod keyfile;
+pub mod operator;
 pub mod phone;
 pub mod poster;
 pub mod procedure;

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser as _;
+use cluebox_desk::operator::Operator;
 use cluebox_desk::remote::{Remote, TlsOptions};
+use cluebox_desk::staff::Action;
 use cluebox_desk::{
     audit, cases, db, evidence, intake, keyfile, phone, procedure, repeats, reports, staff, sync,
     text, web, workflow,
@@ -76,9 +78,11 @@ fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot read the token file {}", token_file.display()))?;
             let keys = load_keys(&cli.keys)?;
             let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
+            op.may_work()?;
             let stored =
-                runtime()?.block_on(sync::pull(&mut conn, &remote, token.trim(), &cli.actor))?;
-            let opened = intake::open_pending(&mut conn, &keys, &cli.actor)?;
+                runtime()?.block_on(sync::pull(&mut conn, &remote, token.trim(), op.actor()))?;
+            let opened = intake::open_pending(&mut conn, &keys, op.actor())?;
             println!(
                 "pulled {} new items ({} already stored); opened {}; quarantined {}",
                 stored.new, stored.known, opened.new, opened.quarantined
@@ -87,8 +91,10 @@ fn main() -> anyhow::Result<()> {
         Command::Import { bundle } => {
             let keys = load_keys(&cli.keys)?;
             let mut conn = db::open(&cli.db)?;
-            let imported = cluebox_desk::bundle::import(&mut conn, &bundle, &cli.actor)?;
-            let opened = intake::open_pending(&mut conn, &keys, &cli.actor)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
+            op.may_work()?;
+            let imported = cluebox_desk::bundle::import(&mut conn, &bundle, op.actor())?;
+            let opened = intake::open_pending(&mut conn, &keys, op.actor())?;
             println!(
                 "imported {} new items ({} already stored) and {} evidence files; opened {}; quarantined {}",
                 imported.entries.new,
@@ -100,7 +106,8 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Quarantine { command } => match command.unwrap_or(QuarantineCommand::List) {
             QuarantineCommand::List => {
-                let conn = db::open(&cli.db)?;
+                let mut conn = db::open(&cli.db)?;
+                operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?.may_work()?;
                 let items = intake::quarantined(&conn)?;
                 println!("ITEM  CASE      KIND       SET ASIDE         REASON");
                 for q in items {
@@ -119,8 +126,10 @@ fn main() -> anyhow::Result<()> {
             QuarantineCommand::Retry { reason } => {
                 let keys = load_keys(&cli.keys)?;
                 let mut conn = db::open(&cli.db)?;
-                let released = intake::release(&conn, reason.as_deref(), &cli.actor)?;
-                let opened = intake::open_pending(&mut conn, &keys, &cli.actor)?;
+                let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
+                op.may_work()?;
+                let released = intake::release(&conn, reason.as_deref(), op.actor())?;
+                let opened = intake::open_pending(&mut conn, &keys, op.actor())?;
                 println!(
                     "tried {released} item(s) again: opened {}; quarantined {}",
                     opened.new, opened.quarantined
@@ -136,11 +145,14 @@ fn main() -> anyhow::Result<()> {
             real_name,
             anonymous,
         } => {
-            let conn = db::open(&cli.db)?;
+            let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
+            refuse_admin(&op)?;
             let now = cluebox_desk::now();
             let rows: Vec<reports::CaseRow> = reports::cases(&conn)?
                 .into_iter()
                 .rev()
+                .filter(|c| op.sees(c))
                 .filter(|c| status.as_deref().is_none_or(|s| c.status == s))
                 .filter(|c| {
                     category
@@ -170,27 +182,41 @@ fn main() -> anyhow::Result<()> {
             identity_reason,
         } => {
             let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
             let id = intake::find_case(&conn, &case)?;
+            let row = op.case(&conn, &id, Action::ReadCase)?;
             let reveal = match identity_reason.as_deref().map(str::trim) {
                 Some("") => anyhow::bail!("--identity-reason needs the reason, in words"),
                 Some(reason) => {
+                    op.may(Action::ReadIdentity, row.region())?;
                     let tx = conn.transaction()?;
-                    audit::append(&tx, &cli.actor, "identity.shown", &id, reason)?;
+                    audit::append(&tx, op.actor(), "identity.shown", &id, reason)?;
                     tx.commit()?;
                     true
                 }
                 None => false,
             };
             print!("{}", cases::show(&conn, &id, &profiles, reveal)?);
+            if let Some(waiting) = procedure::pending(&conn, &id)? {
+                println!(
+                    "\n== Waiting for approval: {} (approval {}, proposed by {}); cluebox-desk decide {}",
+                    waiting.to,
+                    waiting.id,
+                    text::line(&waiting.proposed_by),
+                    waiting.id
+                );
+            }
         }
         Command::Files { case, out } => {
             let keys = load_keys(&cli.keys)?;
-            let conn = db::open(&cli.db)?;
+            let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
             let id = intake::find_case(&conn, &case)?;
+            op.case(&conn, &id, Action::ReadCase)?;
             let written = evidence::export(&conn, &keys, &id, &out)?;
             audit::append(
                 &conn,
-                &cli.actor,
+                op.actor(),
                 "files",
                 &id,
                 &format!("{} evidence file(s) opened into a directory", written.len()),
@@ -210,7 +236,9 @@ fn main() -> anyhow::Result<()> {
             api,
         } => {
             let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
             let id = intake::find_case(&conn, &case)?;
+            let row = op.case(&conn, &id, Action::ReadCase)?;
             let details = workflow::Details {
                 note,
                 unit,
@@ -219,7 +247,24 @@ fn main() -> anyhow::Result<()> {
                 result,
             };
             let office = office_key(&cli.keys)?;
-            let public = workflow::transition(&mut conn, &office, &id, &to, &details, &cli.actor)?;
+            // Signed in, the role and the profile's approvals apply as in the web desk.
+            if let Some(who) = op.staff() {
+                let procedure = profiles
+                    .get(&row.profile)
+                    .map(|p| p.procedure)
+                    .unwrap_or_default();
+                procedure::may_move(who, &procedure, &to, row.region())
+                    .map_err(anyhow::Error::msg)?;
+                if procedure::approval(&procedure, &to, who).is_some() {
+                    let n = procedure::propose(&mut conn, &id, &to, &details, op.actor())?;
+                    println!(
+                        "case {}: {to} proposed; it waits for approval {n} (cluebox-desk decide {n})",
+                        cases::short(&id)
+                    );
+                    return Ok(());
+                }
+            }
+            let public = workflow::transition(&mut conn, &office, &id, &to, &details, op.actor())?;
             println!(
                 "case {} is now {}; {}",
                 cases::short(&id),
@@ -227,11 +272,48 @@ fn main() -> anyhow::Result<()> {
                 api.push(&conn, &tls)?
             );
         }
+        Command::Decide {
+            approval,
+            refuse,
+            reason,
+            api,
+        } => {
+            let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
+            let case_id: String = conn
+                .query_row(
+                    "SELECT case_id FROM approvals WHERE id = ?1",
+                    [approval],
+                    |r| r.get(0),
+                )
+                .map_err(|_| anyhow::anyhow!("no approval {approval}"))?;
+            let row = op.case(&conn, &case_id, Action::ReadCase)?;
+            let waiting = procedure::pending(&conn, &case_id)?
+                .filter(|p| p.id == approval)
+                .ok_or_else(|| anyhow::anyhow!("approval {approval} was decided already"))?;
+            if let Some(who) = op.staff() {
+                let procedure = profiles
+                    .get(&row.profile)
+                    .map(|p| p.procedure)
+                    .unwrap_or_default();
+                procedure::may_decide_on(&conn, &procedure, &waiting, who, row.region())?
+                    .map_err(anyhow::Error::msg)?;
+            }
+            let office = office_key(&cli.keys)?;
+            procedure::decide(&mut conn, &office, approval, !refuse, &reason, op.actor())?;
+            println!(
+                "approval {approval} {}; {}",
+                if refuse { "refused" } else { "approved" },
+                api.push(&conn, &tls)?
+            );
+        }
         Command::Reply { case, text, api } => {
             let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
             let id = intake::find_case(&conn, &case)?;
+            op.case(&conn, &id, Action::Reply)?;
             let office = office_key(&cli.keys)?;
-            workflow::reply(&mut conn, &office, &id, &text, &cli.actor)?;
+            workflow::reply(&mut conn, &office, &id, &text, op.actor())?;
             println!(
                 "reply to case {} sealed; {}",
                 cases::short(&id),
@@ -245,9 +327,11 @@ fn main() -> anyhow::Result<()> {
             on,
         } => {
             let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
             let id = intake::find_case(&conn, &case)?;
+            op.case(&conn, &id, Action::Reply)?;
             let day = on.map_or(Ok(cluebox_desk::now()), |d| cases::parse_day(&d))?;
-            procedure::record_contact(&mut conn, &id, day, &channel, &outcome, &cli.actor)?;
+            procedure::record_contact(&mut conn, &id, day, &channel, &outcome, op.actor())?;
             println!(
                 "contact with the reporter of case {} recorded",
                 cases::short(&id)
@@ -260,9 +344,11 @@ fn main() -> anyhow::Result<()> {
             on,
         } => {
             let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
             let id = intake::find_case(&conn, &case)?;
+            op.case(&conn, &id, Action::Handle)?;
             let day = on.map_or(Ok(cluebox_desk::now()), |d| cases::parse_day(&d))?;
-            procedure::record_visit(&mut conn, &id, day, &outcome, &note, &cli.actor)?;
+            procedure::record_visit(&mut conn, &id, day, &outcome, &note, op.actor())?;
             println!("follow-up visit of case {} recorded", cases::short(&id));
         }
         Command::Intake {
@@ -284,13 +370,20 @@ fn main() -> anyhow::Result<()> {
                 national,
                 regions: phone::region_keys(&region_keys)?,
             };
-            let conn = db::open(&cli.db)?;
+            let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
+            op.may(Action::Accept, None)?;
             let sealing = phone::Sealing {
                 profiles: &profiles,
                 recipients: &recipients,
             };
             let (code, filed) = runtime()?.block_on(phone::file(
-                &conn, &remote, &sealing, &fields, &channel, &cli.actor,
+                &conn,
+                &remote,
+                &sealing,
+                &fields,
+                &channel,
+                op.actor(),
             ))?;
             println!("inquiry code for the caller: {code}");
             println!(
@@ -306,9 +399,11 @@ fn main() -> anyhow::Result<()> {
             api,
         } => {
             let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
             let id = intake::find_case(&conn, &case)?;
+            op.case(&conn, &id, Action::Handle)?;
             let office = office_key(&cli.keys)?;
-            workflow::delay(&mut conn, &office, &id, days, &reason, &message, &cli.actor)?;
+            workflow::delay(&mut conn, &office, &id, days, &reason, &message, op.actor())?;
             println!(
                 "case {} extended by {days} days; the reporter is told; {}",
                 cases::short(&id),
@@ -344,11 +439,14 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Link { case, other } => {
             let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
             let (a, b) = (
                 intake::find_case(&conn, &case)?,
                 intake::find_case(&conn, &other)?,
             );
-            repeats::link(&mut conn, &a, &b, &cli.actor)?;
+            op.case(&conn, &a, Action::Handle)?;
+            op.case(&conn, &b, Action::Handle)?;
+            repeats::link(&mut conn, &a, &b, op.actor())?;
             println!(
                 "cases {} and {} linked as the same matter",
                 cases::short(&a),
@@ -356,39 +454,47 @@ fn main() -> anyhow::Result<()> {
             );
         }
         Command::Push { api } => {
-            let conn = db::open(&cli.db)?;
+            let mut conn = db::open(&cli.db)?;
+            operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?.may_work()?;
             println!("{}", api.push(&conn, &tls)?);
         }
         Command::Overdue { within } => {
-            let conn = db::open(&cli.db)?;
+            let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
+            refuse_admin(&op)?;
             print!(
                 "{}",
-                reports::overdue(&conn, &profiles, cluebox_desk::now(), within)?
+                reports::overdue(&conn, &profiles, cluebox_desk::now(), within, |c| op
+                    .sees(c))?
             );
         }
         Command::Sample { month, count, seed } => {
-            let conn = db::open(&cli.db)?;
+            let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
+            op.may(Action::Approve, None)?;
             let seed = seed.unwrap_or_else(|| {
                 let mut b = [0u8; 8];
                 getrandom::fill(&mut b).expect("the OS random source works");
                 hex::encode(b)
             });
-            let drawn = reports::sample(&conn, &month, count, &seed, &cli.actor)?;
+            let drawn = reports::sample(&conn, &month, count, &seed, op.actor())?;
             println!("seed {seed}: {} of {count} drawn", drawn.len());
             for id in drawn {
                 println!("{}", text::line(&id));
             }
         }
         Command::Stats { csv } => {
-            let conn = db::open(&cli.db)?;
+            let mut conn = db::open(&cli.db)?;
+            let op = operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?;
+            refuse_admin(&op)?;
             print!(
                 "{}",
-                reports::stats(&conn, &profiles, cluebox_desk::now(), csv)?
+                reports::stats(&conn, &profiles, cluebox_desk::now(), csv, |c| op.sees(c))?
             );
             if csv {
                 audit::append(
                     &conn,
-                    &cli.actor,
+                    op.actor(),
                     "export",
                     "stats",
                     "statistics written as CSV",
@@ -442,11 +548,15 @@ fn main() -> anyhow::Result<()> {
                     web::serve(listener, desk, tls, shutdown()).await
                 })?;
         }
-        Command::Staff { command } => run_staff(&cli.db, &cli.actor, command)?,
+        Command::Staff { command } => {
+            run_staff(&cli.db, cli.as_login.as_deref(), &cli.actor, command)?
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
-            let conn = db::open(&cli.db)?;
+            let mut conn = db::open(&cli.db)?;
+            operator(&mut conn, cli.as_login.as_deref(), &cli.actor)?
+                .may(Action::ReadAudit, None)?;
             match audit::verify(&conn)? {
                 Ok(n) => println!("audit log intact: {n} entries"),
                 Err(bad) => anyhow::bail!("audit log broken: {bad}"),
@@ -454,6 +564,33 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Signs in the command's operator: an account with `--as` once the desk has accounts, or the
+/// `--actor` of a desk without any ([`Operator`]).
+fn operator(
+    conn: &mut rusqlite::Connection,
+    login: Option<&str>,
+    actor: &str,
+) -> anyhow::Result<Operator> {
+    Operator::sign_in(conn, login, actor, |login| {
+        if let Ok(password) = std::env::var("CLUEBOX_DESK_PASSWORD") {
+            return Ok(zeroize::Zeroizing::new(password));
+        }
+        Ok(zeroize::Zeroizing::new(rpassword::prompt_password(
+            format!("password for {login}: "),
+        )?))
+    })
+}
+
+/// An admin manages accounts and reads no case, not even in lists and counts.
+fn refuse_admin(op: &Operator) -> anyhow::Result<()> {
+    match op.staff() {
+        Some(who) if who.role == staff::Role::Admin => {
+            anyhow::bail!("the admin role reads no case")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.
@@ -491,8 +628,18 @@ fn staff_password(login: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
     Ok(first)
 }
 
-fn run_staff(db_path: &std::path::Path, actor: &str, command: StaffCommand) -> anyhow::Result<()> {
+/// Account commands: anyone on a desk without accounts (to make the first admin), then only an
+/// admin signed in with `--as`.
+fn run_staff(
+    db_path: &std::path::Path,
+    login: Option<&str>,
+    actor: &str,
+    command: StaffCommand,
+) -> anyhow::Result<()> {
     let mut conn = db::open(db_path)?;
+    let op = operator(&mut conn, login, actor)?;
+    op.may(Action::ManageAccounts, None)?;
+    let actor = op.actor();
     match command {
         StaffCommand::Add {
             login,

@@ -16,7 +16,7 @@ use cluebox_protocol::profile::Procedure;
 use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 
 use crate::audit;
-use crate::staff::{Role, Staff};
+use crate::staff::{Action, Role, Staff};
 use crate::workflow::{self, Details};
 
 /// Who must approve a move.
@@ -164,6 +164,49 @@ pub fn may_decide(p: &Pending, needs: Approval, by: &Staff) -> Result<(), String
         ));
     }
     Ok(())
+}
+
+/// Whether `who` may move (or propose moving) a case of `region` to `to`. A move that needs
+/// approval may be proposed by whoever prepares it: an assignment by intake, a conclusion by
+/// its handler.
+pub fn may_move(
+    who: &Staff,
+    procedure: &Procedure,
+    to: &str,
+    region: Option<&str>,
+) -> Result<(), String> {
+    if approval(procedure, to, who).is_some() && to == "assigned" {
+        return crate::staff::may(who, Action::Accept, region)
+            .or_else(|_| crate::staff::may(who, Action::Approve, region));
+    }
+    crate::staff::may(who, workflow::permission(to), region)
+}
+
+/// Whether `who` may approve or refuse the waiting move `p` on a case of `region`: a leader
+/// where one must approve, otherwise a second account that works on the case; never the
+/// proposer. `Ok(Err(why))` when not.
+pub fn may_decide_on(
+    conn: &Connection,
+    procedure: &Procedure,
+    p: &Pending,
+    who: &Staff,
+    region: Option<&str>,
+) -> anyhow::Result<Result<(), String>> {
+    let Some(proposer) = crate::staff::get(conn, &p.proposed_by)? else {
+        return Ok(Err(
+            "the account that proposed this move no longer exists".into()
+        ));
+    };
+    let needs = approval(procedure, &p.to, &proposer).unwrap_or(Approval {
+        leader: false,
+        second: true,
+    });
+    let permission = if needs.leader {
+        Action::Approve
+    } else {
+        Action::Handle
+    };
+    Ok(crate::staff::may(who, permission, region).and_then(|()| may_decide(p, needs, who)))
 }
 
 /// Approves (making the move, sealed and queued like any other) or refuses (with a reason)

@@ -157,9 +157,11 @@ pub fn overdue(
     profiles: &crate::Profiles,
     now: u64,
     within_days: u64,
+    include: impl Fn(&CaseRow) -> bool,
 ) -> anyhow::Result<String> {
     let mut rows: Vec<(u64, &'static str, CaseRow)> = cases(conn)?
         .into_iter()
+        .filter(|c| include(c))
         .filter_map(|c| {
             c.next_deadline(&deadlines(profiles, &c.profile))
                 .map(|(due, what)| (due, what, c))
@@ -341,8 +343,9 @@ pub fn stats(
     profiles: &crate::Profiles,
     now: u64,
     csv: bool,
+    include: impl Fn(&CaseRow) -> bool,
 ) -> anyhow::Result<String> {
-    let groups = counts(conn, profiles, now, |_| true)?;
+    let groups = counts(conn, profiles, now, include)?;
     if csv {
         let header = vec!["what".into(), "key".into(), "count".into()];
         let rows = groups.iter().flat_map(|(what, counts)| {

@@ -253,23 +253,6 @@ pub(super) async fn cases(
     ))
 }
 
-/// Whether `who` may move (or propose moving) a case of `region` to `to`. A move that needs
-/// approval may be proposed by whoever prepares it: an assignment by intake, a conclusion by
-/// its handler.
-fn may_move(
-    who: &Staff,
-    procedure: &cluebox_protocol::profile::Procedure,
-    to: &str,
-    region: Option<&str>,
-) -> Result<(), String> {
-    let needs_approval = procedure::approval(procedure, to, who).is_some();
-    if needs_approval && to == "assigned" {
-        return staff::may(who, Action::Accept, region)
-            .or_else(|_| staff::may(who, Action::Approve, region));
-    }
-    staff::may(who, workflow::permission(to), region)
-}
-
 /// Whether `who` may approve or refuse the waiting move `p` on a case of `region`.
 fn decider_check(
     conn: &Connection,
@@ -278,19 +261,7 @@ fn decider_check(
     who: &Staff,
     region: Option<&str>,
 ) -> Result<(), WebError> {
-    let proposer = staff::get(conn, &p.proposed_by)?
-        .ok_or_else(|| WebError::refused("the account that proposed this move no longer exists"))?;
-    let needs = procedure::approval(procedure, &p.to, &proposer).unwrap_or(procedure::Approval {
-        leader: false,
-        second: true,
-    });
-    let permission = if needs.leader {
-        Action::Approve
-    } else {
-        Action::Handle
-    };
-    staff::may(who, permission, region).map_err(|e| WebError::refused(&e))?;
-    procedure::may_decide(p, needs, who).map_err(|e| WebError::refused(&e))
+    procedure::may_decide_on(conn, procedure, p, who, region)?.map_err(|e| WebError::refused(&e))
 }
 
 /// Reads a case for `who`, and when `reveal` gives a reason, its identity section too (that
@@ -330,7 +301,7 @@ fn load_case(
             .copied()
             .filter(|to| {
                 workflow::allowed(&row.status, to)
-                    && may_move(who, &procedure, to, region.as_deref()).is_ok()
+                    && procedure::may_move(who, &procedure, to, region.as_deref()).is_ok()
             })
             .map(|to| (to, procedure::approval(&procedure, to, who).is_some()))
             .collect()
@@ -521,7 +492,8 @@ pub(super) async fn move_case(
             .get(&row.profile)
             .map(|p| p.procedure)
             .unwrap_or_default();
-        may_move(&staff, &procedure, &f.to, row.region()).map_err(|e| WebError::refused(&e))?;
+        procedure::may_move(&staff, &procedure, &f.to, row.region())
+            .map_err(|e| WebError::refused(&e))?;
         if procedure::approval(&procedure, &f.to, &staff).is_some() {
             procedure::propose(conn, &id, &f.to, &details, &staff.login).map_err(refusal)?;
         } else {

@@ -7,8 +7,11 @@ use super::{desk, stderr, stdout};
 fn accounts_are_made_listed_and_disabled_by_command_and_audited() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("desk.sqlite3");
+    // Signed in as admin1 (ignored until the desk has its first account).
     let run = |args: &[&str], password: Option<&str>| {
         let mut cmd = desk(&db);
+        cmd.env("CLUEBOX_DESK_AS", "admin1")
+            .env("CLUEBOX_DESK_PASSWORD", "a long admin passphrase");
         if let Some(p) = password {
             cmd.env("CLUEBOX_DESK_STAFF_PASSWORD", p);
         }
@@ -64,10 +67,68 @@ fn accounts_are_made_listed_and_disabled_by_command_and_audited() {
     assert!(stdout(&run(&["staff", "list"], None)).contains("disabled"));
     assert!(!run(&["staff", "disable", "nobody"], None).status.success());
 
+    // Once accounts exist, the command line needs one, with its password and its role.
+    let anonymous = desk(&db).args(["staff", "list"]).output().unwrap();
+    assert!(
+        !anonymous.status.success() && stderr(&anonymous).contains("--as LOGIN"),
+        "{}",
+        stderr(&anonymous)
+    );
+    let wrong = desk(&db)
+        .env("CLUEBOX_DESK_AS", "admin1")
+        .env("CLUEBOX_DESK_PASSWORD", "not the password")
+        .args(["staff", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&wrong).contains("wrong login or password"),
+        "{}",
+        stderr(&wrong)
+    );
     let audit = run(&["audit", "verify"], None);
     assert!(
-        audit.status.success() && stdout(&audit).contains("3 entries"),
-        "two additions and a disabling: {}",
-        stdout(&audit)
+        stderr(&audit).contains("admin role may not do this"),
+        "an admin reads no audit log: {}",
+        stderr(&audit)
+    );
+    assert!(stderr(&run(&["list"], None)).contains("reads no case"));
+    let auditor = run(
+        &["staff", "add", "shen", "--name", "沈", "--role", "auditor"],
+        Some("an auditor's long password"),
+    );
+    assert!(auditor.status.success(), "{}", stderr(&auditor));
+    let as_auditor = |args: &[&str]| {
+        desk(&db)
+            .env("CLUEBOX_DESK_AS", "shen")
+            .env("CLUEBOX_DESK_PASSWORD", "an auditor's long password")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let refused = as_auditor(&["staff", "add", "x", "--name", "x", "--role", "admin"]);
+    assert!(!refused.status.success(), "an auditor makes no account");
+    let audit = as_auditor(&["audit", "verify"]);
+    assert!(
+        audit.status.success() && stdout(&audit).contains("intact"),
+        "{}",
+        stderr(&audit)
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let by: Vec<String> = conn
+        .prepare("SELECT actor || ' ' || action FROM audit WHERE action LIKE 'staff.%' AND action NOT LIKE 'staff.sign_in%' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        by,
+        [
+            "tester staff.add",
+            "admin1 staff.add",
+            "admin1 staff.disable",
+            "admin1 staff.add"
+        ],
+        "the first admin by the desk's operator, the rest under the admin's login"
     );
 }

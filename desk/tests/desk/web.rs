@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Api, api, desk, file_full, keygen, pull, stderr};
+use super::{Api, api, desk, file_full, keygen, pull, stderr, stdout};
 
 /// The web desk on a loopback port, over the desk database `db`, sealing with `key`; pulling
 /// from `api` every second if given.
@@ -160,7 +160,10 @@ fn add_staff(db: &Path, login: &str, role: &str, region: Option<&str>) {
     if let Some(r) = region {
         args.extend(["--region", r]);
     }
+    // As the admin, root (the desk's operator makes root itself, the first account).
     let out = desk(db)
+        .env("CLUEBOX_DESK_AS", "root")
+        .env("CLUEBOX_DESK_PASSWORD", password("root"))
         .env("CLUEBOX_DESK_STAFF_PASSWORD", password(login))
         .args(&args)
         .output()
@@ -253,11 +256,11 @@ async fn office() -> Office {
     let db = dir.path().join("desk.sqlite3");
     let pulled = pull(&db, key.to_str().unwrap(), &api).await;
     assert!(pulled.status.success(), "{}", stderr(&pulled));
+    add_staff(&db, "root", "admin", None);
     add_staff(&db, "zhao", "intake", None);
     add_staff(&db, "gd", "handler", Some("440000"));
     add_staff(&db, "li", "leader", None);
     add_staff(&db, "shen", "auditor", None);
-    add_staff(&db, "root", "admin", None);
     let base = web_desk(&db, &key, Some(&api)).await;
     Office {
         api,
@@ -375,6 +378,8 @@ async fn sign_in_sessions_csrf_and_origin_hold() {
     let gd = Staffer::sign_in(&o.base, "gd").await;
     assert_eq!(gd.get("/cases").await.0, 200);
     let out = desk(&o.db)
+        .env("CLUEBOX_DESK_AS", "root")
+        .env("CLUEBOX_DESK_PASSWORD", password("root"))
         .args(["staff", "disable", "gd"])
         .output()
         .unwrap();
@@ -756,4 +761,77 @@ async fn conclusions_are_verified_twice_and_feedback_needs_the_reporter_told() {
     // An anonymous reporter cannot be "contacted" outside Cluebox.
     let bj_contact = format!("/cases/{}/contact", o.beijing);
     assert_eq!(zhao.post(&bj_contact, &called).await.0, 409);
+}
+
+#[tokio::test]
+async fn the_command_line_follows_the_same_accounts_roles_and_approvals() {
+    let o = office().await;
+    let dir = o.db.parent().unwrap().to_owned();
+    let key = dir.join("office.key");
+    let as_ = |login: &str, args: &[&str]| {
+        desk(&o.db)
+            .env("CLUEBOX_DESK_AS", login)
+            .env("CLUEBOX_DESK_PASSWORD", password(login))
+            .arg("--key")
+            .arg(&key)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let (gd_case, bj_case) = (o.guangdong.as_str(), o.beijing.as_str());
+    // --actor no longer names anyone once accounts exist.
+    let out = desk(&o.db)
+        .arg("--key")
+        .arg(&key)
+        .args(["transition", gd_case, "--to", "accepted"])
+        .output()
+        .unwrap();
+    assert!(stderr(&out).contains("--as LOGIN"), "{}", stderr(&out));
+    // A handler of Guangdong: Beijing's case is no case; their own shows without the name.
+    let out = as_("gd", &["show", bj_case]);
+    assert!(stderr(&out).contains("no case"), "{}", stderr(&out));
+    let out = as_("gd", &["list"]);
+    assert!(
+        stdout(&out).contains(cluebox_desk::cases::short(gd_case))
+            && !stdout(&out).contains(cluebox_desk::cases::short(bj_case)),
+        "{}",
+        stdout(&out)
+    );
+    let out = as_("gd", &["transition", gd_case, "--to", "accepted"]);
+    assert!(stderr(&out).contains("may not"), "{}", stderr(&out));
+    // Intake accepts and proposes the assignment; the leader decides; all under their logins.
+    assert!(
+        as_("zhao", &["transition", gd_case, "--to", "accepted"])
+            .status
+            .success()
+    );
+    let out = as_(
+        "zhao",
+        &[
+            "transition",
+            gd_case,
+            "--to",
+            "assigned",
+            "--unit",
+            "天河区扫黑办",
+        ],
+    );
+    assert!(
+        stdout(&out).contains("waits for approval"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(status_of(&o.db, gd_case), "accepted");
+    let approval = waiting_approval(&o.db, gd_case);
+    let out = as_("zhao", &["decide", &approval]);
+    assert!(stderr(&out).contains("may not"), "{}", stderr(&out));
+    let out = as_("li", &["decide", &approval]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(status_of(&o.db, gd_case), "assigned");
+    assert_eq!(audited(&o.db, "li", "approval.approved", gd_case).len(), 1);
+    let out = as_("gd", &["show", gd_case, "--identity-reason", "回访"]);
+    assert!(stdout(&out).contains("张三丰"), "{}", stderr(&out));
+    assert_eq!(audited(&o.db, "gd", "identity.shown", gd_case), ["回访"]);
+    let out = as_("root", &["show", gd_case]);
+    assert!(!out.status.success() && !stdout(&out).contains("赌场"));
 }
