@@ -15,6 +15,29 @@ use super::{Desk, Lang, Shared, WebError};
 use crate::staff::{self, Action, Role, SignInError, Staff};
 use crate::{audit, cases, evidence, procedure, reports, workflow};
 
+/// Each form below carries the session's CSRF token in its `csrf` field.
+macro_rules! csrf_forms {
+    ($($form:ty),*) => {
+        $(impl CsrfForm for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })*
+    };
+}
+
+csrf_forms!(
+    Plain,
+    IdentityForm,
+    MoveForm,
+    ReplyForm,
+    DecideForm,
+    RecordForm,
+    SampleForm,
+    AccountForm,
+    PasswordForm
+);
+
 /// `/`: the cases, or the accounts for an admin.
 pub(super) async fn home(who: Signed) -> Redirect {
     if who.staff.role == Role::Admin {
@@ -108,12 +131,6 @@ pub(super) async fn sign_in(
 #[derive(Deserialize)]
 pub(super) struct Plain {
     csrf: String,
-}
-
-impl CsrfForm for Plain {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 pub(super) async fn sign_out(
@@ -373,12 +390,6 @@ pub(super) struct IdentityForm {
     reason: String,
 }
 
-impl CsrfForm for IdentityForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 /// The longest reason, note or reply text taken from a form.
 const LONGEST_TEXT: usize = 20_000;
 
@@ -424,12 +435,6 @@ pub(super) struct MoveForm {
     department: Option<String>,
     reason: Option<String>,
     result: Option<String>,
-}
-
-impl CsrfForm for MoveForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// The case a change is about, if `who` may read it (404 as for no case otherwise).
@@ -513,12 +518,6 @@ pub(super) struct ReplyForm {
     text: String,
 }
 
-impl CsrfForm for ReplyForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 /// Seals a reply to the reporter and queues it.
 pub(super) async fn reply(
     State(desk): State<Shared>,
@@ -560,12 +559,6 @@ pub(super) struct DecideForm {
     decision: String,
     #[serde(default)]
     reason: String,
-}
-
-impl CsrfForm for DecideForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// Approves or refuses the move waiting on a case.
@@ -634,12 +627,6 @@ pub(super) struct RecordForm {
     what: String,
     #[serde(default)]
     text: String,
-}
-
-impl CsrfForm for RecordForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// Records a contact with a real-name reporter.
@@ -776,12 +763,6 @@ pub(super) struct SampleForm {
     count: usize,
 }
 
-impl CsrfForm for SampleForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 /// Draws the month's follow-up sample (a leader), with a fresh random seed kept in the audit
 /// log so that anyone can redo the draw.
 pub(super) async fn draw_sample(
@@ -822,12 +803,6 @@ pub(super) struct AccountForm {
     password: String,
 }
 
-impl CsrfForm for AccountForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 /// Adds an account (an admin). The first password is typed by the admin and told to the
 /// person, who may change it with the admin later; it is stored only as Argon2id.
 pub(super) async fn add_account(
@@ -863,12 +838,6 @@ pub(super) struct PasswordForm {
     csrf: String,
     #[serde(default)]
     password: String,
-}
-
-impl CsrfForm for PasswordForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// Disables an account (an admin; not their own): it is signed out at once.

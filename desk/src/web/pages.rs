@@ -233,15 +233,7 @@ pub(super) fn cases(page: &Page<'_>, shown: &str, rows: &[ListRow], now: u64) ->
                 p.empty { (lang.t("没有案件。", "No cases.")) }
             } @else {
                 table.cases {
-                    thead { tr {
-                        th scope="col" { (lang.t("案件", "Case")) }
-                        th scope="col" { (lang.t("收到", "Received")) }
-                        th scope="col" { (lang.t("状态", "Status")) }
-                        th scope="col" { (lang.t("类别", "Category")) }
-                        th scope="col" { (lang.t("地区", "Region")) }
-                        th scope="col" { (lang.t("方式", "Reporter")) }
-                        th scope="col" { (lang.t("下一期限", "Next deadline")) }
-                    } }
+                    (head(lang, &[("案件", "Case"), ("收到", "Received"), ("状态", "Status"), ("类别", "Category"), ("地区", "Region"), ("方式", "Reporter"), ("下一期限", "Next deadline")]))
                     tbody {
                         @for r in rows {
                             tr {
@@ -259,6 +251,13 @@ pub(super) fn cases(page: &Page<'_>, shown: &str, rows: &[ListRow], now: u64) ->
             }
         },
     )
+}
+
+/// A table's header row, each column named in both languages.
+fn head(lang: Lang, columns: &[(&str, &str)]) -> Markup {
+    html! {
+        thead { tr { @for (zh, en) in columns { th scope="col" { (lang.t(zh, en)) } } } }
+    }
 }
 
 fn deadline(lang: Lang, due: Option<(u64, &'static str)>, now: u64) -> Markup {
@@ -629,14 +628,7 @@ pub(super) fn audit(
                 Err(bad) => p.error role="alert" { (lang.t("哈希链已损坏：", "The hash chain is broken: ")) (bad) },
             }
             table.audit {
-                thead { tr {
-                    th scope="col" { "#" }
-                    th scope="col" { (lang.t("时间 (UTC)", "Time (UTC)")) }
-                    th scope="col" { (lang.t("操作人", "Who")) }
-                    th scope="col" { (lang.t("操作", "Action")) }
-                    th scope="col" { (lang.t("对象", "On")) }
-                    th scope="col" { (lang.t("详情", "Details")) }
-                } }
+                (head(lang, &[("#", "#"), ("时间 (UTC)", "Time (UTC)"), ("操作人", "Who"), ("操作", "Action"), ("对象", "On"), ("详情", "Details")]))
                 tbody { @for e in entries {
                     tr {
                         td { (e.id) }
@@ -795,14 +787,7 @@ pub(super) fn staff(page: &Page<'_>, accounts: &[Staff]) -> Markup {
         html! {
             h1 { (lang.t("账户", "Accounts")) }
             table {
-                thead { tr {
-                    th scope="col" { (lang.t("登录名", "Login")) }
-                    th scope="col" { (lang.t("姓名", "Name")) }
-                    th scope="col" { (lang.t("角色", "Role")) }
-                    th scope="col" { (lang.t("地区", "Regions")) }
-                    th scope="col" { (lang.t("状态", "State")) }
-                    th scope="col" { (lang.t("操作", "Actions")) }
-                } }
+                (head(lang, &[("登录名", "Login"), ("姓名", "Name"), ("角色", "Role"), ("地区", "Regions"), ("状态", "State"), ("操作", "Actions")]))
                 tbody { @for s in accounts {
                     tr {
                         td { (s.login) }
