@@ -54,16 +54,19 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let db_path = dir.path().join("desk.sqlite3");
     let mut conn = db::open(&db_path)?;
-    for (login, name, role) in [
-        ("zhao", "赵受理", Role::Intake),
-        ("li", "李领导", Role::Leader),
-        ("wang", "王领导", Role::Leader),
+    for (login, name, role, region) in [
+        ("zhao", "赵受理", Role::Intake, None),
+        ("li", "李领导", Role::Leader, None),
+        ("wang", "王领导", Role::Leader, None),
+        ("gd", "广东承办", Role::Handler, Some("440000")),
+        ("shen", "沈审计", Role::Auditor, None),
+        ("root", "系统管理员", Role::Admin, None),
     ] {
         let who = Staff {
             login: login.into(),
             name: name.into(),
             role,
-            regions: Vec::new(),
+            regions: region.into_iter().map(str::to_owned).collect(),
             disabled: false,
         };
         staff::add(&mut conn, "setup", &who, PASSWORD)?;
@@ -192,6 +195,33 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     b.wait_js("document.querySelector('p.ok')?.textContent.includes('哈希链完整')")
         .await?;
     b.screenshot("audit").await?;
+    // Role refusals as staff see them. The report names no region: a Guangdong handler gets
+    // the page for no such case; an auditor reads it with nothing to do; an admin reads none.
+    sign_in(b, &desk, "gd").await?;
+    b.client.goto(&case_url).await?;
+    b.wait_js("document.querySelector('h1')?.textContent.startsWith('404')")
+        .await?;
+    anyhow::ensure!(!b.visible_text().await?.contains("DESK-WEB"));
+    b.screenshot("handler-other-region-404").await?;
+    sign_in(b, &desk, "shen").await?;
+    b.client.goto(&case_url).await?;
+    b.wait("section.actions").await?;
+    anyhow::ensure!(
+        b.client
+            .find_all(Locator::Css("main form"))
+            .await?
+            .is_empty(),
+        "an auditor gets no form on a case"
+    );
+    b.screenshot("auditor-reads-only").await?;
+    sign_in(b, &desk, "root").await?;
+    b.client.goto(&case_url).await?;
+    b.wait_js("document.querySelector('h1')?.textContent.startsWith('403')")
+        .await?;
+    anyhow::ensure!(!b.visible_text().await?.contains("DESK-WEB"));
+    b.client.goto(&format!("{desk}/staff")).await?;
+    b.wait("form.account").await?;
+    b.screenshot("admin-accounts").await?;
     let problems = b.problems().await?;
     anyhow::ensure!(problems.is_empty(), "{problems:?}");
     office_browser.close().await?;
