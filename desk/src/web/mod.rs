@@ -18,10 +18,10 @@
 //! `--tls-key`), because the session cookie is `Secure` and passwords cross the network.
 
 mod handlers;
+mod listen;
 pub mod live;
 mod pages;
 pub mod session;
-mod tls;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -37,7 +37,7 @@ use cluebox_protocol::keys::SecretKey;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rusqlite::Connection;
 
-pub use tls::acceptor as tls_acceptor;
+pub use listen::{Limits, acceptor as tls_acceptor};
 
 use crate::Profiles;
 
@@ -340,16 +340,29 @@ pub async fn serve(
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = router(desk);
-    match tls {
-        None => axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(Into::into),
-        Some(acceptor) => axum::serve(tls::Listener::new(listener, acceptor), app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(Into::into),
+    serve_with(listener, desk, tls, Limits::default(), shutdown).await
+}
+
+/// [`serve`] with other connection limits.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    desk: Shared,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(desk).layer(middleware::from_fn(move |req: Request, next: Next| {
+        deadline(limits.request_timeout, req, next)
+    }));
+    listen::serve(listener, app, tls, limits, shutdown).await
+}
+
+/// A request whose answer has not started within `limit` (a body trickled in, say) gets 408;
+/// the work it started in the database finishes or rolls back on its own.
+async fn deadline(limit: std::time::Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => (StatusCode::REQUEST_TIMEOUT, "the request took too long").into_response(),
     }
 }
 

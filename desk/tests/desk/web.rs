@@ -835,3 +835,80 @@ async fn the_command_line_follows_the_same_accounts_roles_and_approvals() {
     let out = as_("root", &["show", gd_case]);
     assert!(!out.status.success() && !stdout(&out).contains("赌场"));
 }
+
+#[tokio::test]
+async fn slow_and_surplus_connections_are_cut_and_the_desk_keeps_serving() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _) = keygen(dir.path(), "office.key", None);
+    let office = cluebox_desk::keyfile::read(&key, |_| anyhow::bail!("no passphrase")).unwrap();
+    let desk = cluebox_desk::web::Desk::new(
+        cluebox_desk::db::open(&dir.path().join("desk.sqlite3")).unwrap(),
+        vec![office],
+        cluebox_desk::Profiles::default(),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = cluebox_desk::web::Limits {
+        max_connections: 8,
+        header_timeout: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(2),
+    };
+    tokio::spawn(cluebox_desk::web::serve_with(
+        listener,
+        desk,
+        None,
+        limits,
+        std::future::pending(),
+    ));
+    // Reads until the server closes the connection (or 6 s pass); what it sent.
+    async fn until_closed(c: &mut tokio::net::TcpStream) -> Option<String> {
+        let mut got = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(6), c.read_to_end(&mut got)).await;
+        read.ok()
+            .map(|_| String::from_utf8_lossy(&got).into_owned())
+    }
+
+    // Half a request head, then nothing: cut after the header timeout.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /sign-in HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    assert!(
+        until_closed(&mut slow).await.is_some(),
+        "a trickled head is cut"
+    );
+    // A body announced and never sent: 408 at the request deadline.
+    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(
+            b"POST /sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nlogin=",
+        )
+        .await
+        .unwrap();
+    let answer = until_closed(&mut stalled).await.expect("answered");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+
+    // Eight connections hold every slot; a ninth is closed at once, not queued.
+    let mut idle = Vec::new();
+    for _ in 0..8 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut surplus = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut byte = [0u8; 1];
+    let closed = tokio::time::timeout(Duration::from_millis(800), surplus.read(&mut byte)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "over the cap is closed at once: {closed:?}"
+    );
+    // The idle ones are cut by the header timeout, and the desk serves again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let page = reqwest::get(format!("http://{addr}/sign-in"))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    drop(idle);
+}
