@@ -7,7 +7,7 @@ use cluebox_e2e::{Browser, Device, Portal, workspace};
 use serde_json::Value;
 
 /// axe's source, or a clear error when the scripts have not installed it.
-fn axe_source() -> anyhow::Result<String> {
+pub(crate) fn axe_source() -> anyhow::Result<String> {
     let path = workspace().join(".tools/node_modules/axe-core/axe.min.js");
     std::fs::read_to_string(&path).map_err(|e| {
         anyhow::anyhow!(
@@ -31,7 +31,8 @@ async fn violations(browser: &Browser, axe: &str) -> anyhow::Result<Vec<String>>
     Ok(serde_json::from_value(result)?)
 }
 
-async fn check(
+/// Runs axe on the page as it is now; each violation goes into `found`, named by `state`.
+pub(crate) async fn check(
     browser: &Browser,
     axe: &str,
     state: &str,

@@ -11,6 +11,8 @@ use cluebox_desk::staff::{self, Role, Staff};
 use cluebox_desk::web::{self, live};
 use cluebox_desk::{db, keyfile};
 use cluebox_e2e::{Browser, Device, Portal};
+
+use crate::accessibility::{axe_source, check};
 use fantoccini::Locator;
 
 const PASSWORD: &str = "a long office passphrase";
@@ -94,12 +96,15 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
         std::future::pending(),
     ));
 
-    // Intake signs in and leaves the new-reports page open.
+    // Intake signs in and leaves the new-reports page open. axe-core checks every screen.
+    let axe = axe_source()?;
+    let mut found = Vec::new();
     let office_browser = Browser::start(Device::Desktop, "desk-web").await?;
     let b = &office_browser;
     b.client.goto(&format!("{desk}/cases")).await?;
     b.wait("#login").await?;
     b.screenshot("sign-in").await?;
+    check(b, &axe, "sign-in", &mut found).await?;
     sign_in(b, &desk, "zhao").await?;
     b.wait_js("location.pathname === '/cases' && document.querySelector('p.empty')")
         .await?;
@@ -120,6 +125,7 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     )
     .await?;
     b.screenshot("new-report-arrived").await?;
+    check(b, &axe, "new reports", &mut found).await?;
     b.tap("table.cases tbody tr a").await?;
     b.wait("#move-accepted").await?;
     let page = b.visible_text().await?;
@@ -128,6 +134,7 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
         "{page}"
     );
     b.screenshot("case").await?;
+    check(b, &axe, "case", &mut found).await?;
     let case_url = b.client.current_url().await?.to_string();
     move_to(b, "accepted", &[("note", "线索具体，予以受理")]).await?;
     status_is(b, "已受理").await?;
@@ -139,6 +146,7 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     b.client.goto(&case_url).await?;
     b.wait("#waiting button[value=approve]").await?;
     b.screenshot("assignment-to-approve").await?;
+    check(b, &axe, "approval", &mut found).await?;
     b.tap("#waiting button[value=approve]").await?;
     status_is(b, "已交办").await?;
     move_to(b, "verifying", &[]).await?;
@@ -166,6 +174,7 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
         .send_keys("属实，已立案侦查。DESK-WEB-REPLY")
         .await?;
     b.screenshot("reply-from-template").await?;
+    check(b, &axe, "reply", &mut found).await?;
     b.tap("#reply button").await?;
     b.wait("#move-feedback_given").await?;
     move_to(b, "feedback_given", &[]).await?;
@@ -174,13 +183,16 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     b.client.goto(&format!("{desk}/cases?show=due")).await?;
     b.wait("main h1").await?;
     b.screenshot("deadlines").await?;
+    check(b, &axe, "deadlines", &mut found).await?;
     b.client.goto(&format!("{desk}/stats")).await?;
     b.wait("svg.chart").await?;
     b.screenshot("statistics").await?;
+    check(b, &axe, "statistics", &mut found).await?;
     b.client.goto(&format!("{desk}/sample")).await?;
     b.tap("form.draw button").await?;
     b.wait("main section h2").await?;
     b.screenshot("sample").await?;
+    check(b, &axe, "sample", &mut found).await?;
     b.client
         .goto(&format!("{desk}/lang/en?back=/stats"))
         .await?;
@@ -189,12 +201,14 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     )
     .await?;
     b.screenshot("statistics-en").await?;
+    check(b, &axe, "statistics in English", &mut found).await?;
     b.client
         .goto(&format!("{desk}/lang/zh?back=/audit"))
         .await?;
     b.wait_js("document.querySelector('p.ok')?.textContent.includes('哈希链完整')")
         .await?;
     b.screenshot("audit").await?;
+    check(b, &axe, "audit log", &mut found).await?;
     // Role refusals as staff see them. The report names no region: a Guangdong handler gets
     // the page for no such case; an auditor reads it with nothing to do; an admin reads none.
     sign_in(b, &desk, "gd").await?;
@@ -203,6 +217,7 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
         .await?;
     anyhow::ensure!(!b.visible_text().await?.contains("DESK-WEB"));
     b.screenshot("handler-other-region-404").await?;
+    check(b, &axe, "404", &mut found).await?;
     sign_in(b, &desk, "shen").await?;
     b.client.goto(&case_url).await?;
     b.wait("section.actions").await?;
@@ -222,8 +237,10 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     b.client.goto(&format!("{desk}/staff")).await?;
     b.wait("form.account").await?;
     b.screenshot("admin-accounts").await?;
+    check(b, &axe, "accounts", &mut found).await?;
     let problems = b.problems().await?;
     anyhow::ensure!(problems.is_empty(), "{problems:?}");
+    anyhow::ensure!(found.is_empty(), "axe found:\n{}", found.join("\n"));
     office_browser.close().await?;
 
     // The reporter's status page shows the feedback step and the office's reply (pushed by
