@@ -444,6 +444,35 @@ fn readable(conn: &Connection, who: &Staff, id: &str) -> Result<reports::CaseRow
     Ok(row)
 }
 
+/// Runs `work` on case `id` for `staff`, who must be able to read it (another region's case
+/// is 404, as for none), tells open pages that the cases changed, and goes back to the case.
+async fn change_case(
+    desk: &Shared,
+    staff: Staff,
+    id: String,
+    work: impl FnOnce(&mut Connection, &Desk, &Staff, &reports::CaseRow) -> Result<(), WebError>
+    + Send
+    + 'static,
+) -> Result<Redirect, WebError> {
+    let target = format!("/cases/{id}");
+    desk.run(move |conn, desk| {
+        let row = readable(conn, &staff, &id)?;
+        work(conn, desk, &staff, &row)?;
+        desk.changed();
+        Ok(())
+    })
+    .await?;
+    Ok(Redirect::to(&target))
+}
+
+/// The procedure of a case's profile (the default when the desk does not know the profile).
+fn procedure_of(desk: &Desk, row: &reports::CaseRow) -> cluebox_protocol::profile::Procedure {
+    desk.profiles
+        .get(&row.profile)
+        .map(|p| p.procedure)
+        .unwrap_or_default()
+}
+
 /// Moves a case a step along the procedure.
 pub(super) async fn move_case(
     State(desk): State<Shared>,
@@ -482,34 +511,25 @@ pub(super) async fn move_case(
         };
         return Err(WebError::bad(zh, en));
     }
-    let staff = act.who.staff.clone();
-    let target = format!("/cases/{id}");
-    desk.run(move |conn, desk| {
-        let row = readable(conn, &staff, &id)?;
+    change_case(&desk, act.who.staff, id, move |conn, desk, staff, row| {
         if !workflow::allowed(&row.status, &f.to) {
             return Err(WebError::bad(
                 format!("这个案件现在是“{}”，不能进入“{}”。", row.status, f.to),
                 format!("This case is {} and cannot become {}.", row.status, f.to),
             ));
         }
-        let procedure = desk
-            .profiles
-            .get(&row.profile)
-            .map(|p| p.procedure)
-            .unwrap_or_default();
-        procedure::may_move(&staff, &procedure, &f.to, row.region())
+        let procedure = procedure_of(desk, row);
+        procedure::may_move(staff, &procedure, &f.to, row.region())
             .map_err(|e| WebError::refused(&e))?;
-        if procedure::approval(&procedure, &f.to, &staff).is_some() {
-            procedure::propose(conn, &id, &f.to, &details, &staff.login).map_err(refusal)?;
+        if procedure::approval(&procedure, &f.to, staff).is_some() {
+            procedure::propose(conn, &row.id, &f.to, &details, &staff.login).map_err(refusal)?;
         } else {
-            workflow::transition(conn, desk.office(), &id, &f.to, &details, &staff.login)
+            workflow::transition(conn, desk.office(), &row.id, &f.to, &details, &staff.login)
                 .map_err(refusal)?;
         }
-        desk.changed();
         Ok(())
     })
-    .await?;
-    Ok(Redirect::to(&target))
+    .await
 }
 
 #[derive(Deserialize)]
@@ -531,16 +551,12 @@ pub(super) async fn reply(
             "A reply cannot be empty or too long.",
         ));
     }
-    let staff = act.who.staff.clone();
-    let target = format!("/cases/{id}");
-    desk.run(move |conn, desk| {
-        let row = readable(conn, &staff, &id)?;
-        staff::may(&staff, Action::Reply, row.region()).map_err(|e| WebError::refused(&e))?;
-        workflow::reply(conn, desk.office(), &id, &text, &staff.login)?;
+    change_case(&desk, act.who.staff, id, move |conn, desk, staff, row| {
+        staff::may(staff, Action::Reply, row.region()).map_err(|e| WebError::refused(&e))?;
+        workflow::reply(conn, desk.office(), &row.id, &text, &staff.login)?;
         Ok(())
     })
-    .await?;
-    Ok(Redirect::to(&target))
+    .await
 }
 
 /// A rule of the procedure refused the change: its sentence, as a 409.
@@ -584,16 +600,9 @@ pub(super) async fn decide(
             "Refusing needs a reason.",
         ));
     }
-    let staff = act.who.staff.clone();
-    let target = format!("/cases/{id}");
-    desk.run(move |conn, desk| {
-        let row = readable(conn, &staff, &id)?;
-        let procedure = desk
-            .profiles
-            .get(&row.profile)
-            .map(|p| p.procedure)
-            .unwrap_or_default();
-        let waiting = procedure::pending(conn, &id)?
+    change_case(&desk, act.who.staff, id, move |conn, desk, staff, row| {
+        let procedure = procedure_of(desk, row);
+        let waiting = procedure::pending(conn, &row.id)?
             .filter(|p| p.id == f.approval)
             .ok_or_else(|| {
                 WebError::new(
@@ -602,7 +611,7 @@ pub(super) async fn decide(
                     "This approval was decided already.",
                 )
             })?;
-        decider_check(conn, &procedure, &waiting, &staff, row.region())?;
+        decider_check(conn, &procedure, &waiting, staff, row.region())?;
         procedure::decide(
             conn,
             desk.office(),
@@ -612,11 +621,9 @@ pub(super) async fn decide(
             &staff.login,
         )
         .map_err(refusal)?;
-        desk.changed();
         Ok(())
     })
-    .await?;
-    Ok(Redirect::to(&target))
+    .await
 }
 
 #[derive(Deserialize)]
@@ -672,16 +679,12 @@ async fn record(
             "Write the day as YYYY-MM-DD, for example 2026-12-01.",
         )
     })?;
-    let staff = act.who.staff.clone();
-    let target = format!("/cases/{id}");
-    desk.run(move |conn, _| {
-        let row = readable(conn, &staff, &id)?;
-        staff::may(&staff, permission, row.region()).map_err(|e| WebError::refused(&e))?;
-        write(conn, &id, day, &f, &staff.login).map_err(refusal)?;
+    change_case(&desk, act.who.staff, id, move |conn, _, staff, row| {
+        staff::may(staff, permission, row.region()).map_err(|e| WebError::refused(&e))?;
+        write(conn, &row.id, day, &f, &staff.login).map_err(refusal)?;
         Ok(())
     })
-    .await?;
-    Ok(Redirect::to(&target))
+    .await
 }
 
 /// The statistics page: counts over the cases the reader may see, drawn as bar charts.
