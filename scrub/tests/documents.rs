@@ -171,6 +171,14 @@ fn phone_photo() -> Vec<u8> {
 
 /// [`docx`] with `media` parts (name, bytes) added, deflated as Word does.
 fn docx_with(media: &[(&str, &[u8])]) -> Vec<u8> {
+    docx_of(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>合同扫描件 evidence</w:t></w:r></w:p></w:body></w:document>"#,
+        media,
+    )
+}
+
+/// A docx whose `word/document.xml` is `document`, with `extra` parts added.
+fn docx_of(document: &str, media: &[(&str, &[u8])]) -> Vec<u8> {
     use std::io::Write as _;
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let deflated = zip::write::SimpleFileOptions::default()
@@ -184,10 +192,7 @@ fn docx_with(media: &[(&str, &[u8])]) -> Vec<u8> {
             "_rels/.rels",
             r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/><Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/extended-properties" Target="docProps/app.xml"/></Relationships>"#,
         ),
-        (
-            "word/document.xml",
-            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>合同扫描件 evidence</w:t></w:r></w:p></w:body></w:document>"#,
-        ),
+        ("word/document.xml", document),
         (
             "docProps/core.xml",
             r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:creator>Zhang San</dc:creator><cp:lastModifiedBy>Li Si</cp:lastModifiedBy><dcterms:created xsi:type="dcterms:W3CDTF">2026-11-20T21:14:03Z</dcterms:created></cp:coreProperties>"#,
@@ -348,4 +353,74 @@ fn a_word_file_loses_its_author_editor_company_and_dates_and_keeps_its_text() {
     std::io::Write::write_all(&mut plain, b"Zhang San").unwrap();
     let plain = plain.finish().unwrap().into_inner();
     assert_eq!(clean(plain.clone()), Cleaned::NotCleaned(plain));
+}
+
+#[test]
+fn the_people_named_inside_an_office_file_are_removed_and_its_text_kept() {
+    const W: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="{W}"><w:body><w:p><w:ins w:id="1" w:author="Zhang San" w:date="2026-11-20T21:14:00Z"><w:r><w:t>新增条款 author="not a name" &amp; more</w:t></w:r></w:ins><w:del w:id="2" w:author="Li Si" w:date="2026-11-21T08:00:00Z"><w:r><w:delText>旧条款</w:delText></w:r></w:del></w:p></w:body></w:document>"#
+    );
+    let comments = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:comments xmlns:w="{W}"><w:comment w:id="0" w:author="Wang Wu" w:date="2026-11-22T09:30:00Z" w:initials="WW"><w:p><w:r><w:t>请核实</w:t></w:r></w:p></w:comment></w:comments>"#
+    );
+    let people = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w15:people xmlns:w15="http://schemas.microsoft.com/office/word/2012/wordml"><w15:person w15:author="Zhang San"><w15:presenceInfo w15:providerId="AD" w15:userId="S::zhangsan@corp.example"/></w15:person></w15:people>"#;
+    let excel = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><comments xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><authors><author>Zhang San</author></authors><commentList><comment ref="A1" authorId="0"><text><r><t>金额有误</t></r></text></comment></commentList></comments>"#;
+    let slides = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><p:cmAuthorLst xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"><p:cmAuthor id="0" name="Li Si" initials="LS" lastIdx="1" clrIdx="0"/></p:cmAuthorLst>"#;
+    let dirty = docx_of(
+        &document,
+        &[
+            ("word/comments.xml", comments.as_bytes()),
+            ("word/people.xml", people.as_bytes()),
+            ("xl/comments1.xml", excel.as_bytes()),
+            ("ppt/commentAuthors.xml", slides.as_bytes()),
+        ],
+    );
+    let Cleaned::Cleaned { bytes, removed } = clean(dirty) else {
+        panic!("not cleaned");
+    };
+    assert!(
+        removed.contains(&Removed::Author) && removed.contains(&Removed::Time),
+        "{removed:?}"
+    );
+    let parts = [
+        "word/document.xml",
+        "word/comments.xml",
+        "word/people.xml",
+        "xl/comments1.xml",
+        "ppt/commentAuthors.xml",
+    ];
+    for name in parts {
+        let text = part(&bytes, name);
+        for gone in [
+            "Zhang San",
+            "Li Si",
+            "Wang Wu",
+            "WW",
+            "LS",
+            "zhangsan@",
+            "2026-11-2",
+        ] {
+            assert!(!text.contains(gone), "{gone} left in {name}: {text}");
+        }
+    }
+    // The document's own words stay, escapes and all; required attributes stay, empty.
+    let document = part(&bytes, "word/document.xml");
+    assert!(
+        document.contains(r#"<w:t>新增条款 author="not a name" &amp; more</w:t>"#)
+            && document.contains("<w:delText>旧条款</w:delText>")
+            && document.contains(r#"<w:ins w:id="1" w:author="">"#),
+        "{document}"
+    );
+    assert!(part(&bytes, "word/comments.xml").contains("请核实"));
+    assert!(part(&bytes, "xl/comments1.xml").contains("<author></author>"));
+    assert!(part(&bytes, "xl/comments1.xml").contains("金额有误"));
+    // Cleaning the cleaned file changes nothing.
+    let Cleaned::Cleaned { bytes: again, .. } = clean(bytes.clone()) else {
+        panic!("not cleaned the second time");
+    };
+    assert_eq!(again, bytes);
+    // A part that is not well-formed XML makes the file "not cleaned", not half cleaned.
+    let broken = docx_of(&document.replace("</w:body>", ""), &[]);
+    assert!(matches!(clean(broken), Cleaned::NotCleaned(_)));
 }
