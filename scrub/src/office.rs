@@ -13,7 +13,7 @@
 //! whole file "not cleaned", so the reporter is warned rather than told it is clean. Reading
 //! them needs inflating (the `zip` crate's flate2 reader, miniz_oxide: pure Rust).
 //!
-//! People named inside the document's own XML parts are removed too ([`unname`]): the authors
+//! People named inside the document's own XML parts are removed too (`unname`): the authors
 //! of tracked changes and comments and their initials and dates (Word's `w:author`,
 //! `w:initials`, `w:date`, emptied or, for times, dropped), the people list (`word/people.xml`: names, user and provider ids),
 //! Excel's comment authors and persons, PowerPoint's comment authors. Each such part is parsed
