@@ -110,10 +110,33 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
         .await?;
     b.screenshot("no-reports").await?;
 
-    // A reporter files from a phone.
+    // A reporter files from a phone, under their real name.
     let phone = Browser::start(Device::Phone, "desk-web-reporter").await?;
     phone
-        .walk_to_submit(&portal.base, "DESK-WEB 村东头赌场")
+        .client
+        .goto(&format!("{}/report", portal.base))
+        .await?;
+    phone
+        .wait_js("document.querySelector('.step:not([hidden]) h2')")
+        .await?;
+    phone.tap("#f-reporter-identity-1").await?;
+    phone
+        .wait("#f-reporter-name")
+        .await?
+        .send_keys("王实名")
+        .await?;
+    for step in 0..4 {
+        if step == 2 {
+            phone
+                .wait("#f-situation-what")
+                .await?
+                .send_keys("DESK-WEB 村东头赌场")
+                .await?;
+        }
+        phone.next_step().await?;
+    }
+    phone
+        .wait_js("!document.getElementById('submit').hidden")
         .await?;
     phone.wait("#submit").await?.click().await?;
     let code = phone.text("#inquiry-code").await?;
@@ -136,6 +159,38 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     b.screenshot("case").await?;
     check(b, &axe, "case", &mut found).await?;
     let case_url = b.client.current_url().await?.to_string();
+    // The real name is hidden; the browser will not ask without a reason; with one it shows,
+    // and the audit log has who, which case and why.
+    anyhow::ensure!(!page.contains("王实名") && page.contains("身份信息已隐藏"));
+    b.tap("form.reveal button").await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    anyhow::ensure!(
+        !b.visible_text().await?.contains("王实名"),
+        "shown without a reason"
+    );
+    b.wait("form.reveal input[name=reason]")
+        .await?
+        .send_keys("回访前核对身份")
+        .await?;
+    b.tap("form.reveal button").await?;
+    b.wait_js("document.body.textContent.includes('王实名')")
+        .await?;
+    b.screenshot("identity-shown-with-a-reason").await?;
+    b.client.goto(&case_url).await?;
+    b.wait("#move-accepted").await?;
+    anyhow::ensure!(!b.visible_text().await?.contains("王实名"), "hidden again");
+    // A page on another site posting to the desk (CSRF) changes nothing: the session cookie is
+    // SameSite=Strict and the origin is not the desk's.
+    let forged = format!(
+        "data:text/html;charset=utf-8,<form method=post action='{case_url}/move'>\
+         <input name=to value=not_accepted><input name=department value=x>\
+         <input name=reason value=x><button id=go>go</button></form>"
+    );
+    b.client.goto(&forged).await?;
+    b.tap("#go").await?;
+    b.wait("main h1").await?;
+    b.client.goto(&case_url).await?;
+    status_is(b, "已接收").await?;
     move_to(b, "accepted", &[("note", "线索具体，予以受理")]).await?;
     status_is(b, "已受理").await?;
     // 12337: intake proposes the assignment; a leader approves it.
@@ -208,6 +263,11 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     b.wait_js("document.querySelector('p.ok')?.textContent.includes('哈希链完整')")
         .await?;
     b.screenshot("audit").await?;
+    let log = b.visible_text().await?;
+    anyhow::ensure!(
+        log.contains("identity.shown") && log.contains("回访前核对身份") && log.contains("zhao"),
+        "{log}"
+    );
     check(b, &axe, "audit log", &mut found).await?;
     // Role refusals as staff see them. The report names no region: a Guangdong handler gets
     // the page for no such case; an auditor reads it with nothing to do; an admin reads none.
@@ -223,10 +283,10 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     b.wait("section.actions").await?;
     anyhow::ensure!(
         b.client
-            .find_all(Locator::Css("main form"))
+            .find_all(Locator::Css("main form:not(.reveal)"))
             .await?
             .is_empty(),
-        "an auditor gets no form on a case"
+        "an auditor gets no form on a case but the one asking to see the identity"
     );
     b.screenshot("auditor-reads-only").await?;
     sign_in(b, &desk, "root").await?;
