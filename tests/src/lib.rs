@@ -501,6 +501,39 @@ impl Browser {
         Ok(())
     }
 
+    /// Clicks a button that submits a form (or a link) and waits until the page it leads to has
+    /// loaded.
+    /// Waiting for an element is not enough after a submit: the page being left may have the
+    /// same element, and an element found there goes stale when the new page arrives (the
+    /// web desk's journey failed in CI that way). The page being left is marked, and the wait
+    /// ends only when a document without the mark has finished loading.
+    pub async fn tap_and_load(&self, css: &str) -> anyhow::Result<()> {
+        self.client
+            .execute("window.__clueboxLeaving = true;", vec![])
+            .await?;
+        self.tap(css).await?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // While the old document is torn down a script may fail to run; that is not an
+            // answer, only a reason to ask again.
+            let loaded = self
+                .client
+                .execute(
+                    "return !window.__clueboxLeaving && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await;
+            if matches!(loaded, Ok(Value::Bool(true))) {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the page did not change after submitting {css}: {loaded:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Presses the wizard's visible primary button ("next").
     pub async fn next_step(&self) -> anyhow::Result<()> {
         self.client

@@ -23,7 +23,7 @@ async fn sign_in(browser: &Browser, desk: &str, login: &str) -> anyhow::Result<(
     browser.client.goto(&format!("{desk}/sign-in")).await?;
     browser.wait("#login").await?.send_keys(login).await?;
     browser.wait("#password").await?.send_keys(PASSWORD).await?;
-    browser.tap("form.signin button").await?;
+    browser.tap_and_load("form.signin button").await?;
     browser.wait(".me").await?;
     Ok(())
 }
@@ -37,8 +37,7 @@ async fn move_to(browser: &Browser, to: &str, fields: &[(&str, &str)]) -> anyhow
             .send_keys(value)
             .await?;
     }
-    browser.tap(&format!("#move-{to} button")).await?;
-    browser.wait("main h1").await?;
+    browser.tap_and_load(&format!("#move-{to} button")).await?;
     Ok(())
 }
 
@@ -149,7 +148,7 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     .await?;
     b.screenshot("new-report-arrived").await?;
     check(b, &axe, "new reports", &mut found).await?;
-    b.tap("table.cases tbody tr a").await?;
+    b.tap_and_load("table.cases tbody tr a").await?;
     b.wait("#move-accepted").await?;
     let page = b.visible_text().await?;
     anyhow::ensure!(
@@ -172,7 +171,7 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
         .await?
         .send_keys("回访前核对身份")
         .await?;
-    b.tap("form.reveal button").await?;
+    b.tap_and_load("form.reveal button").await?;
     b.wait_js("document.body.textContent.includes('王实名')")
         .await?;
     b.screenshot("identity-shown-with-a-reason").await?;
@@ -187,8 +186,7 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
          <input name=reason value=x><button id=go>go</button></form>"
     );
     b.client.goto(&forged).await?;
-    b.tap("#go").await?;
-    b.wait("main h1").await?;
+    b.tap_and_load("#go").await?;
     b.client.goto(&case_url).await?;
     status_is(b, "已接收").await?;
     move_to(b, "accepted", &[("note", "线索具体，予以受理")]).await?;
@@ -202,7 +200,7 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     b.wait("#waiting button[value=approve]").await?;
     b.screenshot("assignment-to-approve").await?;
     check(b, &axe, "approval", &mut found).await?;
-    b.tap("#waiting button[value=approve]").await?;
+    b.tap_and_load("#waiting button[value=approve]").await?;
     status_is(b, "已交办").await?;
     move_to(b, "verifying", &[]).await?;
     status_is(b, "核查中").await?;
@@ -218,7 +216,7 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     );
     sign_in(b, &desk, "wang").await?;
     b.client.goto(&case_url).await?;
-    b.tap("#waiting button[value=approve]").await?;
+    b.tap_and_load("#waiting button[value=approve]").await?;
     status_is(b, "已办结").await?;
     // The reply starts from the profile's template.
     b.tap(".templates a:last-of-type").await?;
@@ -230,8 +228,7 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
         .await?;
     b.screenshot("reply-from-template").await?;
     check(b, &axe, "reply", &mut found).await?;
-    b.tap("#reply button").await?;
-    b.wait("#move-feedback_given").await?;
+    b.tap_and_load("#reply button").await?;
     move_to(b, "feedback_given", &[]).await?;
     status_is(b, "已反馈").await?;
     b.screenshot("feedback-given").await?;
@@ -244,7 +241,7 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     b.screenshot("statistics").await?;
     check(b, &axe, "statistics", &mut found).await?;
     b.client.goto(&format!("{desk}/sample")).await?;
-    b.tap("form.draw button").await?;
+    b.tap_and_load("form.draw button").await?;
     b.wait("main section h2").await?;
     b.screenshot("sample").await?;
     check(b, &axe, "sample", &mut found).await?;
