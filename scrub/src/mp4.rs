@@ -13,8 +13,12 @@
 //! boxes (XMP and vendor blocks), at the top level, in the movie and in each track. What stays:
 //! the media data, sample tables, edit lists and the track matrix (the orientation).
 //!
-//! A movie with a timed metadata track (handler `meta`, as GoPro's GPS telemetry) is not
-//! cleaned: its samples live in `mdat` among the video's, and the reporter is told instead.
+//! A timed metadata track (handler `meta`: GoPro's GPS telemetry `gpmd`, Apple's `mebx`
+//! location and focus tracks) keeps its samples in `mdat` among the video's. Such a track is
+//! blanked like a metadata box, and each of its samples is zeroed where it lies in `mdat`: the
+//! sample tables say where (chunk offsets, samples per chunk, sample sizes), and every sample
+//! must lie inside a top-level `mdat` of this file, or the movie is not cleaned. The other
+//! tracks never point into those bytes, so they play as before.
 //!
 //! The walk is sans-IO ([`Walk`]): it says which bytes it needs next and is fed them, so the
 //! browser's worker reads a `File` slice by slice and [`crate::clean`] walks a buffer.
@@ -28,6 +32,10 @@ pub const MAX_BOX: u64 = 64 << 20;
 /// The most top-level boxes walked (a real file has a handful; a crafted one could have
 /// millions of 8-byte boxes).
 const MAX_TOP_BOXES: usize = 10_000;
+
+/// The most sample ranges zeroed in one movie (GoPro writes one telemetry sample a second,
+/// Apple's metadata tracks one a frame: an hour at 60 frames a second is 216,000).
+const MAX_RANGES: usize = 1 << 20;
 
 /// Box types blanked wherever the walk meets them.
 const METADATA: [&[u8; 4]; 3] = [b"udta", b"meta", b"uuid"];
@@ -44,6 +52,9 @@ pub fn is_mp4(first: &[u8]) -> bool {
 pub struct Plan {
     /// Non-overlapping, in file order.
     pub patches: Vec<(u64, Vec<u8>)>,
+    /// Ranges zeroed (offset and length: a timed metadata track's samples), in file order,
+    /// neither overlapping each other nor the patches.
+    pub zeros: Vec<(u64, u64)>,
     /// What was removed, each kind once, in order.
     pub removed: Vec<Removed>,
 }
@@ -61,6 +72,15 @@ impl Plan {
             let to = end.min(patch_end);
             chunk[(from - offset) as usize..(to - offset) as usize]
                 .copy_from_slice(&bytes[(from - at) as usize..(to - at) as usize]);
+        }
+        let first = self.zeros.partition_point(|(at, len)| at + len <= offset);
+        for (at, len) in &self.zeros[first..] {
+            if *at >= end {
+                break;
+            }
+            let from = offset.max(*at);
+            let to = end.min(at + len);
+            chunk[(from - offset) as usize..(to - offset) as usize].fill(0);
         }
     }
 }
@@ -84,6 +104,8 @@ pub struct Walk {
     /// The box being read whole (its length), after its header was read.
     whole: Option<u64>,
     plan: Plan,
+    /// The contents of the top-level `mdat` boxes walked past (offset and length).
+    media: Vec<(u64, u64)>,
     failed: bool,
 }
 
@@ -96,6 +118,7 @@ impl Walk {
             boxes: 0,
             whole: None,
             plan: Plan::default(),
+            media: Vec::new(),
             failed: false,
         }
     }
@@ -113,6 +136,10 @@ impl Walk {
             plan.removed.sort();
             plan.removed.dedup();
             self.failed = true; // a walk ends once
+            plan.zeros = match merge(std::mem::take(&mut plan.zeros), &self.media) {
+                Some(zeros) => zeros,
+                None => return Need::Done(None),
+            };
             return Need::Done(Some(plan));
         }
         Need::Read(self.at, (self.len - self.at).min(16) as usize)
@@ -131,8 +158,9 @@ impl Walk {
             }
             let mut boxed = bytes.to_vec();
             let header = header(&boxed, size).map(|h| h.kind);
+            let zeros = &mut self.plan.zeros;
             let removed = match header {
-                Some(kind) if &kind == b"moov" => clean_container(&mut boxed, Level::Movie),
+                Some(kind) if &kind == b"moov" => clean_container(&mut boxed, Level::Movie, zeros),
                 Some(_) => Some(blank(&mut boxed)),
                 None => None,
             };
@@ -163,6 +191,10 @@ impl Walk {
             }
             self.whole = Some(head.size);
         } else {
+            if &head.kind == b"mdat" {
+                self.media
+                    .push((self.at + head.len as u64, head.size - head.len as u64));
+            }
             self.at += head.size;
         }
     }
@@ -199,49 +231,226 @@ enum Level {
 }
 
 /// Cleans the children of the container box `boxed` (read whole) in place: metadata boxes
-/// blanked, header times zeroed, tracks and media looked into. `None` if its children do not
-/// add up, or it has a timed metadata track.
-fn clean_container(boxed: &mut [u8], level: Level) -> Option<Vec<Removed>> {
+/// blanked, header times zeroed, tracks and media looked into, timed metadata tracks blanked
+/// and their samples' places in the file added to `zeros`. `None` if its children do not add
+/// up, or a timed metadata track's sample tables cannot be followed.
+fn clean_container(
+    boxed: &mut [u8],
+    level: Level,
+    zeros: &mut Vec<(u64, u64)>,
+) -> Option<Vec<Removed>> {
     let own = header(boxed, boxed.len() as u64)?;
     let mut removed = Vec::new();
     let mut at = own.len;
     while at < boxed.len() {
-        let child = header(&boxed[at..], (boxed.len() - at) as u64)?;
-        let body = &mut boxed[at..at + child.size as usize];
-        match (&child.kind, level) {
+        let head = header(&boxed[at..], (boxed.len() - at) as u64)?;
+        let body = &mut boxed[at..at + head.size as usize];
+        match (&head.kind, level) {
             (kind, _) if METADATA.contains(&kind) => removed.extend(blank(body)),
             (b"mvhd", Level::Movie) | (b"tkhd", Level::Track) | (b"mdhd", Level::Media) => {
-                let had_times = zero_times(body, child.len)?;
+                let had_times = zero_times(body, head.len)?;
                 removed.extend(had_times.then_some(Removed::Time));
             }
-            (b"trak", Level::Movie) => removed.extend(clean_container(body, Level::Track)?),
-            (b"mdia", Level::Track) => {
-                if handler(body) == Some(*b"meta") {
-                    return None;
+            (b"trak", Level::Movie) => {
+                let mdia = child(body, b"mdia");
+                if mdia.and_then(handler) == Some(*b"meta") {
+                    zeros.extend(samples(body)?);
+                    ensure(zeros.len() <= MAX_RANGES)?;
+                    if contains_ignoring_case(body, b"gpmd") {
+                        // GoPro's telemetry: GPS fixes, and the camera's name and serial.
+                        removed.extend([Removed::Location, Removed::Device]);
+                    }
+                    removed.extend(blank(body));
+                } else {
+                    removed.extend(clean_container(body, Level::Track, zeros)?);
                 }
-                removed.extend(clean_container(body, Level::Media)?);
             }
+            (b"mdia", Level::Track) => removed.extend(clean_container(body, Level::Media, zeros)?),
             _ => {}
         }
-        at += child.size as usize;
+        at += head.size as usize;
     }
     Some(removed)
 }
 
 /// The handler type of a media box (`vide`, `soun`, `meta`, ...).
 fn handler(mdia: &[u8]) -> Option<[u8; 4]> {
-    let own = header(mdia, mdia.len() as u64)?;
+    // version and flags (4), pre_defined (4), then the handler type.
+    content(child(mdia, b"hdlr")?)?.get(8..12)?.try_into().ok()
+}
+
+/// The first child box of `kind` in the container box `boxed` (the child whole, header
+/// included).
+fn child<'a>(boxed: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
+    let own = header(boxed, boxed.len() as u64)?;
     let mut at = own.len;
-    while at < mdia.len() {
-        let child = header(&mdia[at..], (mdia.len() - at) as u64)?;
-        if &child.kind == b"hdlr" {
-            // version and flags (4), pre_defined (4), then the handler type.
-            let from = at + child.len + 8;
-            return mdia.get(from..from + 4)?.try_into().ok();
+    while at < boxed.len() {
+        let head = header(&boxed[at..], (boxed.len() - at) as u64)?;
+        if &head.kind == kind {
+            return Some(&boxed[at..at + head.size as usize]);
         }
-        at += child.size as usize;
+        at += head.size as usize;
     }
     None
+}
+
+/// A box's content, after its header.
+fn content(boxed: &[u8]) -> Option<&[u8]> {
+    let head = header(boxed, boxed.len() as u64)?;
+    boxed.get(head.len..)
+}
+
+/// `Some(())` when `ok`, for `?` in the functions that answer `None` for a movie that cannot
+/// be cleaned.
+fn ensure(ok: bool) -> Option<()> {
+    ok.then_some(())
+}
+
+/// The `index`th big-endian 32-bit number of `bytes`.
+fn u32_at(bytes: &[u8], index: usize) -> Option<u32> {
+    let from = index.checked_mul(4)?;
+    Some(u32::from_be_bytes(
+        bytes.get(from..from.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
+/// Where a track's samples lie in the file (offset and length, one range per chunk), from its
+/// sample tables: the chunk offsets (`stco` or `co64`), the samples in each chunk (`stsc`) and
+/// the sample sizes (`stsz` or `stz2`). `None` when the tables are missing, do not agree, or
+/// say the media lies in another file.
+fn samples(trak: &[u8]) -> Option<Vec<(u64, u64)>> {
+    let minf = child(child(trak, b"mdia")?, b"minf")?;
+    // Every data reference must be "in this file" (flag 1), or the offsets are another file's.
+    let dref = content(child(child(minf, b"dinf")?, b"dref")?)?;
+    let mut at = 8;
+    while at < dref.len() {
+        let entry = header(&dref[at..], (dref.len() - at) as u64)?;
+        ensure(dref.get(at + entry.len + 3) == Some(&1))?;
+        at += entry.size as usize;
+    }
+    let stbl = child(minf, b"stbl")?;
+    // Chunk offsets.
+    let (offsets, wide) = match (child(stbl, b"stco"), child(stbl, b"co64")) {
+        (Some(stco), None) => (content(stco)?, false),
+        (None, Some(co64)) => (content(co64)?, true),
+        _ => return None,
+    };
+    let chunks = u32_at(offsets, 1)? as usize;
+    ensure(offsets.len() >= 8 + chunks.checked_mul(if wide { 8 } else { 4 })?)?;
+    let offset = |chunk: usize| -> Option<u64> {
+        if wide {
+            let from = 8 + chunk.checked_mul(8)?;
+            Some(u64::from_be_bytes(
+                offsets.get(from..from + 8)?.try_into().ok()?,
+            ))
+        } else {
+            u32_at(offsets, 2 + chunk).map(u64::from)
+        }
+    };
+    // Sample sizes: one for all, or one each (32 bits in stsz; 4, 8 or 16 in stz2).
+    let (count, sizes) = match (child(stbl, b"stsz"), child(stbl, b"stz2")) {
+        (Some(stsz), None) => {
+            let stsz = content(stsz)?;
+            let (fixed, count) = (u32_at(stsz, 1)?, u32_at(stsz, 2)? as usize);
+            if fixed == 0 {
+                ensure(stsz.len() >= 12 + count.checked_mul(4)?)?;
+                (count, Sizes::Packed(32, &stsz[12..]))
+            } else {
+                (count, Sizes::Fixed(u64::from(fixed)))
+            }
+        }
+        (None, Some(stz2)) => {
+            let stz2 = content(stz2)?;
+            let bits = usize::from(*stz2.get(7)?);
+            let count = u32_at(stz2, 2)? as usize;
+            ensure(matches!(bits, 4 | 8 | 16))?;
+            ensure(stz2.len() >= 12 + (count.checked_mul(bits)?).div_ceil(8))?;
+            (count, Sizes::Packed(bits, &stz2[12..]))
+        }
+        _ => return None,
+    };
+    // Samples per chunk: runs of chunks, each from its first chunk (counted from 1) on.
+    let stsc = content(child(stbl, b"stsc")?)?;
+    let runs = u32_at(stsc, 1)? as usize;
+    ensure(runs > 0 || count == 0)?;
+    let mut ranges = Vec::new();
+    let mut sample = 0usize;
+    for run in 0..runs {
+        let first = u32_at(stsc, 2 + 3 * run)? as usize;
+        let per_chunk = u32_at(stsc, 3 + 3 * run)? as usize;
+        let next = if run + 1 < runs {
+            u32_at(stsc, 2 + 3 * (run + 1))? as usize
+        } else {
+            chunks + 1
+        };
+        ensure(first >= 1 && (run > 0 || first == 1) && next > first)?;
+        ensure(next <= chunks + 1)?;
+        for chunk in first..next {
+            let last = sample.checked_add(per_chunk)?;
+            ensure(last <= count)?;
+            let len = match sizes {
+                Sizes::Fixed(each) => each.checked_mul(per_chunk as u64)?,
+                Sizes::Packed(..) => {
+                    (sample..last).try_fold(0u64, |len, i| len.checked_add(sizes.get(i)?))?
+                }
+            };
+            if len > 0 {
+                ensure(ranges.len() < MAX_RANGES)?;
+                ranges.push((offset(chunk - 1)?, len));
+            }
+            sample = last;
+        }
+    }
+    // Every sample is in a chunk.
+    ensure(sample == count)?;
+    Some(ranges)
+}
+
+/// A track's sample sizes.
+#[derive(Clone, Copy)]
+enum Sizes<'a> {
+    /// Every sample has this size.
+    Fixed(u64),
+    /// A table of sizes, each this many bits (4, 8, 16 or 32), big-endian.
+    Packed(usize, &'a [u8]),
+}
+
+impl Sizes<'_> {
+    /// The size of sample `i` (counted from 0).
+    fn get(self, i: usize) -> Option<u64> {
+        Some(match self {
+            Sizes::Fixed(size) => size,
+            Sizes::Packed(4, table) => u64::from(table.get(i / 2)? >> (4 * (1 - i % 2)) & 0xf),
+            Sizes::Packed(8, table) => u64::from(*table.get(i)?),
+            Sizes::Packed(16, table) => u64::from(u16::from_be_bytes(
+                table.get(2 * i..2 * i + 2)?.try_into().ok()?,
+            )),
+            Sizes::Packed(_, table) => u64::from(u32_at(table, i)?),
+        })
+    }
+}
+
+/// The ranges to zero, sorted and joined where they touch; `None` unless each lies inside one
+/// of `media` (the `mdat` boxes' contents).
+fn merge(mut zeros: Vec<(u64, u64)>, media: &[(u64, u64)]) -> Option<Vec<(u64, u64)>> {
+    zeros.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(zeros.len());
+    for (at, len) in zeros {
+        let end = at.checked_add(len)?;
+        // The last mdat starting at or before the range (they are in file order).
+        let holder = media
+            .partition_point(|(from, _)| *from <= at)
+            .checked_sub(1)?;
+        let (from, size) = media[holder];
+        ensure(end <= from + size)?;
+        match merged.last_mut() {
+            Some((last, last_len)) if *last + *last_len >= at => {
+                *last_len = (*last_len).max(end - *last);
+            }
+            _ => merged.push((at, len)),
+        }
+    }
+    Some(merged)
 }
 
 /// Zeroes the creation and modification times of a movie, track or media header (version 0:
@@ -354,6 +563,29 @@ pub fn clean(file: &[u8]) -> Option<(Vec<u8>, Vec<Removed>)> {
 /// exiftool accept it and write metadata into it.
 #[cfg(feature = "fixtures")]
 pub fn fixture(brand: &[u8; 4]) -> Vec<u8> {
+    movie(brand, false)
+}
+
+/// The fixture movie with a second track as a GoPro camera records one: timed metadata
+/// (handler `meta`, samples `gpmd`) whose one sample, in `mdat` after the video's, holds the
+/// camera's name and a GPS fix (23.1291 N, 113.2644 E) in GoPro's KLV format, which exiftool
+/// reads with `-ee`.
+#[cfg(feature = "fixtures")]
+pub fn fixture_with_telemetry(brand: &[u8; 4]) -> Vec<u8> {
+    movie(brand, true)
+}
+
+/// GoPro's metadata format: a four-letter key, a type, the size of one item, how many items,
+/// then the items padded to four bytes. Type 0 nests more of them.
+#[cfg(feature = "fixtures")]
+fn klv(key: &[u8; 4], kind: u8, item: u8, repeat: u16, data: &[u8]) -> Vec<u8> {
+    let mut out = [key.as_slice(), &[kind, item], &repeat.to_be_bytes(), data].concat();
+    out.resize(out.len().div_ceil(4) * 4, 0);
+    out
+}
+
+#[cfg(feature = "fixtures")]
+fn movie(brand: &[u8; 4], telemetry: bool) -> Vec<u8> {
     fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
         [
             &(8 + body.len() as u32).to_be_bytes(),
@@ -368,25 +600,32 @@ pub fn fixture(brand: &[u8; 4]) -> Vec<u8> {
     let be = |v: &[u32]| v.iter().flat_map(|x| x.to_be_bytes()).collect::<Vec<u8>>();
     let matrix = be(&[0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x4000_0000]);
     let (created, modified) = (3_000_000_000, 3_000_000_001);
-    let build = |sample_at: u32| {
-        let mvhd = full(
-            b"mvhd",
-            0,
-            &[
-                be(&[created, modified, 1000, 2000, 0x10000]),
-                vec![1, 0],
-                vec![0; 10],
-                matrix.clone(),
-                vec![0; 24],
-                be(&[2]),
-            ]
-            .concat(),
-        );
+    let video: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(37)).collect();
+    let gps = be(&[231_291_000, 1_132_644_000, 10_000, 0, 0]);
+    let stream = [
+        klv(
+            b"SCAL",
+            b'l',
+            4,
+            5,
+            &be(&[10_000_000, 10_000_000, 1000, 1000, 100]),
+        ),
+        klv(b"GPS5", b'l', 20, 1, &gps),
+    ]
+    .concat();
+    let device = [
+        klv(b"DVID", b'L', 4, 1, &be(&[1])),
+        klv(b"DVNM", b'c', 1, 12, b"HERO12 Black"),
+        klv(b"STRM", 0, 1, stream.len() as u16, &stream),
+    ]
+    .concat();
+    let telemetry_sample = klv(b"DEVC", 0, 1, device.len() as u16, &device);
+    let track = |id: u32, kind: &[u8; 4], entry: Vec<u8>, header: Vec<u8>, at: u32, len: u32| {
         let tkhd = full(
             b"tkhd",
             3,
             &[
-                be(&[created, modified, 1, 0, 2000, 0, 0, 0, 0]),
+                be(&[created, modified, id, 0, 2000, 0, 0, 0, 0]),
                 matrix.clone(),
                 be(&[64 << 16, 48 << 16]),
             ]
@@ -400,9 +639,42 @@ pub fn fixture(brand: &[u8; 4]) -> Vec<u8> {
         let hdlr = full(
             b"hdlr",
             0,
-            &[be(&[0]), b"vide".to_vec(), vec![0; 12], b"Video\0".to_vec()].concat(),
+            &[be(&[0]), kind.to_vec(), vec![0; 12], b"Handler\0".to_vec()].concat(),
         );
-        let entry = boxed(
+        let stbl = boxed(
+            b"stbl",
+            &[
+                full(b"stsd", 0, &[be(&[1]), entry].concat()),
+                full(b"stts", 0, &be(&[1, 1, 2000])),
+                full(b"stsc", 0, &be(&[1, 1, 1, 1])),
+                full(b"stsz", 0, &be(&[0, 1, len])),
+                full(b"stco", 0, &be(&[1, at])),
+            ]
+            .concat(),
+        );
+        let dinf = boxed(
+            b"dinf",
+            &full(b"dref", 0, &[be(&[1]), full(b"url ", 1, &[])].concat()),
+        );
+        let minf = boxed(b"minf", &[header, dinf, stbl].concat());
+        let mdia = boxed(b"mdia", &[mdhd, hdlr, minf].concat());
+        boxed(b"trak", &[tkhd, mdia].concat())
+    };
+    let build = |sample_at: u32| {
+        let mvhd = full(
+            b"mvhd",
+            0,
+            &[
+                be(&[created, modified, 1000, 2000, 0x10000]),
+                vec![1, 0],
+                vec![0; 10],
+                matrix.clone(),
+                vec![0; 24],
+                be(&[3]),
+            ]
+            .concat(),
+        );
+        let visual = boxed(
             b"mp4v",
             &[
                 vec![0, 0, 0, 0, 0, 0, 0, 1],
@@ -415,25 +687,16 @@ pub fn fixture(brand: &[u8; 4]) -> Vec<u8> {
             ]
             .concat(),
         );
-        let stbl = boxed(
-            b"stbl",
-            &[
-                full(b"stsd", 0, &[be(&[1]), entry].concat()),
-                full(b"stts", 0, &be(&[1, 1, 2000])),
-                full(b"stsc", 0, &be(&[1, 1, 1, 1])),
-                full(b"stsz", 0, &be(&[0, 1, 64])),
-                full(b"stco", 0, &be(&[1, sample_at])),
-            ]
-            .concat(),
-        );
-        let dinf = boxed(
-            b"dinf",
-            &full(b"dref", 0, &[be(&[1]), full(b"url ", 1, &[])].concat()),
-        );
-        let minf = boxed(b"minf", &[full(b"vmhd", 1, &[0; 8]), dinf, stbl].concat());
-        let mdia = boxed(b"mdia", &[mdhd, hdlr, minf].concat());
-        let trak = boxed(b"trak", &[tkhd, mdia].concat());
-        let moov = boxed(b"moov", &[mvhd, trak].concat());
+        let vmhd = full(b"vmhd", 1, &[0; 8]);
+        let mut traks = track(1, b"vide", visual, vmhd, sample_at, video.len() as u32);
+        if telemetry {
+            let gpmd = boxed(b"gpmd", &[0, 0, 0, 0, 0, 0, 0, 1]);
+            let nmhd = full(b"nmhd", 0, &[]);
+            let at = sample_at + video.len() as u32;
+            let len = telemetry_sample.len() as u32;
+            traks.extend(track(2, b"meta", gpmd, nmhd, at, len));
+        }
+        let moov = boxed(b"moov", &[mvhd, traks].concat());
         let ftyp = boxed(
             b"ftyp",
             &[brand.as_slice(), &be(&[512]), b"isomiso2mp41"].concat(),
@@ -442,6 +705,9 @@ pub fn fixture(brand: &[u8; 4]) -> Vec<u8> {
     };
     let head = build(0);
     let head = build(head.len() as u32 + 8);
-    let sample: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(37)).collect();
-    [head, boxed(b"mdat", &sample)].concat()
+    let mut media = video.clone();
+    if telemetry {
+        media.extend(&telemetry_sample);
+    }
+    [head, boxed(b"mdat", &media)].concat()
 }

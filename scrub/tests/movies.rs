@@ -153,12 +153,140 @@ fn a_mov_from_a_phone_is_cleaned_the_same_way() {
 }
 
 #[test]
-fn a_movie_with_a_timed_metadata_track_is_said_not_cleaned() {
-    // GoPro-style: the location is in samples among the video's, which blanking cannot reach.
-    let mut movie = mp4::fixture(b"isom");
-    let at = movie.windows(4).position(|w| w == b"vide").unwrap();
-    movie[at..at + 4].copy_from_slice(b"meta");
-    assert_eq!(clean(movie.clone()), Cleaned::NotCleaned(movie));
+fn a_gopro_movie_loses_its_telemetry_track_and_samples_and_keeps_its_video() {
+    // GoPro-style: the GPS fixes and the camera's name are samples of a timed metadata track,
+    // in mdat after the video's.
+    let dirty = mp4::fixture_with_telemetry(b"mp41");
+    let (_, before) = exiftool(&dirty, "GX010001.MP4", &["-ee", "-a", "-u", "-G1", "-s"]);
+    for word in ["GPSLatitude", "23 deg 7", "HERO12 Black"] {
+        assert!(
+            before.contains(word),
+            "exiftool reads {word} in the fixture:\n{before}"
+        );
+    }
+    let Cleaned::Cleaned { bytes, removed } = clean(dirty.clone()) else {
+        panic!("the GoPro movie is not cleaned");
+    };
+    assert_eq!(
+        removed,
+        [
+            Removed::Location,
+            Removed::Device,
+            Removed::Time,
+            Removed::Other
+        ]
+    );
+    assert_eq!(bytes.len(), dirty.len(), "nothing moves");
+    // The video's sample is untouched; the telemetry's is zeros; its track is a free box.
+    let (mdat, clean_mdat) = (top_box(&dirty, b"mdat"), top_box(&bytes, b"mdat"));
+    assert_eq!(clean_mdat[..8 + 64], mdat[..8 + 64]);
+    assert!(mdat[8 + 64..].iter().any(|b| *b != 0));
+    assert!(clean_mdat[8 + 64..].iter().all(|b| *b == 0));
+    let traks = |f: &[u8]| f.windows(4).filter(|w| *w == b"trak").count();
+    assert_eq!((traks(&dirty), traks(&bytes)), (2, 1));
+    let (_, after) = exiftool(&bytes, "GX010001.MP4", &["-ee", "-a", "-u", "-G1", "-s"]);
+    for word in ["GPS", "HERO", "gpmd", "2095:"] {
+        assert!(
+            !after.lines().any(|l| l.contains(word)),
+            "exiftool finds {word} in the cleaned movie:\n{after}"
+        );
+    }
+    assert!(
+        after.contains("ImageWidth") && after.contains(": 64"),
+        "{after}"
+    );
+    for piece in [1, 5, 64, 4096] {
+        assert_eq!(
+            streamed(&dirty, piece),
+            Some((bytes.clone(), removed.clone())),
+            "piece {piece}"
+        );
+    }
+}
+
+/// The telemetry fixture with its second track's `stco` (the one chunk offset) set to `at`.
+fn telemetry_at(at: u32) -> Vec<u8> {
+    let mut movie = mp4::fixture_with_telemetry(b"mp41");
+    let stco = movie
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"stco")
+        .map(|(i, _)| i)
+        .nth(1)
+        .unwrap();
+    // type, version and flags, entry count, then the offset.
+    movie[stco + 12..stco + 16].copy_from_slice(&at.to_be_bytes());
+    movie
+}
+
+#[test]
+fn telemetry_whose_tables_point_outside_mdat_or_to_another_file_is_not_cleaned() {
+    let good = mp4::fixture_with_telemetry(b"mp41");
+    let mdat = good.len() - top_box(&good, b"mdat").len();
+    let sample = good.len() - (mdat + 8 + 64);
+    // Where the sample really is: cleaned. One byte later it runs past mdat; into the movie
+    // box, or past the file's end: never zeroed, the reporter is told.
+    assert!(matches!(
+        clean(telemetry_at((mdat + 8 + 64) as u32)),
+        Cleaned::Cleaned { .. }
+    ));
+    for at in [
+        mdat + 8 + 65,
+        40,
+        mdat + 4,
+        good.len() - sample / 2,
+        u32::MAX as usize,
+    ] {
+        let movie = telemetry_at(at as u32);
+        assert_eq!(
+            clean(movie.clone()),
+            Cleaned::NotCleaned(movie),
+            "offset {at}"
+        );
+    }
+    // A data reference that says the media is in another file.
+    let mut elsewhere = good.clone();
+    let url = elsewhere
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"url ")
+        .map(|(i, _)| i)
+        .nth(1)
+        .unwrap();
+    elsewhere[url + 7] = 0;
+    assert_eq!(clean(elsewhere.clone()), Cleaned::NotCleaned(elsewhere));
+    // Sample tables that do not agree: more samples claimed than the chunks hold, and a huge
+    // fixed size times a huge count (answered without counting them one by one).
+    let stsz = good
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"stsz")
+        .map(|(i, _)| i)
+        .nth(1)
+        .unwrap();
+    let mut more = good.clone();
+    more[stsz + 12..stsz + 16].copy_from_slice(&2u32.to_be_bytes());
+    assert_eq!(clean(more.clone()), Cleaned::NotCleaned(more));
+    let mut huge = good.clone();
+    huge[stsz + 8..stsz + 12].copy_from_slice(&u32::MAX.to_be_bytes());
+    huge[stsz + 12..stsz + 16].copy_from_slice(&u32::MAX.to_be_bytes());
+    let stsc = good
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"stsc")
+        .map(|(i, _)| i)
+        .nth(1)
+        .unwrap();
+    huge[stsc + 16..stsc + 20].copy_from_slice(&u32::MAX.to_be_bytes());
+    assert_eq!(clean(huge.clone()), Cleaned::NotCleaned(huge));
+    // Every byte flipped in turn: no panic, and nothing moves.
+    for at in 0..good.len() {
+        let mut flipped = good.clone();
+        flipped[at] ^= 0xFF;
+        if let Cleaned::Cleaned { bytes, .. } = clean(flipped.clone()) {
+            assert_eq!(bytes.len(), flipped.len());
+        }
+    }
 }
 
 #[test]

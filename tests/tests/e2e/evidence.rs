@@ -1,8 +1,10 @@
 //! Evidence files from a phone: a photo and a short video carrying a location, a camera model
-//! and serial and an author (written by exiftool) are attached in the form, cleaned and sealed
-//! in the browser, uploaded in pieces and filed with the report; the desk opens them, and
-//! exiftool (an independent reader) finds none of that in the files the desk writes out, which
-//! are still a JPEG and a movie. A file over the profile's limit is refused before any upload.
+//! and serial and an author (written by exiftool), the video also a GoPro-style telemetry track
+//! (GPS fixes and the camera's name in samples among the video's), are attached in the form,
+//! cleaned and sealed in the browser, uploaded in pieces and filed with the report; the desk
+//! opens them, and exiftool (an independent reader, with `-ee` for the telemetry) finds none of
+//! that in the files the desk writes out, which are still a JPEG and a movie. A file over the
+//! profile's limit is refused before any upload.
 //! A server that goes away in the middle of a large file's upload and comes back gets the rest
 //! of it (not the whole file again), and exactly one report is filed. A file attached before
 //! the reporter names the region is sealed again for that region's office.
@@ -103,9 +105,10 @@ impl Desk {
     }
 }
 
-/// A short MP4 with a location, a device, an author, a date and XMP, written by exiftool.
+/// A short MP4 with a location, a device, an author, a date and XMP, written by exiftool, and
+/// a GoPro-style telemetry track whose sample holds a GPS fix and the camera's name.
 fn tagged_video(path: &std::path::Path) -> anyhow::Result<()> {
-    std::fs::write(path, cluebox_scrub::mp4::fixture(b"isom"))?;
+    std::fs::write(path, cluebox_scrub::mp4::fixture_with_telemetry(b"isom"))?;
     exiftool(
         &[
             "-q",
@@ -119,9 +122,12 @@ fn tagged_video(path: &std::path::Path) -> anyhow::Result<()> {
         ],
         path,
     )?;
-    let before = exiftool(&["-a", "-G1", "-s"], path)?;
+    let before = exiftool(&["-ee", "-a", "-G1", "-s"], path)?;
     anyhow::ensure!(
-        before.contains("GPSCoordinates") && before.contains("TestCam"),
+        before.contains("GPSCoordinates")
+            && before.contains("TestCam")
+            && before.contains("GPSLatitude")
+            && before.contains("HERO12 Black"),
         "the fixture carries its tags: {before}"
     );
     Ok(())
@@ -210,9 +216,10 @@ async fn a_photo_and_a_video_from_a_phone_reach_the_desk_without_their_location(
     let written = desk.open_files()?;
     anyhow::ensure!(written.len() == 2, "{written:?}");
     for (path, kind) in written.iter().zip(["JPEG", "MP4"]) {
-        let after = exiftool(&["-a", "-u", "-G1", "-s"], path)?;
+        let after = exiftool(&["-ee", "-a", "-u", "-G1", "-s"], path)?;
         for word in [
             "GPS",
+            "HERO",
             "Serial",
             "SN-0042",
             "Make",
