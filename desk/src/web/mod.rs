@@ -297,6 +297,17 @@ async fn strict_headers(req: Request, next: Next) -> Response {
     res
 }
 
+/// Over HTTPS: browsers that have seen the desk once never try it over plain HTTP again (a
+/// year; not the subdomains, which an intranet may serve otherwise).
+async fn https_only(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    res.headers_mut().insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    res
+}
+
 /// Every route of the web desk.
 pub fn router(desk: Shared) -> Router {
     Router::new()
@@ -351,9 +362,12 @@ pub async fn serve_with(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = router(desk).layer(middleware::from_fn(move |req: Request, next: Next| {
+    let mut app = router(desk).layer(middleware::from_fn(move |req: Request, next: Next| {
         deadline(limits.request_timeout, req, next)
     }));
+    if tls.is_some() {
+        app = app.layer(middleware::from_fn(https_only));
+    }
     listen::serve(listener, app, tls, limits, shutdown).await
 }
 

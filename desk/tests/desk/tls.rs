@@ -230,6 +230,13 @@ async fn the_web_desk_serves_https_and_silent_clients_do_not_hold_it_up() {
     .expect("served while 50 clients stall their handshakes")
     .unwrap();
     assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap()),
+        Some("max-age=31536000"),
+        "over HTTPS the desk tells browsers to keep to it"
+    );
     assert!(res.text().await.unwrap().contains("登录案件台"));
     // Plain HTTP to the HTTPS port gets no page.
     let plain = reqwest::get(format!("http://127.0.0.1:{port}/sign-in")).await;
