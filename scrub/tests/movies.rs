@@ -204,16 +204,20 @@ fn a_gopro_movie_loses_its_telemetry_track_and_samples_and_keeps_its_video() {
     }
 }
 
+/// Where the second `kind` is in `file` (the telemetry track's, in the fixture).
+fn second(file: &[u8], kind: &[u8; 4]) -> usize {
+    let mut found = file
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| w == kind)
+        .map(|(i, _)| i);
+    found.nth(1).unwrap()
+}
+
 /// The telemetry fixture with its second track's `stco` (the one chunk offset) set to `at`.
 fn telemetry_at(at: u32) -> Vec<u8> {
     let mut movie = mp4::fixture_with_telemetry(b"mp41");
-    let stco = movie
-        .windows(4)
-        .enumerate()
-        .filter(|(_, w)| *w == b"stco")
-        .map(|(i, _)| i)
-        .nth(1)
-        .unwrap();
+    let stco = second(&movie, b"stco");
     // type, version and flags, entry count, then the offset.
     movie[stco + 12..stco + 16].copy_from_slice(&at.to_be_bytes());
     movie
@@ -246,37 +250,19 @@ fn telemetry_whose_tables_point_outside_mdat_or_to_another_file_is_not_cleaned()
     }
     // A data reference that says the media is in another file.
     let mut elsewhere = good.clone();
-    let url = elsewhere
-        .windows(4)
-        .enumerate()
-        .filter(|(_, w)| *w == b"url ")
-        .map(|(i, _)| i)
-        .nth(1)
-        .unwrap();
+    let url = second(&elsewhere, b"url ");
     elsewhere[url + 7] = 0;
     assert_eq!(clean(elsewhere.clone()), Cleaned::NotCleaned(elsewhere));
     // Sample tables that do not agree: more samples claimed than the chunks hold, and a huge
     // fixed size times a huge count (answered without counting them one by one).
-    let stsz = good
-        .windows(4)
-        .enumerate()
-        .filter(|(_, w)| *w == b"stsz")
-        .map(|(i, _)| i)
-        .nth(1)
-        .unwrap();
+    let stsz = second(&good, b"stsz");
     let mut more = good.clone();
     more[stsz + 12..stsz + 16].copy_from_slice(&2u32.to_be_bytes());
     assert_eq!(clean(more.clone()), Cleaned::NotCleaned(more));
     let mut huge = good.clone();
     huge[stsz + 8..stsz + 12].copy_from_slice(&u32::MAX.to_be_bytes());
     huge[stsz + 12..stsz + 16].copy_from_slice(&u32::MAX.to_be_bytes());
-    let stsc = good
-        .windows(4)
-        .enumerate()
-        .filter(|(_, w)| *w == b"stsc")
-        .map(|(i, _)| i)
-        .nth(1)
-        .unwrap();
+    let stsc = second(&good, b"stsc");
     huge[stsc + 16..stsc + 20].copy_from_slice(&u32::MAX.to_be_bytes());
     assert_eq!(clean(huge.clone()), Cleaned::NotCleaned(huge));
     // Every byte flipped in turn: no panic, and nothing moves.
