@@ -432,6 +432,31 @@ pub fn of_case(conn: &Connection, case_id: &str) -> anyhow::Result<Vec<CaseFile>
         .collect::<Result<_, _>>()?)
 }
 
+/// File `n` (counted from 1) of a case, if it opened when the report did, and where its sealed
+/// copy is.
+pub fn sealed_file(
+    conn: &Connection,
+    case_id: &str,
+    n: usize,
+) -> anyhow::Result<Option<(CaseFile, PathBuf)>> {
+    let dir = dir_of_conn(conn).context("the desk database has no directory for files")?;
+    Ok(of_case(conn, case_id)?
+        .into_iter()
+        .nth(n.wrapping_sub(1))
+        .filter(|f| f.name.is_some())
+        .map(|f| {
+            let path = sealed_path(&dir, &f.upload);
+            (f, path)
+        }))
+}
+
+/// Opens the sealed file at `sealed` into `out`, streamed (the file's own bytes, its header
+/// stripped). Any error means what `out` got must be discarded.
+pub fn open_sealed(sealed: &Path, keys: &[SecretKey], out: impl Write) -> anyhow::Result<()> {
+    let refs: Vec<&SecretKey> = keys.iter().collect();
+    open_into(sealed, &refs, out).map(drop)
+}
+
 /// Opens a case's files into `out` (created 0700 if missing): `NN-name` each, mode 0600, never
 /// overwriting; returns the paths written.
 pub fn export(

@@ -425,6 +425,102 @@ pub(super) async fn show_identity(
     ))
 }
 
+/// `/cases/{id}/files/{n}`: file `n` of a case, opened as it streams to the browser (a
+/// download, never shown in the page: a file is the reporter's, and could be a page of its
+/// own). Whoever may read the case may download it; each download goes into the audit log.
+pub(super) async fn file(
+    State(desk): State<Shared>,
+    who: Signed,
+    Path((id, n)): Path<(String, usize)>,
+) -> Result<Response, WebError> {
+    let staff = who.staff.clone();
+    let (file, sealed, keys) = desk
+        .run(move |conn, desk| {
+            readable(conn, &staff, &id)?;
+            let (file, sealed) = evidence::sealed_file(conn, &id, n)?.ok_or_else(|| {
+                WebError::new(
+                    StatusCode::NOT_FOUND,
+                    "这个案件没有这个文件。",
+                    "This case has no such file.",
+                )
+            })?;
+            let name = file.name.clone().unwrap_or_default();
+            let tx = conn.transaction()?;
+            audit::append(
+                &tx,
+                &staff.login,
+                "file.opened",
+                &id,
+                &format!("{n}: {name}"),
+            )?;
+            tx.commit()?;
+            Ok((file, sealed, desk.keys.clone()))
+        })
+        .await?;
+    // Opened on a blocking thread into a channel of a few pieces: memory stays flat at any
+    // size, and a browser that goes away closes the channel, which stops the opening.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    tokio::task::spawn_blocking(move || {
+        let into = Sender(sender.clone());
+        if let Err(e) = evidence::open_sealed(&sealed, &keys, into) {
+            // The browser sees the download fail rather than end short.
+            let _ = sender.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut r| async move {
+        r.recv().await.map(|piece| (piece, r))
+    });
+    let name = cluebox_protocol::evidence::tidy_name(file.name.as_deref().unwrap_or("file"));
+    let encoded = percent_encoding::utf8_percent_encode(&name, ATTR_CHAR);
+    let mut res = axum::body::Body::from_stream(stream).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Some(size) = file.size {
+        h.insert(header::CONTENT_LENGTH, size.into());
+    }
+    // The name as UTF-8 (RFC 6266, RFC 8187); an ASCII stand-in for very old clients.
+    if let Ok(v) =
+        format!("attachment; filename=\"evidence-{n}\"; filename*=UTF-8''{encoded}").parse()
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
+/// The bytes a file name may keep unescaped in `filename*` (RFC 8187's attr-char).
+const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// Writes into a download's channel, a piece at a time; fails once the browser has gone.
+struct Sender(tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>);
+
+impl std::io::Write for Sender {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.blocking_send(Ok(buf.to_vec())).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the browser went away")
+        })?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[derive(Deserialize)]
 pub(super) struct MoveForm {
     csrf: String,

@@ -326,6 +326,7 @@ pub fn router(desk: Shared) -> Router {
         .route("/cases/{id}/move", post(handlers::move_case))
         .route("/cases/{id}/reply", post(handlers::reply))
         .route("/cases/{id}/identity", post(handlers::show_identity))
+        .route("/cases/{id}/files/{n}", get(handlers::file))
         .route("/cases/{id}/decide", post(handlers::decide))
         .route("/cases/{id}/contact", post(handlers::contact))
         .route("/cases/{id}/visit", post(handlers::visit))

@@ -322,7 +322,7 @@ fn answer(lang: Lang, v: &CaseView, section: &str, field: &str, answer: &Answer)
         Answer::Files(refs) if refs.is_empty() => {
             html! { span.unclear { (lang.t("不清楚", "unclear")) } }
         }
-        Answer::Files(_) => files(lang, &v.files),
+        Answer::Files(_) => files(lang, &v.row.id, &v.files),
         Answer::Given(value) => match cases::option_label(profile, def, value, lang.locale()) {
             Some(label) => html! { (label) },
             None => html! { span.text { (text::block(value)) } },
@@ -330,14 +330,17 @@ fn answer(lang: Lang, v: &CaseView, section: &str, field: &str, answer: &Answer)
     }
 }
 
-fn files(lang: Lang, list: &[CaseFile]) -> Markup {
+/// A case's files, each a download (recorded in the audit log) once it opened.
+fn files(lang: Lang, case: &str, list: &[CaseFile]) -> Markup {
     html! {
         ol.files {
-            @for f in list {
+            @for (n, f) in list.iter().enumerate() {
                 li {
                     @match &f.name {
                         Some(name) => {
-                            strong { (text::line(name)) }
+                            a href={ "/cases/" (case) "/files/" (n + 1) } download {
+                                strong { (text::line(name)) }
+                            }
                             " (" (text::line(f.media_type.as_deref().unwrap_or(""))) ", "
                             (f.size.unwrap_or(0)) " " (lang.t("字节", "bytes")) ") "
                             span.muted { (text::line(f.cleaning.as_deref().unwrap_or(""))) }
@@ -350,8 +353,8 @@ fn files(lang: Lang, list: &[CaseFile]) -> Markup {
             }
         }
         p.hint { (lang.t(
-            "文件用命令 cluebox-desk files 案件 --out 目录 打开。",
-            "Open the files with cluebox-desk files CASE --out DIR."
+            "点文件名下载（记入审计日志）；也可用命令 cluebox-desk files 案件 --out 目录 一次打开全部。",
+            "Select a file's name to download it (recorded in the audit log), or open them all with cluebox-desk files CASE --out DIR."
         )) }
     }
 }

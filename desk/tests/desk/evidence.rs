@@ -9,7 +9,7 @@ use super::*;
 
 /// Seals and uploads one file whose header carries `name` as given (not tidied: a crafted
 /// report); returns how the report names it.
-async fn upload(api: &Api, office: &PublicKey, name: &str, content: &[u8]) -> FileRef {
+pub(super) async fn upload(api: &Api, office: &PublicKey, name: &str, content: &[u8]) -> FileRef {
     let header = FileHeader {
         name: name.into(),
         media_type: "image/jpeg".into(),
@@ -52,7 +52,7 @@ async fn upload(api: &Api, office: &PublicKey, name: &str, content: &[u8]) -> Fi
 }
 
 /// Files a report whose evidence field names `refs`.
-async fn file_with(api: &Api, office: &PublicKey, refs: &[FileRef]) {
+pub(super) async fn file_with(api: &Api, office: &PublicKey, refs: &[FileRef]) {
     let keys = derive(&InquiryCode::generate(), &FAST, "cn-12337").unwrap();
     let letter = Letter::Report(Report {
         profile: "12337".into(),

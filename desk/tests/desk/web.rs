@@ -912,3 +912,88 @@ async fn slow_and_surplus_connections_are_cut_and_the_desk_keeps_serving() {
     assert_eq!(page.status(), 200);
     drop(idle);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_files_download_to_readers_of_the_case_streamed_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let api = api(&office).await;
+    let photo: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let refs = vec![super::evidence::upload(&api, &office, "现场 照片.jpg", &photo).await];
+    super::evidence::file_with(&api, &office, &refs).await;
+    let db = dir.path().join("desk.sqlite3");
+    let pulled = pull(&db, key.to_str().unwrap(), &api).await;
+    assert!(pulled.status.success(), "{}", stderr(&pulled));
+    add_staff(&db, "root", "admin", None);
+    add_staff(&db, "zhao", "intake", None);
+    add_staff(&db, "gd", "handler", Some("440000"));
+    let base = web_desk(&db, &key, None).await;
+    let case: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT case_id FROM cases", [], |r| r.get(0))
+        .unwrap();
+    let path = format!("/cases/{case}/files/1");
+
+    // The case page links the file; the link downloads it, opened, whole, as an attachment.
+    let zhao = Staffer::sign_in(&base, "zhao").await;
+    let (status, page) = zhao.get(&format!("/cases/{case}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("href=\"{path}\" download")),
+        "{page}"
+    );
+    let download = |who: &Staffer, path: &str| {
+        who.http
+            .get(format!("{base}{path}"))
+            .header("cookie", &who.cookie)
+            .send()
+    };
+    let res = download(&zhao, &path).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let header = |name: &str| res.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(header("content-type"), "application/octet-stream");
+    assert_eq!(header("content-length"), "3000000");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(
+        header("content-disposition"),
+        "attachment; filename=\"evidence-1\"; \
+         filename*=UTF-8''%E7%8E%B0%E5%9C%BA%20%E7%85%A7%E7%89%87.jpg"
+    );
+    assert!(
+        res.bytes().await.unwrap() == photo,
+        "the file as the reporter attached it"
+    );
+    assert_eq!(
+        audited(&db, "zhao", "file.opened", &case),
+        ["1: 现场 照片.jpg"]
+    );
+
+    // A browser that goes away after the first bytes stops the opening; the desk serves on.
+    let mut res = download(&zhao, &path).await.unwrap();
+    assert!(res.chunk().await.unwrap().is_some());
+    drop(res);
+    let again = download(&zhao, &path).await.unwrap().bytes().await.unwrap();
+    assert!(again == photo);
+
+    // No such file; another region's handler (404, as for no case); an admin (403); nobody
+    // signed in (to the sign-in page). None of them is recorded as having opened it.
+    for missing in ["/files/2", "/files/0", "/files/99999999999999999999"] {
+        let res = download(&zhao, &format!("/cases/{case}{missing}"))
+            .await
+            .unwrap();
+        assert!(
+            res.status() == 404 || res.status() == 400,
+            "{missing}: {}",
+            res.status()
+        );
+    }
+    let gd = Staffer::sign_in(&base, "gd").await;
+    assert_eq!(download(&gd, &path).await.unwrap().status(), 404);
+    let root = Staffer::sign_in(&base, "root").await;
+    assert_eq!(download(&root, &path).await.unwrap().status(), 403);
+    let res = client().get(format!("{base}{path}")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(audited(&db, "zhao", "file.opened", &case).len(), 3);
+    assert!(audited(&db, "gd", "file.opened", &case).is_empty());
+    assert!(audited(&db, "root", "file.opened", &case).is_empty());
+}
