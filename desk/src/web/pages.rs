@@ -434,18 +434,27 @@ fn waiting(lang: Lang, v: &CaseView, w: &crate::procedure::Pending, csrf: &str) 
     }
 }
 
+/// The reply composer. It offers the profile's templates for the case's status (all of them
+/// when none is for that status), each as a link that starts the text from it.
 fn reply_form(lang: Lang, v: &CaseView, csrf: &str) -> Markup {
-    let templates = v
+    let all = v
         .profile
         .as_ref()
         .map_or(&[][..], |p| &p.procedure.templates[..]);
+    let suits = |t: &&cluebox_protocol::profile::ReplyTemplate| t.status == v.row.status;
+    let for_status = all.iter().any(|t| suits(&t));
+    let templates: Vec<(usize, &cluebox_protocol::profile::ReplyTemplate)> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !for_status || suits(t))
+        .collect();
     html! {
         form.reply #reply method="post" action={ "/cases/" (v.row.id) "/reply" } {
             input type="hidden" name="csrf" value=(csrf);
             @if !templates.is_empty() {
                 p.templates {
                     (lang.t("从模板开始：", "Start from a template: "))
-                    @for (n, t) in templates.iter().enumerate() {
+                    @for (n, t) in &templates {
                         a href={ "/cases/" (v.row.id) "?template=" (n) "#reply" } { (t.label.get(lang.locale())) } " "
                     }
                 }

@@ -728,6 +728,12 @@ async fn conclusions_are_verified_twice_and_feedback_needs_the_reporter_told() {
     assert!(page.contains("feedback given needs a reply"), "{page}");
     let (_, page) = gd.get(&format!("/cases/{gd_case}?template=2")).await;
     assert!(page.contains(">经核查，您反映的问题</textarea>"), "{page}");
+    // The composer offers the templates for the case's status: concluded, the result only.
+    let offered: Vec<&str> = page
+        .match_indices("?template=")
+        .map(|(at, _)| &page[at + 10..at + 11])
+        .collect();
+    assert_eq!(offered, ["2"], "{page}");
     assert_eq!(
         gd.post(&reply, &[("text", "经核查，您反映的问题属实，已立案。")])
             .await
@@ -735,6 +741,13 @@ async fn conclusions_are_verified_twice_and_feedback_needs_the_reporter_told() {
         303
     );
     assert_eq!(gd.post(&mv, &[("to", "feedback_given")]).await.0, 303);
+    // No template is for "feedback given": the composer offers them all.
+    let (_, page) = gd.get(&format!("/cases/{gd_case}")).await;
+    let offered: Vec<&str> = page
+        .match_indices("?template=")
+        .map(|(at, _)| &page[at + 10..at + 11])
+        .collect();
+    assert_eq!(offered, ["0", "1", "2"], "{page}");
 
     // A contact with the real-name reporter, then the follow-up visit and its outcome.
     let contact = format!("/cases/{gd_case}/contact");
