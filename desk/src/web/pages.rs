@@ -97,6 +97,8 @@ fn layout(lang: Lang, page: Option<&Page<'_>>, title: &str, body: Markup) -> Mar
                 link rel="stylesheet" href="/desk.css";
             }
             body data-new=[page.map(|p| p.new)] data-live=[page.filter(|p| p.path == "/cases?show=new").map(|_| "new")] {
+                // The first stop of the Tab key: past the menu to the page's own content.
+                a.skip href="#main" { (lang.t("跳到正文", "Skip to the content")) }
                 header.top {
                     a.brand href="/" { "Cluebox " (desk) }
                     @if let Some(p) = page {
@@ -130,7 +132,7 @@ fn layout(lang: Lang, page: Option<&Page<'_>>, title: &str, body: Markup) -> Mar
                     a.lang href={ "/lang/" (lang.t("en", "zh")) "?back=" (back) }
                         lang=(lang.t("en", "zh-CN")) { (lang.t("English", "中文")) }
                 }
-                main { (body) }
+                main #main tabindex="-1" { (body) }
                 @if page.is_some() { script src="/desk.js" defer {} }
             }
         }

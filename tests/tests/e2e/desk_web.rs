@@ -14,6 +14,8 @@ use cluebox_e2e::{Browser, Device, Portal};
 
 use crate::accessibility::{axe_source, check};
 use fantoccini::Locator;
+use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
+use fantoccini::key::Key;
 
 const PASSWORD: &str = "a long office passphrase";
 
@@ -38,6 +40,16 @@ async fn move_to(browser: &Browser, to: &str, fields: &[(&str, &str)]) -> anyhow
             .await?;
     }
     browser.tap_and_load(&format!("#move-{to} button")).await?;
+    Ok(())
+}
+
+/// Presses and releases `key` on whatever has the focus.
+async fn press(browser: &Browser, key: Key) -> anyhow::Result<()> {
+    let value = char::from(key);
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value })
+        .then(KeyAction::Up { value });
+    browser.client.perform_actions(keys).await?;
     Ok(())
 }
 
@@ -108,6 +120,17 @@ async fn an_office_handles_a_report_in_the_browser() -> anyhow::Result<()> {
     b.wait_js("location.pathname === '/cases' && document.querySelector('p.empty')")
         .await?;
     b.screenshot("no-reports").await?;
+    // By keyboard: the first Tab stops at the skip link, shown while it has the focus; Enter
+    // takes the focus past the menu to the page's content.
+    press(b, Key::Tab).await?;
+    b.wait_js(
+        "document.activeElement?.className === 'skip' \
+         && document.activeElement.getBoundingClientRect().left >= 0",
+    )
+    .await?;
+    b.screenshot("skip-link").await?;
+    press(b, Key::Enter).await?;
+    b.wait_js("document.activeElement?.id === 'main'").await?;
 
     // A reporter files from a phone, under their real name.
     let phone = Browser::start(Device::Phone, "desk-web-reporter").await?;
