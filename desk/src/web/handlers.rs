@@ -432,7 +432,11 @@ pub(super) async fn file(
     State(desk): State<Shared>,
     who: Signed,
     Path((id, n)): Path<(String, usize)>,
+    limits: Option<axum::Extension<super::Limits>>,
 ) -> Result<Response, WebError> {
+    let stall = limits.map_or(super::Limits::default().stalled_download, |l| {
+        l.stalled_download
+    });
     let staff = who.staff.clone();
     let (file, sealed, keys) = desk
         .run(move |conn, desk| {
@@ -458,13 +462,19 @@ pub(super) async fn file(
         })
         .await?;
     // Opened on a blocking thread into a channel of a few pieces: memory stays flat at any
-    // size, and a browser that goes away closes the channel, which stops the opening.
+    // size; a browser that goes away closes the channel, and one that stops reading for
+    // `stall` is cut off; either way the opening stops and the thread is freed.
     let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let into = Sender(sender.clone());
+        let into = Sender {
+            to: sender.clone(),
+            runtime,
+            stall,
+        };
         if let Err(e) = evidence::open_sealed(&sealed, &keys, into) {
-            // The browser sees the download fail rather than end short.
-            let _ = sender.blocking_send(Err(std::io::Error::other(e.to_string())));
+            // The browser sees the download fail rather than end short (if it still reads).
+            let _ = sender.try_send(Err(std::io::Error::other(e.to_string())));
         }
     });
     let stream = futures_util::stream::unfold(receiver, |mut r| async move {
@@ -505,15 +515,31 @@ const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMER
     .remove(b'|')
     .remove(b'~');
 
-/// Writes into a download's channel, a piece at a time; fails once the browser has gone.
-struct Sender(tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>);
+/// Writes into a download's channel, a piece at a time (on a blocking thread); fails once the
+/// browser has gone, or has taken nothing for `stall`.
+struct Sender {
+    to: tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>,
+    runtime: tokio::runtime::Handle,
+    stall: std::time::Duration,
+}
 
 impl std::io::Write for Sender {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.blocking_send(Ok(buf.to_vec())).map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the browser went away")
-        })?;
-        Ok(buf.len())
+        let sent = self.runtime.block_on(tokio::time::timeout(
+            self.stall,
+            self.to.send(Ok(buf.to_vec())),
+        ));
+        match sent {
+            Ok(Ok(())) => Ok(buf.len()),
+            Ok(Err(_)) => Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the browser went away",
+            )),
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the browser stopped reading",
+            )),
+        }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {

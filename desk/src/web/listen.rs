@@ -38,6 +38,9 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// For a whole request, body included, until its answer starts.
     pub request_timeout: Duration,
+    /// For a download's reader to take the next piece: a browser that stops reading is cut
+    /// off, and the thread opening the file for it is freed.
+    pub stalled_download: Duration,
 }
 
 impl Default for Limits {
@@ -46,6 +49,7 @@ impl Default for Limits {
             max_connections: 512,
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            stalled_download: Duration::from_secs(60),
         }
     }
 }

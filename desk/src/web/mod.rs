@@ -363,9 +363,11 @@ pub async fn serve_with(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let mut app = router(desk).layer(middleware::from_fn(move |req: Request, next: Next| {
-        deadline(limits.request_timeout, req, next)
-    }));
+    let mut app = router(desk)
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            deadline(limits.request_timeout, req, next)
+        }))
+        .layer(axum::Extension(limits));
     if tls.is_some() {
         app = app.layer(middleware::from_fn(https_only));
     }

@@ -9,6 +9,16 @@ use super::{Api, api, desk, file_full, keygen, pull, stderr, stdout};
 /// The web desk on a loopback port, over the desk database `db`, sealing with `key`; pulling
 /// from `api` every second if given.
 async fn web_desk(db: &Path, key: &Path, api: Option<&Api>) -> String {
+    web_desk_with(db, key, api, cluebox_desk::web::Limits::default()).await
+}
+
+/// [`web_desk`] with other connection limits.
+async fn web_desk_with(
+    db: &Path,
+    key: &Path,
+    api: Option<&Api>,
+    limits: cluebox_desk::web::Limits,
+) -> String {
     let office =
         cluebox_desk::keyfile::read(key, |_| anyhow::bail!("the test key has no passphrase"))
             .unwrap();
@@ -33,10 +43,11 @@ async fn web_desk(db: &Path, key: &Path, api: Option<&Api>) -> String {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(cluebox_desk::web::serve(
+    tokio::spawn(cluebox_desk::web::serve_with(
         listener,
         desk,
         None,
+        limits,
         std::future::pending(),
     ));
     base
@@ -868,6 +879,7 @@ async fn slow_and_surplus_connections_are_cut_and_the_desk_keeps_serving() {
         max_connections: 8,
         header_timeout: Duration::from_secs(1),
         request_timeout: Duration::from_secs(2),
+        ..Default::default()
     };
     tokio::spawn(cluebox_desk::web::serve_with(
         listener,
@@ -1009,4 +1021,56 @@ async fn evidence_files_download_to_readers_of_the_case_streamed_and_audited() {
     assert_eq!(audited(&db, "zhao", "file.opened", &case).len(), 3);
     assert!(audited(&db, "gd", "file.opened", &case).is_empty());
     assert!(audited(&db, "root", "file.opened", &case).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_whose_reader_stops_reading_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, office) = keygen(dir.path(), "office.key", None);
+    let api = api(&office).await;
+    // Larger than what the socket buffers and the channel hold between the desk and a reader.
+    let video: Vec<u8> = (0..16_000_000u32).map(|i| (i % 241) as u8).collect();
+    let refs = vec![super::evidence::upload(&api, &office, "录像.mp4", &video).await];
+    super::evidence::file_with(&api, &office, &refs).await;
+    let db = dir.path().join("desk.sqlite3");
+    let pulled = pull(&db, key.to_str().unwrap(), &api).await;
+    assert!(pulled.status.success(), "{}", stderr(&pulled));
+    add_staff(&db, "root", "admin", None);
+    add_staff(&db, "zhao", "intake", None);
+    let limits = cluebox_desk::web::Limits {
+        stalled_download: std::time::Duration::from_secs(2),
+        ..Default::default()
+    };
+    let base = web_desk_with(&db, &key, None, limits).await;
+    let case: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT case_id FROM cases", [], |r| r.get(0))
+        .unwrap();
+    let zhao = Staffer::sign_in(&base, "zhao").await;
+    let download = || {
+        zhao.http
+            .get(format!("{base}/cases/{case}/files/1"))
+            .header("cookie", &zhao.cookie)
+            .send()
+    };
+    // A reader that takes the first bytes and then nothing for longer than the limit gets the
+    // rest of what was already sent, then the connection ends short of the file.
+    let mut res = download().await.unwrap();
+    let mut got = res.chunk().await.unwrap().map_or(0, |c| c.len());
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let rest = loop {
+        match res.chunk().await {
+            Ok(Some(c)) => got += c.len(),
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    assert!(
+        rest.is_err() && got < video.len(),
+        "cut off after {got} of {} bytes: {rest:?}",
+        video.len()
+    );
+    // One that keeps reading gets it all.
+    let whole = download().await.unwrap().bytes().await.unwrap();
+    assert!(whole == video);
 }
