@@ -938,13 +938,19 @@ async fn slow_and_surplus_connections_are_cut_and_the_desk_keeps_serving() {
     drop(idle);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn evidence_files_download_to_readers_of_the_case_streamed_and_audited() {
+/// A desk with one pulled report carrying one evidence file, `name` holding `content`; the
+/// accounts root (admin), zhao (intake) and gd (handler for Guangdong; the report names no
+/// region); its web desk running with `limits`. The directory (kept alive), the database,
+/// the web desk's address and the case id.
+async fn desk_with_a_file(
+    name: &str,
+    content: &[u8],
+    limits: cluebox_desk::web::Limits,
+) -> (tempfile::TempDir, PathBuf, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let (key, office) = keygen(dir.path(), "office.key", None);
     let api = api(&office).await;
-    let photo: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
-    let refs = vec![super::evidence::upload(&api, &office, "现场 照片.jpg", &photo).await];
+    let refs = vec![super::evidence::upload(&api, &office, name, content).await];
     super::evidence::file_with(&api, &office, &refs).await;
     let db = dir.path().join("desk.sqlite3");
     let pulled = pull(&db, key.to_str().unwrap(), &api).await;
@@ -952,11 +958,19 @@ async fn evidence_files_download_to_readers_of_the_case_streamed_and_audited() {
     add_staff(&db, "root", "admin", None);
     add_staff(&db, "zhao", "intake", None);
     add_staff(&db, "gd", "handler", Some("440000"));
-    let base = web_desk(&db, &key, None).await;
+    let base = web_desk_with(&db, &key, None, limits).await;
     let case: String = rusqlite::Connection::open(&db)
         .unwrap()
         .query_row("SELECT case_id FROM cases", [], |r| r.get(0))
         .unwrap();
+    (dir, db, base, case)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_files_download_to_readers_of_the_case_streamed_and_audited() {
+    let photo: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let (_dir, db, base, case) =
+        desk_with_a_file("现场 照片.jpg", &photo, Default::default()).await;
     let path = format!("/cases/{case}/files/1");
 
     // The case page links the file; the link downloads it, opened, whole, as an attachment.
@@ -1025,27 +1039,14 @@ async fn evidence_files_download_to_readers_of_the_case_streamed_and_audited() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_whose_reader_stops_reading_is_cut_off() {
-    let dir = tempfile::tempdir().unwrap();
-    let (key, office) = keygen(dir.path(), "office.key", None);
-    let api = api(&office).await;
-    // Larger than what the socket buffers and the channel hold between the desk and a reader.
+    // Larger than what the socket buffers and the channel hold between the desk and a reader
+    // (about 4 MB here).
     let video: Vec<u8> = (0..16_000_000u32).map(|i| (i % 241) as u8).collect();
-    let refs = vec![super::evidence::upload(&api, &office, "录像.mp4", &video).await];
-    super::evidence::file_with(&api, &office, &refs).await;
-    let db = dir.path().join("desk.sqlite3");
-    let pulled = pull(&db, key.to_str().unwrap(), &api).await;
-    assert!(pulled.status.success(), "{}", stderr(&pulled));
-    add_staff(&db, "root", "admin", None);
-    add_staff(&db, "zhao", "intake", None);
     let limits = cluebox_desk::web::Limits {
         stalled_download: std::time::Duration::from_secs(2),
         ..Default::default()
     };
-    let base = web_desk_with(&db, &key, None, limits).await;
-    let case: String = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row("SELECT case_id FROM cases", [], |r| r.get(0))
-        .unwrap();
+    let (_dir, _db, base, case) = desk_with_a_file("录像.mp4", &video, limits).await;
     let zhao = Staffer::sign_in(&base, "zhao").await;
     let download = || {
         zhao.http
