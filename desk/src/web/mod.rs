@@ -17,6 +17,7 @@
 //! Binds to loopback by default; anywhere else it needs a certificate (`--tls-cert`,
 //! `--tls-key`), because the session cookie is `Secure` and passwords cross the network.
 
+mod download;
 mod handlers;
 mod listen;
 pub mod live;
@@ -326,7 +327,7 @@ pub fn router(desk: Shared) -> Router {
         .route("/cases/{id}/move", post(handlers::move_case))
         .route("/cases/{id}/reply", post(handlers::reply))
         .route("/cases/{id}/identity", post(handlers::show_identity))
-        .route("/cases/{id}/files/{n}", get(handlers::file))
+        .route("/cases/{id}/files/{n}", get(download::file))
         .route("/cases/{id}/decide", post(handlers::decide))
         .route("/cases/{id}/contact", post(handlers::contact))
         .route("/cases/{id}/visit", post(handlers::visit))
