@@ -14,7 +14,8 @@
 //! the media data, sample tables, edit lists and the track matrix (the orientation).
 //!
 //! A timed metadata track (handler `meta`: GoPro's GPS telemetry `gpmd`, Apple's `mebx`
-//! location and focus tracks) keeps its samples in `mdat` among the video's. Such a track is
+//! location and focus tracks; handler `camm`: Google's camera motion metadata, with GPS fixes)
+//! keeps its samples in `mdat` among the video's. Such a track is
 //! blanked like a metadata box, and each of its samples is zeroed where it lies in `mdat`: the
 //! sample tables say where (chunk offsets, samples per chunk, sample sizes), and every sample
 //! must lie inside a top-level `mdat` of this file, or the movie is not cleaned. The other
@@ -36,6 +37,11 @@ const MAX_TOP_BOXES: usize = 10_000;
 /// The most sample ranges zeroed in one movie (GoPro writes one telemetry sample a second,
 /// Apple's metadata tracks one a frame: an hour at 60 frames a second is 216,000).
 const MAX_RANGES: usize = 1 << 20;
+
+/// Handler types of tracks whose samples are metadata, zeroed with the track: `meta` (timed
+/// metadata: GoPro's `gpmd`, Apple's `mebx`) and `camm` (Google's camera motion metadata, as
+/// 360-degree and Street View cameras write it: GPS fixes among the motion).
+const TIMED_METADATA: [&[u8; 4]; 2] = [b"meta", b"camm"];
 
 /// Box types blanked wherever the walk meets them.
 const METADATA: [&[u8; 4]; 3] = [b"udta", b"meta", b"uuid"];
@@ -253,12 +259,16 @@ fn clean_container(
             }
             (b"trak", Level::Movie) => {
                 let mdia = child(body, b"mdia");
-                if mdia.and_then(handler) == Some(*b"meta") {
+                if matches!(mdia.and_then(handler), Some(h) if TIMED_METADATA.contains(&&h)) {
                     zeros.extend(samples(body)?);
                     ensure(zeros.len() <= MAX_RANGES)?;
                     if contains_ignoring_case(body, b"gpmd") {
                         // GoPro's telemetry: GPS fixes, and the camera's name and serial.
                         removed.extend([Removed::Location, Removed::Device]);
+                    }
+                    if handler_is(body, b"camm") {
+                        // Google's camera motion metadata: GPS fixes among the motion.
+                        removed.push(Removed::Location);
                     }
                     removed.extend(blank(body));
                 } else {
@@ -277,6 +287,11 @@ fn clean_container(
 fn handler(mdia: &[u8]) -> Option<[u8; 4]> {
     // version and flags (4), pre_defined (4), then the handler type.
     content(child(mdia, b"hdlr")?)?.get(8..12)?.try_into().ok()
+}
+
+/// Whether the track box `trak`'s media handler is `kind`.
+fn handler_is(trak: &[u8], kind: &[u8; 4]) -> bool {
+    child(trak, b"mdia").and_then(handler) == Some(*kind)
 }
 
 /// The first child box of `kind` in the container box `boxed` (the child whole, header
@@ -563,7 +578,7 @@ pub fn clean(file: &[u8]) -> Option<(Vec<u8>, Vec<Removed>)> {
 /// exiftool accept it and write metadata into it.
 #[cfg(feature = "fixtures")]
 pub fn fixture(brand: &[u8; 4]) -> Vec<u8> {
-    movie(brand, false)
+    movie(brand, None)
 }
 
 /// The fixture movie with a second track as a GoPro camera records one: timed metadata
@@ -572,7 +587,24 @@ pub fn fixture(brand: &[u8; 4]) -> Vec<u8> {
 /// reads with `-ee`.
 #[cfg(feature = "fixtures")]
 pub fn fixture_with_telemetry(brand: &[u8; 4]) -> Vec<u8> {
-    movie(brand, true)
+    movie(brand, Some(Telemetry::GoPro))
+}
+
+/// The fixture movie with a second track as a 360-degree camera records one: Google's camera
+/// motion metadata (handler and samples `camm`) whose one sample is a GPS fix (type 5:
+/// latitude, longitude and altitude as little-endian doubles), which exiftool reads with
+/// `-ee`.
+#[cfg(feature = "fixtures")]
+pub fn fixture_with_camera_motion(brand: &[u8; 4]) -> Vec<u8> {
+    movie(brand, Some(Telemetry::CameraMotion))
+}
+
+/// The kinds of telemetry track the fixtures carry.
+#[cfg(feature = "fixtures")]
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Telemetry {
+    GoPro,
+    CameraMotion,
 }
 
 /// GoPro's metadata format: a four-letter key, a type, the size of one item, how many items,
@@ -585,7 +617,7 @@ fn klv(key: &[u8; 4], kind: u8, item: u8, repeat: u16, data: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(feature = "fixtures")]
-fn movie(brand: &[u8; 4], telemetry: bool) -> Vec<u8> {
+fn movie(brand: &[u8; 4], telemetry: Option<Telemetry>) -> Vec<u8> {
     fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
         [
             &(8 + body.len() as u32).to_be_bytes(),
@@ -619,7 +651,16 @@ fn movie(brand: &[u8; 4], telemetry: bool) -> Vec<u8> {
         klv(b"STRM", 0, 1, stream.len() as u16, &stream),
     ]
     .concat();
-    let telemetry_sample = klv(b"DEVC", 0, 1, device.len() as u16, &device);
+    let telemetry_sample = match telemetry {
+        Some(Telemetry::CameraMotion) => [
+            vec![0, 0, 5, 0],
+            23.1291f64.to_le_bytes().to_vec(),
+            113.2644f64.to_le_bytes().to_vec(),
+            21.5f64.to_le_bytes().to_vec(),
+        ]
+        .concat(),
+        _ => klv(b"DEVC", 0, 1, device.len() as u16, &device),
+    };
     let track = |id: u32, kind: &[u8; 4], entry: Vec<u8>, header: Vec<u8>, at: u32, len: u32| {
         let tkhd = full(
             b"tkhd",
@@ -689,12 +730,16 @@ fn movie(brand: &[u8; 4], telemetry: bool) -> Vec<u8> {
         );
         let vmhd = full(b"vmhd", 1, &[0; 8]);
         let mut traks = track(1, b"vide", visual, vmhd, sample_at, video.len() as u32);
-        if telemetry {
-            let gpmd = boxed(b"gpmd", &[0, 0, 0, 0, 0, 0, 0, 1]);
+        if let Some(kind) = telemetry {
+            let (handler, format) = match kind {
+                Telemetry::GoPro => (b"meta", b"gpmd"),
+                Telemetry::CameraMotion => (b"camm", b"camm"),
+            };
+            let entry = boxed(format, &[0, 0, 0, 0, 0, 0, 0, 1]);
             let nmhd = full(b"nmhd", 0, &[]);
             let at = sample_at + video.len() as u32;
             let len = telemetry_sample.len() as u32;
-            traks.extend(track(2, b"meta", gpmd, nmhd, at, len));
+            traks.extend(track(2, handler, entry, nmhd, at, len));
         }
         let moov = boxed(b"moov", &[mvhd, traks].concat());
         let ftyp = boxed(
@@ -706,7 +751,7 @@ fn movie(brand: &[u8; 4], telemetry: bool) -> Vec<u8> {
     let head = build(0);
     let head = build(head.len() as u32 + 8);
     let mut media = video.clone();
-    if telemetry {
+    if telemetry.is_some() {
         media.extend(&telemetry_sample);
     }
     [head, boxed(b"mdat", &media)].concat()

@@ -152,43 +152,35 @@ fn a_mov_from_a_phone_is_cleaned_the_same_way() {
     check(b"qt  ", "clip.mov");
 }
 
-#[test]
-fn a_gopro_movie_loses_its_telemetry_track_and_samples_and_keeps_its_video() {
-    // GoPro-style: the GPS fixes and the camera's name are samples of a timed metadata track,
-    // in mdat after the video's.
-    let dirty = mp4::fixture_with_telemetry(b"mp41");
-    let (_, before) = exiftool(&dirty, "GX010001.MP4", &["-ee", "-a", "-u", "-G1", "-s"]);
-    for word in ["GPSLatitude", "23 deg 7", "HERO12 Black"] {
+/// A movie with a telemetry track after the video one (its one sample in mdat after the
+/// video's): exiftool reads `before` in it with `-ee`; cleaned, it keeps its length and its
+/// video sample, loses the track and the sample's bytes, says it removed `removed`, and
+/// exiftool finds no GPS in it; streamed cleaning gives the same bytes.
+fn check_telemetry(dirty: &[u8], name: &str, before: &[&str], removed_kinds: &[Removed]) {
+    let (_, report) = exiftool(dirty, name, &["-ee", "-a", "-u", "-G1", "-s"]);
+    for word in before {
         assert!(
-            before.contains(word),
-            "exiftool reads {word} in the fixture:\n{before}"
+            report.contains(word),
+            "exiftool reads {word} in the fixture:\n{report}"
         );
     }
-    let Cleaned::Cleaned { bytes, removed } = clean(dirty.clone()) else {
-        panic!("the GoPro movie is not cleaned");
+    let Cleaned::Cleaned { bytes, removed } = clean(dirty.to_vec()) else {
+        panic!("{name} is not cleaned");
     };
-    assert_eq!(
-        removed,
-        [
-            Removed::Location,
-            Removed::Device,
-            Removed::Time,
-            Removed::Other
-        ]
-    );
+    assert_eq!(removed, removed_kinds);
     assert_eq!(bytes.len(), dirty.len(), "nothing moves");
     // The video's sample is untouched; the telemetry's is zeros; its track is a free box.
-    let (mdat, clean_mdat) = (top_box(&dirty, b"mdat"), top_box(&bytes, b"mdat"));
+    let (mdat, clean_mdat) = (top_box(dirty, b"mdat"), top_box(&bytes, b"mdat"));
     assert_eq!(clean_mdat[..8 + 64], mdat[..8 + 64]);
     assert!(mdat[8 + 64..].iter().any(|b| *b != 0));
     assert!(clean_mdat[8 + 64..].iter().all(|b| *b == 0));
     let traks = |f: &[u8]| f.windows(4).filter(|w| *w == b"trak").count();
-    assert_eq!((traks(&dirty), traks(&bytes)), (2, 1));
-    let (_, after) = exiftool(&bytes, "GX010001.MP4", &["-ee", "-a", "-u", "-G1", "-s"]);
-    for word in ["GPS", "HERO", "gpmd", "2095:"] {
+    assert_eq!((traks(dirty), traks(&bytes)), (2, 1));
+    let (_, after) = exiftool(&bytes, name, &["-ee", "-a", "-u", "-G1", "-s"]);
+    for word in ["GPS", "HERO", "gpmd", "camm", "2095:"] {
         assert!(
             !after.lines().any(|l| l.contains(word)),
-            "exiftool finds {word} in the cleaned movie:\n{after}"
+            "exiftool finds {word} in the cleaned {name}:\n{after}"
         );
     }
     assert!(
@@ -197,11 +189,40 @@ fn a_gopro_movie_loses_its_telemetry_track_and_samples_and_keeps_its_video() {
     );
     for piece in [1, 5, 64, 4096] {
         assert_eq!(
-            streamed(&dirty, piece),
+            streamed(dirty, piece),
             Some((bytes.clone(), removed.clone())),
             "piece {piece}"
         );
     }
+}
+
+#[test]
+fn a_gopro_movie_loses_its_telemetry_track_and_samples_and_keeps_its_video() {
+    // GoPro-style: the GPS fixes and the camera's name are samples of a timed metadata track
+    // (handler meta, samples gpmd), in mdat after the video's.
+    check_telemetry(
+        &mp4::fixture_with_telemetry(b"mp41"),
+        "GX010001.MP4",
+        &["GPSLatitude", "23 deg 7", "HERO12 Black"],
+        &[
+            Removed::Location,
+            Removed::Device,
+            Removed::Time,
+            Removed::Other,
+        ],
+    );
+}
+
+#[test]
+fn a_360_camera_movie_loses_its_camera_motion_track_and_its_gps() {
+    // Google's camera motion metadata (handler and samples camm), as Street View and
+    // 360-degree cameras write it: a GPS fix among the motion samples.
+    check_telemetry(
+        &mp4::fixture_with_camera_motion(b"mp42"),
+        "VID_360.mp4",
+        &["GPSLatitude", "23 deg 7", "GPSAltitude"],
+        &[Removed::Location, Removed::Time, Removed::Other],
+    );
 }
 
 /// Where the second `kind` is in `file` (the telemetry track's, in the fixture).
